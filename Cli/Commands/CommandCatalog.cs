@@ -1,0 +1,22 @@
+using System.CommandLine;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>Every top-level `orch` command, in the order `orch --help` lists them. One file per area.</summary>
+public static class CommandCatalog
+{
+    public static IEnumerable<Command> All() =>
+    [
+        DoctorCommand.Create(),
+        QuickstartCommand.Create(),
+        DataCommands.Create(),
+        TokenizerCommands.Create(),
+        .. TrainCommands.Create(),
+        BenchCommands.Create(),
+        .. ClusterCommands.Create(),
+        RunCommands.Create(),
+        WorkersCommands.Create(),
+        SweepCommands.Create(),
+        FitCommand.Create(),
+    ];
+}

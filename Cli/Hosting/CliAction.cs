@@ -1,0 +1,59 @@
+using System.CommandLine;
+
+namespace Orchestrator.Cli.Hosting;
+
+/// <summary>
+/// Wraps every command body with CLI.md's exit-code contract: 0 success, 2 bad input (one line on stderr naming
+/// the problem), 1 anything else. Bad input is what a user can fix: <see cref="ArgumentException"/>,
+/// <see cref="InvalidDataException"/>, <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>
+/// and <see cref="BadInputException"/>. ORCH_DEBUG=1 adds the stack trace.
+/// </summary>
+public static class CliAction
+{
+    public const int Ok = 0;
+    public const int Failure = 1;
+    public const int BadInput = 2;
+
+    public static void Set(Command command, Func<ParseResult, CancellationToken, Task<int>> body) =>
+        command.SetAction((pr, ct) => RunGuarded(() => body(pr, ct)));
+
+    public static void Set(Command command, Func<ParseResult, int> body) =>
+        command.SetAction((pr, ct) => RunGuarded(() => Task.FromResult(body(pr))));
+
+    public static async Task<int> RunGuarded(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return 130;
+        }
+        catch (Exception e) when (IsBadInput(e))
+        {
+            WriteError(e);
+            return BadInput;
+        }
+        catch (Exception e)
+        {
+            WriteError(e);
+            return Failure;
+        }
+    }
+
+    public static bool IsBadInput(Exception e) => e is ArgumentException or InvalidDataException
+        or FileNotFoundException or DirectoryNotFoundException or BadInputException
+        || (e is AggregateException a && a.InnerExceptions.Count == 1 && IsBadInput(a.InnerExceptions[0]));
+
+    static void WriteError(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
+        Console.Error.WriteLine("error: " + e.Message.ReplaceLineEndings(" "));
+        if (Environment.GetEnvironmentVariable("ORCH_DEBUG") == "1") Console.Error.WriteLine(e);
+    }
+}
+
+/// <summary>A problem with what the user gave us (flag, spec, file) that they can fix; exit code 2.</summary>
+public sealed class BadInputException(string message) : Exception(message);

