@@ -2,8 +2,14 @@ using System.CommandLine;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>`orch workers list|scale`.</summary>
 public static class WorkersCommands
 {
-    public static Command Create() => Stub.Command("workers", "List and scale workers");
+    public static Command Create()
+    {
+        var workers = new Command("workers", "List and scale workers");
+        workers.Subcommands.Add(Stub.Command("list", "Registered workers and their devices"));
+        workers.Subcommands.Add(WorkersScaleCommand.Create());
+        return workers;
+    }
 }
