@@ -18,7 +18,8 @@ public static class DoctorCommand
         string Dotnet, string Os, string Torchsharp, string? Libtorch, bool Cuda, int Devices, bool Cudnn,
         string? Nccl, string? NcclError, string? Redis, string? TorchError, Smoke? Smoke);
 
-    public sealed record Smoke(string Device, int MatmulSize, string Dtype, double MatmulTflops, double SdpaMs, bool SdpaBackwardOk);
+    public sealed record Smoke(string Device, int MatmulSize, string Dtype, double MatmulTflops, double SdpaMs, bool SdpaBackwardOk,
+        double SdpaForwardMs, bool? FlashOnlyOk, string? FlashOnlyError);
 
     public static Command Create()
     {
@@ -90,9 +91,42 @@ public static class DoctorCommand
             nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true).sum().backward();
         }
         Sync(cuda);
+        var fwdBwdMs = sw.Elapsed.TotalMilliseconds / 10;
         var ok = q.grad is not null && !q.grad.isnan().any().item<bool>();
+        double fwdMs;
+        using (no_grad())
+        {
+            nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true).Dispose();
+            Sync(cuda);
+            sw.Restart();
+            for (int i = 0; i < 10; i++) nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true).Dispose();
+            Sync(cuda);
+            fwdMs = sw.Elapsed.TotalMilliseconds / 10;
+        }
+        // With the math kernel switched off SDPA must find a fused (flash) kernel or say why not.
+        bool? flashOk = null;
+        string? flashError = null;
+        if (cuda)
+        {
+            torch.backends.cuda.enable_math_sdp(false);
+            try
+            {
+                nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true).sum().backward();
+                Sync(cuda);
+                flashOk = true;
+            }
+            catch (Exception e)
+            {
+                flashOk = false;
+                flashError = e.Message.Split('\n')[0];
+            }
+            finally
+            {
+                torch.backends.cuda.enable_math_sdp(true);
+            }
+        }
         return new Smoke(cuda ? "cuda" : "cpu", n, cuda ? "bf16" : "fp32", Math.Round(tflops, 1),
-            Math.Round(sw.Elapsed.TotalMilliseconds / 10, 3), ok);
+            Math.Round(fwdBwdMs, 3), ok, Math.Round(fwdMs, 3), flashOk, flashError);
     }
 
     static void Sync(bool cuda)

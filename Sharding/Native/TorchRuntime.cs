@@ -81,6 +81,10 @@ public static class TorchRuntime
                 "libLibTorchSharp.so needs a newer C++ runtime (libstdc++) than this system has: " + FirstLine(text) +
                 ". Build with 'dotnet build' (the build patches the copy in its output; see docs/ARCHITECTURE.md), " +
                 "or force it with -p:OrchPatchGlibcxx=always. A glibc older than 2.31 is not supported.", e);
+        if (text.Contains("doesn't contain a reference to libtorch", StringComparison.Ordinal))
+            return new TorchRuntimeException(
+                "this build of orch bundles no libtorch (built with -p:TorchBackend=external): set " + LibTorchVariable +
+                " to a libtorch folder, e.g. a PyTorch install's torch/lib, or use a default build (bundled CPU libtorch).", e);
         return new TorchRuntimeException(
             "TorchSharp could not load libtorch: " + FirstLine(text) + ". Run './orch doctor' for details; set " +
             $"{LibTorchVariable} to a PyTorch install's torch/lib folder to use an existing libtorch.", e);

@@ -1,0 +1,64 @@
+using System.Text.Json;
+
+namespace Orchestrator.Tests.Foundation;
+
+public sealed class DoctorTests
+{
+    [Fact]
+    public void DoctorJsonReportsTorchSharpLoadedAndNoCuda()
+    {
+        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = null }, "doctor", "--json");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("0.107.0", root.GetProperty("torchsharp").GetString());
+        Assert.False(root.GetProperty("cuda").GetBoolean());
+        Assert.Equal(0, root.GetProperty("devices").GetInt32());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("torch_error").ValueKind);
+        // No GPU here, so no NCCL either: null, with the reason beside it.
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("nccl").ValueKind);
+        Assert.Contains("libnccl.so.2", root.GetProperty("nccl_error").GetString());
+    }
+
+    [Fact]
+    public void WrongLibTorchPathIsNamedWithTheFix()
+    {
+        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = "/no/such/torch/lib" }, "doctor", "--json");
+        Assert.Equal(1, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var error = doc.RootElement.GetProperty("torch_error").GetString()!;
+        Assert.StartsWith("ORCH_LIBTORCH=/no/such/torch/lib: no such folder.", error);
+        Assert.Contains("torch/lib", error.Replace("'lib'", "torch/lib"));
+    }
+
+    [Fact]
+    public void LibTorchFolderWithoutLibTorchIsNamed()
+    {
+        var dir = Directory.CreateTempSubdirectory("orch-notorch").FullName;
+        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = dir }, "doctor", "--json");
+        Assert.Equal(1, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal($"ORCH_LIBTORCH={dir}: no libtorch.so in that folder. Point it at the folder that holds libtorch.so " +
+                     "(a PyTorch install's torch/lib), or unset it to use the bundled CPU libtorch.",
+            doc.RootElement.GetProperty("torch_error").GetString());
+    }
+
+    [Fact]
+    public void MissingNcclLibraryNamesWhatWasTriedAndTheVariable()
+    {
+        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_NCCL"] = "/no/such/libnccl.so.2", ["ORCH_LIBTORCH"] = null }, "doctor", "--json");
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var error = doc.RootElement.GetProperty("nccl_error").GetString()!;
+        Assert.Contains("/no/such/libnccl.so.2", error);
+        Assert.Contains("set ORCH_NCCL", error);
+    }
+
+    [Fact]
+    public void UnknownFlagIsBadInputWithExitCode2()
+    {
+        var r = CliProcess.Run(null, "doctor", "--no-such-flag");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--no-such-flag", r.Stderr);
+        Assert.Equal("", r.Stdout);
+    }
+}
