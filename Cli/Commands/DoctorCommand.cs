@@ -87,6 +87,9 @@ public static class DoctorCommand
         sw.Restart();
         for (int i = 0; i < 10; i++)
         {
+            // A scope per iteration frees the output and its gradient at once, as PyTorch's refcounting does;
+            // without it every iteration allocates fresh GPU memory until the end.
+            using var step = NewDisposeScope();
             q.grad?.zero_();
             nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true).sum().backward();
         }
