@@ -43,16 +43,20 @@ static class ParquetTextReader
             throw new InvalidDataException($"'{path}' has no column '{name}' (its columns: {string.Join(", ", fields.Select(f => f.Path.ToString()))}): pass --text-column NAME");
         if (field.IsArray)
             throw new InvalidDataException($"'{path}': column '{name}' is a list, not one text per row");
-        if (field.ClrType != typeof(string) && field.ClrType != typeof(byte[]))
+        if (!IsText(field) && !IsBinary(field))
             throw new InvalidDataException($"'{path}': column '{name}' holds {field.ClrType.Name}, not text: pass --text-column NAME of a string column");
         return field;
     }
+
+    // Parquet.Net 6 reports UTF-8 columns as ReadOnlyMemory<char> unless asked for string; both read as strings.
+    static bool IsText(DataField f) => f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>);
+    static bool IsBinary(DataField f) => f.ClrType == typeof(byte[]) || f.ClrType == typeof(ReadOnlyMemory<byte>);
 
     static async Task<string?[]> ReadRowGroupAsync(ParquetReader reader, int g, DataField field, string path, ReadOptions options, CancellationToken ct)
     {
         using var rg = reader.OpenRowGroupReader(g);
         var n = checked((int)rg.RowCount);
-        if (field.ClrType == typeof(string))
+        if (IsText(field))
         {
             var texts = new string?[n];
             await rg.ReadAsync(field, texts.AsMemory(), null, ct);
