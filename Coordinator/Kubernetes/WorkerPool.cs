@@ -72,6 +72,35 @@ public sealed class WorkerPool : IDisposable
             .ToList();
     }
 
+    /// <summary>
+    /// Polls the worker pods until exactly <paramref name="replicas"/> exist, none terminating, all Ready; reports
+    /// each change of (ready, existing) through <paramref name="progress"/>. Polling (not a watch) keeps this to the
+    /// pods list verb and survives API server restarts; a few requests a second is nothing to an API server.
+    /// </summary>
+    /// <exception cref="TimeoutException">The pool did not settle within <paramref name="timeout"/>.</exception>
+    public async Task<IReadOnlyList<WorkerPod>> WaitUntilReadyAsync(
+        int replicas, TimeSpan timeout, TimeSpan? pollInterval = null, IProgress<(int Ready, int Existing)>? progress = null,
+        CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(replicas);
+        var interval = pollInterval ?? TimeSpan.FromSeconds(2);
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        (int Ready, int Existing) last = (-1, -1);
+        while (true)
+        {
+            var pods = await ListWorkerPodsAsync(ct);
+            var now = (Ready: pods.Count(p => p.Ready && !p.Terminating), Existing: pods.Count);
+            if (now != last) progress?.Report(now);
+            last = now;
+            if (now.Existing == replicas && now.Ready == replicas) return pods;
+            if (DateTimeOffset.UtcNow >= deadline)
+                throw new TimeoutException(
+                    $"{now.Ready} of {replicas} workers ready after {timeout.TotalSeconds:0} s ({now.Existing} pods exist). " +
+                    $"See why with: kubectl get pods -n {Target.Namespace} -l {Target.PodSelector}; kubectl describe pod -n {Target.Namespace} NAME");
+            await Task.Delay(interval, ct);
+        }
+    }
+
     async Task<T> Call<T>(Func<Task<T>> call, string action, CancellationToken ct)
     {
         try

@@ -66,6 +66,45 @@ public sealed class WorkerPodListTests : IDisposable
         Assert.StartsWith("forbidden: kubeconfig test may not list pods in namespace 'orchestrator' (server: pods is forbidden)", e.Message);
     }
 
+    [Fact]
+    public async Task Waiting_returns_once_every_wanted_pod_exists_and_is_ready_and_reports_each_change()
+    {
+        // The stand-in answers successive pod lists: 1 of 2 ready, the same again, then both ready.
+        string[] answers = [PodList(("orch-worker-0", true), ("orch-worker-1", false)), PodList(("orch-worker-0", true), ("orch-worker-1", false)),
+                            PodList(("orch-worker-0", true), ("orch-worker-1", true))];
+        int served = 0;
+        _api.On("GET", PodsPath, _ => new FakeKubernetesApi.Response(200, answers[Math.Min(Interlocked.Increment(ref served) - 1, answers.Length - 1)]));
+        var reports = new List<(int Ready, int Existing)>();
+
+        var pods = await _pool.WaitUntilReadyAsync(2, TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(1), new ListProgress(reports));
+
+        Assert.Equal(["orch-worker-0", "orch-worker-1"], pods.Select(p => p.Name));
+        Assert.Equal([(1, 2), (2, 2)], reports);
+        Assert.Equal(3, _api.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Waiting_past_the_timeout_says_how_far_the_pool_got_and_how_to_look()
+    {
+        _api.On("GET", PodsPath, 200, PodList(("orch-worker-0", false)));
+
+        var e = await Assert.ThrowsAsync<TimeoutException>(() => _pool.WaitUntilReadyAsync(1, TimeSpan.Zero));
+
+        Assert.Equal(
+            "0 of 1 workers ready after 0 s (1 pods exist). See why with: kubectl get pods -n orchestrator -l " +
+            WorkerPoolTarget.DefaultPodSelector + "; kubectl describe pod -n orchestrator NAME",
+            e.Message);
+    }
+
+    static string PodList(params (string Name, bool Ready)[] pods) =>
+        "{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{},\"items\":[" + string.Join(",", pods.Select(p =>
+            $$$"""{"metadata":{"name":"{{{p.Name}}}"},"spec":{"containers":[{"name":"worker"}]},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"{{{(p.Ready ? "True" : "False")}}}"}]}}""")) + "]}";
+
+    sealed class ListProgress(List<(int, int)> into) : IProgress<(int Ready, int Existing)>
+    {
+        public void Report((int Ready, int Existing) value) => into.Add(value);
+    }
+
     public void Dispose()
     {
         _pool.Dispose();
