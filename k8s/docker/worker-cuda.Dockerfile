@@ -19,7 +19,7 @@ RUN --mount=type=cache,target=/root/.nuget/packages \
 
 FROM ${CUDA_IMAGE} AS final
 # The same non-root uid as the .NET images (1654), so one securityContext fits every pod.
-RUN useradd --uid 1654 --user-group --no-create-home --shell /usr/sbin/nologin app
+RUN useradd --uid 1654 --user-group --create-home --shell /usr/sbin/nologin app
 WORKDIR /app
 COPY --from=build /out /app
 RUN ln -s /app/Orchestrator.Cli /usr/local/bin/orch

@@ -24,6 +24,7 @@ public sealed class NetworkPolicyTests
         var clusterPod = new Dictionary<string, string> { ["app.kubernetes.io/part-of"] = "orchestrator" };
         var consolePod = new Dictionary<string, string> { ["orchestrator/console"] = "true" };
         var strangerPod = new Dictionary<string, string> { ["app"] = "something-else" };
+        int consoleRules = 0;
         foreach (var p in o.All<V1NetworkPolicy>())
         foreach (var rule in p.Spec.Ingress)
         {
@@ -40,13 +41,22 @@ public sealed class NetworkPolicyTests
             bool fromCluster = rule.FromProperty.Any(peer => Selects(peer.PodSelector, clusterPod));
             Assert.True(fromConsole ^ fromCluster, $"{p.Metadata.Name}: a rule should admit either cluster pods or the console");
             if (fromConsole)
-                Assert.Equal(["TCP/30000"], rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray());
+            {
+                // The console gets the gateway port of silos and the Redis port of Redis, nothing else.
+                var ports = rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray();
+                var redis = Selects(p.Spec.PodSelector, o.Redis.Metadata.Labels);
+                Assert.Equal(redis ? ["TCP/6379"] : new[] { "TCP/30000" }, ports);
+                consoleRules++;
+            }
         }
-        // The console reaches the silos' gateways, never Redis.
+        Assert.Equal(2, consoleRules);
         var console = o.Single<V1NetworkPolicy>("orch-console");
         Assert.True(Selects(console.Spec.PodSelector, o.Coordinator.Metadata.Labels));
         Assert.True(Selects(console.Spec.PodSelector, o.Worker.Metadata.Labels));
         Assert.False(Selects(console.Spec.PodSelector, o.Redis.Metadata.Labels));
+        var consoleRedis = o.Single<V1NetworkPolicy>("orch-console-redis");
+        Assert.True(Selects(consoleRedis.Spec.PodSelector, o.Redis.Metadata.Labels));
+        Assert.False(Selects(consoleRedis.Spec.PodSelector, o.Coordinator.Metadata.Labels));
     }
 
     /// <summary>Label-selector semantics for matchLabels and the In/NotIn/Exists/DoesNotExist expressions.</summary>

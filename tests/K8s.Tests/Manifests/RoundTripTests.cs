@@ -41,6 +41,7 @@ public sealed class RoundTripTests
             "Deployment/orch-coordinator",
             "Namespace/orchestrator",
             "NetworkPolicy/orch-console",
+            "NetworkPolicy/orch-console-redis",
             "NetworkPolicy/orch-internal",
             "PersistentVolumeClaim/orch-shared",
             "Role/orch-scaler",
