@@ -44,7 +44,7 @@ public sealed class WorkerPool : IDisposable
     public async Task<WorkerPoolScale> GetScaleAsync(CancellationToken ct = default)
     {
         var scale = await Call(() => _client.AppsV1.ReadNamespacedStatefulSetScaleAsync(Target.StatefulSet, Target.Namespace, cancellationToken: ct),
-            $"read statefulsets/scale of '{Target.StatefulSet}'", ct);
+            $"read statefulsets/scale of '{Target.StatefulSet}'", StatefulSetResource, ct);
         return ToScale(scale, previous: null);
     }
 
@@ -58,7 +58,7 @@ public sealed class WorkerPool : IDisposable
         var before = await GetScaleAsync(ct);
         var patch = new V1Patch($"{{\"spec\":{{\"replicas\":{replicas}}}}}", V1Patch.PatchType.MergePatch);
         var after = await Call(() => _client.AppsV1.PatchNamespacedStatefulSetScaleAsync(patch, Target.StatefulSet, Target.Namespace, cancellationToken: ct),
-            $"patch statefulsets/scale of '{Target.StatefulSet}'", ct);
+            $"patch statefulsets/scale of '{Target.StatefulSet}'", StatefulSetResource, ct);
         return ToScale(after, before.Replicas);
     }
 
@@ -66,7 +66,7 @@ public sealed class WorkerPool : IDisposable
     public async Task<IReadOnlyList<WorkerPod>> ListWorkerPodsAsync(CancellationToken ct = default)
     {
         var list = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Target.Namespace, labelSelector: Target.PodSelector, cancellationToken: ct),
-            "list pods", ct);
+            "list pods", "pods", ct);
         return list.Items.Select(ToWorkerPod)
             .OrderBy(p => p.Ordinal ?? int.MaxValue).ThenBy(p => p.Name, StringComparer.Ordinal)
             .ToList();
@@ -101,7 +101,11 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    async Task<T> Call<T>(Func<Task<T>> call, string action, CancellationToken ct)
+    string StatefulSetResource => $"statefulset '{Target.StatefulSet}'";
+
+    /// <param name="action">What we try, for messages: "patch statefulsets/scale of 'orch-worker'".</param>
+    /// <param name="resource">What a 404 means is missing: "statefulset 'orch-worker'".</param>
+    async Task<T> Call<T>(Func<Task<T>> call, string action, string resource, CancellationToken ct)
     {
         try
         {
@@ -109,7 +113,6 @@ public sealed class WorkerPool : IDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            var resource = action.Contains("pods", StringComparison.Ordinal) ? "pods" : $"statefulset '{Target.StatefulSet}'";
             throw KubernetesErrors.Translate(e, action, resource, Target, Source);
         }
     }

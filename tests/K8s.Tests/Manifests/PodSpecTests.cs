@@ -84,6 +84,9 @@ public sealed class PodSpecTests
         Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
         Assert.Equal("orch-workers", set.Spec.ServiceName);
         Assert.Equal("None", o.Single<V1Service>("orch-workers").Spec.ClusterIP);
+        var budget = o.Single<V1PodDisruptionBudget>("orch-worker");
+        Assert.Equal(1, budget.Spec.MaxUnavailable.Value is string s ? int.Parse(s) : System.Convert.ToInt32(budget.Spec.MaxUnavailable.Value));
+        Assert.True(Matches(budget.Spec.Selector.MatchLabels, set.Spec.Template.Metadata.Labels));
 
         var env = c.Env.GroupBy(e => e.Name).ToDictionary(g => g.Key, g => g.Single());
         Assert.Equal("0", env["NCCL_NVLS_ENABLE"].Value);

@@ -28,6 +28,8 @@ public sealed class RoundTripTests
             problems.AddRange(JsonTreeDiff.Compare(o.Documents[i], back).Select(d => $"{kind}/{name}: {d}"));
         }
         Assert.Empty(problems);
+        // And the models' strict mode (unknown fields throw) agrees.
+        Assert.Equal(o.Objects.Count, KubernetesYaml.LoadAllFromString(o.Yaml, strict: true).Count);
     }
 
     [Theory]
@@ -44,6 +46,7 @@ public sealed class RoundTripTests
             "NetworkPolicy/orch-console-redis",
             "NetworkPolicy/orch-internal",
             "PersistentVolumeClaim/orch-shared",
+            "PodDisruptionBudget/orch-worker",
             "Role/orch-scaler",
             "Role/orch-silo",
             "RoleBinding/orch-scaler",
