@@ -42,21 +42,17 @@ public sealed class NetworkPolicyTests
             Assert.True(fromConsole ^ fromCluster, $"{p.Metadata.Name}: a rule should admit either cluster pods or the console");
             if (fromConsole)
             {
-                // The console gets the gateway port of silos and the Redis port of Redis, nothing else.
-                var ports = rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray();
-                var redis = Selects(p.Spec.PodSelector, o.Redis.Metadata.Labels);
-                Assert.Equal(redis ? ["TCP/6379"] : new[] { "TCP/30000" }, ports);
+                // The console gets the coordinator's gateway port, nothing else.
+                Assert.Equal(["TCP/30000"], rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray());
                 consoleRules++;
             }
         }
-        Assert.Equal(2, consoleRules);
+        Assert.Equal(1, consoleRules);
         var console = o.Single<V1NetworkPolicy>("orch-console");
         Assert.True(Selects(console.Spec.PodSelector, o.Coordinator.Metadata.Labels));
-        Assert.True(Selects(console.Spec.PodSelector, o.Worker.Metadata.Labels));
+        Assert.False(Selects(console.Spec.PodSelector, o.Worker.Metadata.Labels));
         Assert.False(Selects(console.Spec.PodSelector, o.Redis.Metadata.Labels));
-        var consoleRedis = o.Single<V1NetworkPolicy>("orch-console-redis");
-        Assert.True(Selects(consoleRedis.Spec.PodSelector, o.Redis.Metadata.Labels));
-        Assert.False(Selects(consoleRedis.Spec.PodSelector, o.Coordinator.Metadata.Labels));
+        Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "gateway" && p.Port == 30000);
     }
 
     /// <summary>Label-selector semantics for matchLabels and the In/NotIn/Exists/DoesNotExist expressions.</summary>

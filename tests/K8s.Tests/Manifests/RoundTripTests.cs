@@ -43,7 +43,6 @@ public sealed class RoundTripTests
             "Deployment/orch-coordinator",
             "Namespace/orchestrator",
             "NetworkPolicy/orch-console",
-            "NetworkPolicy/orch-console-redis",
             "NetworkPolicy/orch-internal",
             "PersistentVolumeClaim/orch-shared",
             "PodDisruptionBudget/orch-worker",
