@@ -33,6 +33,13 @@ public static class KubernetesConnection
         return (FromFile(path, context), $"kubeconfig {path}");
     }
 
+    /// <summary>
+    /// Whether any configuration is there to try (an explicit file, a service account, a default kubeconfig): lets
+    /// `orch workers list` skip the Kubernetes columns on a machine that has nothing to do with Kubernetes.
+    /// </summary>
+    public static bool IsConfigured(string? kubeconfig) =>
+        !string.IsNullOrWhiteSpace(kubeconfig) || KubernetesClientConfiguration.IsInCluster() || DefaultKubeconfigPath() is not null;
+
     /// <summary>A client for the resolved configuration.</summary>
     public static (IKubernetes Client, string Source, string? Namespace) Connect(string? kubeconfig, string? context)
     {

@@ -40,6 +40,13 @@ public sealed class WorkerPool : IDisposable
         return new WorkerPool(client, target, source, ownsClient: true);
     }
 
+    /// <summary>
+    /// Like <see cref="Connect"/>, but null when there is no Kubernetes configuration at all (no kubeconfig, not in a
+    /// cluster): for callers where Kubernetes is optional, such as `orch workers list`.
+    /// </summary>
+    public static WorkerPool? TryConnect(string? kubeconfig = null, string? context = null, string? @namespace = null, string? statefulSet = null) =>
+        KubernetesConnection.IsConfigured(kubeconfig) ? Connect(kubeconfig, context, @namespace, statefulSet) : null;
+
     /// <summary>The desired and current number of workers.</summary>
     public async Task<WorkerPoolScale> GetScaleAsync(CancellationToken ct = default)
     {
