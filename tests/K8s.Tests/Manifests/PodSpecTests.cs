@@ -80,7 +80,7 @@ public sealed class PodSpecTests
         var o = RenderedOverlay.Get(overlay);
         var set = o.Single<V1StatefulSet>("orch-worker");
         var c = set.Spec.Template.Spec.Containers.Single();
-        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device], c.Args);
+        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)"], c.Args);
         Assert.Equal(11111, c.Ports.Single(p => p.Name == "silo").ContainerPort);
         Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "silo" && p.Port == 11111);
         Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
