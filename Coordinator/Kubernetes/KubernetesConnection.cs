@@ -10,7 +10,7 @@ namespace Orchestrator.Coordinator.Kubernetes;
 public static class KubernetesConnection
 {
     /// <summary>The configuration to use and a short description of where it came from (for error messages).</summary>
-    public static (KubernetesClientConfiguration Config, string Source) Resolve(string? kubeconfig, string? context)
+    public static (KubernetesClientConfiguration Config, string Source, bool InCluster) Resolve(string? kubeconfig, string? context)
     {
         if (!string.IsNullOrWhiteSpace(kubeconfig))
         {
@@ -18,11 +18,11 @@ public static class KubernetesConnection
                 throw new FileNotFoundException(
                     $"--kubeconfig {kubeconfig}: no such file. Point it at a kubeconfig (kubectl config view --raw > FILE) or leave it out to use ~/.kube/config",
                     kubeconfig);
-            return (FromFile(kubeconfig, context), $"kubeconfig {kubeconfig}");
+            return (FromFile(kubeconfig, context), $"kubeconfig {kubeconfig}", false);
         }
 
         if (KubernetesClientConfiguration.IsInCluster())
-            return (KubernetesClientConfiguration.InClusterConfig(), "the pod's service account");
+            return (KubernetesClientConfiguration.InClusterConfig(), "the pod's service account", true);
 
         var path = DefaultKubeconfigPath();
         if (path is null)
@@ -30,7 +30,7 @@ public static class KubernetesConnection
                 "no Kubernetes configuration: not running inside a cluster and no kubeconfig found ($KUBECONFIG or ~/.kube/config). " +
                 "Pass --kubeconfig FILE, set KUBECONFIG, or run the command in the coordinator pod (kubectl exec -n orchestrator deploy/orch-coordinator -- orch workers ...)",
                 statusCode: null, isBadInput: true);
-        return (FromFile(path, context), $"kubeconfig {path}");
+        return (FromFile(path, context), $"kubeconfig {path}", false);
     }
 
     /// <summary>
@@ -43,10 +43,10 @@ public static class KubernetesConnection
     /// <summary>A client for the resolved configuration.</summary>
     public static (IKubernetes Client, string Source, string? Namespace) Connect(string? kubeconfig, string? context)
     {
-        var (config, source) = Resolve(kubeconfig, context);
+        var (config, source, inCluster) = Resolve(kubeconfig, context);
         // In a pod, the namespace of its service account is the natural default (an overlay may have renamed it);
         // from a laptop, the kubeconfig context's namespace is usually 'default', which is never ours.
-        var ns = source == "the pod's service account" ? config.Namespace : null;
+        var ns = inCluster ? config.Namespace : null;
         return (new k8s.Kubernetes(config), source, ns);
     }
 
