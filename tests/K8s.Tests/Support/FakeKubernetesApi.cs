@@ -15,7 +15,7 @@ namespace Orchestrator.Tests.K8s.Support;
 /// </summary>
 sealed class FakeKubernetesApi : IDisposable
 {
-    public sealed record Request(string Method, string Path, string Query, string? ContentType, string Body);
+    public sealed record Request(string Method, string Path, string Query, string? ContentType, string Body, string? Authorization = null);
 
     public sealed record Response(int Status, string Body);
 
@@ -56,7 +56,8 @@ sealed class FakeKubernetesApi : IDisposable
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
             string body;
             using (var reader = new StreamReader(ctx.Request.InputStream, Encoding.UTF8)) body = await reader.ReadToEndAsync();
-            var request = new Request(ctx.Request.HttpMethod, ctx.Request.Url!.AbsolutePath, ctx.Request.Url.Query, ctx.Request.ContentType, body);
+            var request = new Request(ctx.Request.HttpMethod, ctx.Request.Url!.AbsolutePath, ctx.Request.Url.Query, ctx.Request.ContentType, body,
+                ctx.Request.Headers["Authorization"]);
             Requests.Enqueue(request);
             var response = _routes.TryGetValue($"{request.Method} {request.Path}", out var answer)
                 ? answer(request)
