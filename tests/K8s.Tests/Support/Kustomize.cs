@@ -26,7 +26,17 @@ static class Kustomize
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {Kubectl}");
+        Process p;
+        try
+        {
+            p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {Kubectl}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new InvalidOperationException(
+                $"cannot run '{Kubectl}' ({e.Message}): install kubectl (scripts/setup.sh installs Debian's kubernetes-client) or set ORCH_KUBECTL", e);
+        }
+        using var _ = p;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
