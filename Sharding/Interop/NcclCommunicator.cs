@@ -98,7 +98,7 @@ public sealed class NcclCommunicator : ICommunicator
     public Task BarrierAsync()
     {
         // NCCL has no barrier: a one-element all-reduce is one.
-        var token = torch.zeros(1, device: torch.CUDA);
+        var token = torch.zeros(1, device: torch.CUDA).DetachFromDisposeScope();
         return AllReduceAsync(token).ContinueWith(t => { token.Dispose(); t.GetAwaiter().GetResult(); }, TaskScheduler.Default);
     }
 

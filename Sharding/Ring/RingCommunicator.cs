@@ -106,7 +106,8 @@ public sealed class RingCommunicator : ICommunicator
         var o = TensorBuffer.Of(output, "reduce-scatter output", reduce: true);
         if (input.numel() != o.Count * WorldSize || input.dtype != output.dtype)
             throw new ArgumentException($"reduce-scatter: input must hold WorldSize ({WorldSize}) x output ({o.Count}) elements of {output.dtype}, got {input.numel()} of {input.dtype}");
-        var work = input.detach().clone(); // the input stays untouched, as in NCCL
+        // The input stays untouched, as in NCCL. The copy belongs to the comm thread: out of any caller dispose scope.
+        var work = input.detach().clone().DetachFromDisposeScope();
         var w = TensorBuffer.Of(work, "reduce-scatter input", reduce: true);
         return Enqueue(() =>
         {
@@ -142,7 +143,7 @@ public sealed class RingCommunicator : ICommunicator
 
     public Task BarrierAsync()
     {
-        var token = torch.zeros(1);
+        var token = torch.zeros(1).DetachFromDisposeScope();
         var b = TensorBuffer.Of(token, "barrier", reduce: true);
         return Enqueue(() => { try { _algo.AllReduce(b, ReduceOp.Sum); } finally { token.Dispose(); } });
     }
