@@ -137,4 +137,24 @@ public sealed class CollectiveTests
         var msgs = RingWorld.Run(1, comm => Assert.Throws<ArgumentException>(() => comm.AllReduce(ones(3, dtype: ScalarType.Int64))).Message);
         Assert.Contains("float32 and bfloat16", msgs[0]);
     }
+
+    [Fact]
+    public void A_hung_peer_fails_the_collective_at_the_timeout_naming_the_peer()
+    {
+        var options = new Orchestrator.Sharding.Ring.RingOptions(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(2));
+        using var release = new ManualResetEventSlim();
+        var results = RingWorld.Run(2, comm =>
+        {
+            if (comm.Rank == 1) { release.Wait(TimeSpan.FromSeconds(30)); return ""; } // joins, then never takes part
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var e = Assert.Throws<CommunicatorException>(() => comm.AllReduce(ones(10)));
+            release.Set();
+            Assert.InRange(watch.Elapsed.TotalSeconds, 1.5, 10);
+            // Later calls fail at once with the same cause.
+            Assert.Same(e, Assert.Throws<CommunicatorException>(() => comm.Barrier()));
+            return e.Message;
+        }, options);
+        Assert.Contains("timed out after 2 s", results[0]);
+        Assert.Contains("rank 1", results[0]);
+    }
 }
