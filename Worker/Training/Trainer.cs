@@ -101,9 +101,10 @@ public sealed class Trainer : IDisposable
     public IOptimizerStrategy Optimizer => _opt;
 
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
-    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default)
+    /// <param name="stopAt">Ends at this step instead (benchmarks: warm-up, then a timed stretch).</param>
+    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null)
     {
-        long end = _o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps;
+        long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
         long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum;
         double flopsPerToken = Config.FlopsPerToken(_o.BlockSize);
         var losses = new List<double>();
