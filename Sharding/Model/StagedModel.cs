@@ -3,14 +3,22 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Model;
 
-/// <summary>One unit of the model that ZeRO-3 gathers as a whole: the embedding, one block, or the head.</summary>
-public sealed record ModelStage(string Name, nn.Module<Tensor, Tensor> Module);
+/// <summary>
+/// One unit of the model that ZeRO-3 gathers as a whole (the embedding, one block, or the head): its forward
+/// function and the parameters it uses, with the names checkpoints know them by.
+/// </summary>
+public sealed record ModelStage(string Name, Func<Tensor, Tensor> Forward, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Parameters)
+{
+    /// <summary>A module as a stage; its parameters are named "stage.param".</summary>
+    public ModelStage(string name, nn.Module<Tensor, Tensor> module)
+        : this(name, module.call, module.named_parameters().Select(p => ($"{name}.{p.name}", p.parameter)).ToList()) { }
+}
 
 /// <summary>
 /// A model seen as a chain of stages (embedding, blocks..., head) plus its loss, which is all the sharding code
 /// needs to know about a model: Sharding never references Worker. Stage i's output is stage i+1's input; the
 /// first stage takes token ids, the last returns what <see cref="Loss"/> takes with the targets. Parameters are
-/// named "stage.param" and laid out flat in stage order (the checkpoint's global layout).
+/// named by the stages and laid out flat in stage order (the checkpoint's global layout).
 /// </summary>
 public sealed class StagedModel
 {
@@ -33,10 +41,10 @@ public sealed class StagedModel
         var seen = new HashSet<nint>();
         var list = new List<(string, TorchSharp.Modules.Parameter, int)>();
         for (var s = 0; s < stages.Count; s++)
-            foreach (var (name, p) in stages[s].Module.named_parameters())
+            foreach (var (name, p) in stages[s].Parameters)
             {
                 if (!seen.Add(p.Handle)) { HasSharedParameters = true; continue; }
-                list.Add(($"{stages[s].Name}.{name}", p, s));
+                list.Add((name, p, s));
             }
         if (list.Select(p => p.Item1).Distinct().Count() != list.Count)
             throw new ArgumentException("stage names must be unique: two parameters got the same name");
@@ -47,7 +55,7 @@ public sealed class StagedModel
     public Tensor Forward(Tensor tokens)
     {
         var h = tokens;
-        foreach (var s in Stages) h = s.Module.call(h);
+        foreach (var s in Stages) h = s.Forward(h);
         return h;
     }
 }

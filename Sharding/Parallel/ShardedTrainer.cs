@@ -39,7 +39,11 @@ public sealed partial class ShardedTrainer : IDisposable
     public FlatAdamW Optimizer => _adam;
     public int Rank => _comm.Rank;
 
-    public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options)
+    /// <param name="computeDtype">
+    /// Converts the compute parameters to this dtype (bf16 on GPUs) after the fp32 masters were taken from them;
+    /// the Parameter objects stay the same (set_), so references held elsewhere stay valid.
+    /// </param>
+    public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null)
     {
         options.Validate();
         if (options.Zero == 3 && model.HasSharedParameters)
@@ -48,13 +52,15 @@ public sealed partial class ShardedTrainer : IDisposable
         Layout = FlatLayout.Of(model, comm.WorldSize);
         _copies = new GroupCopies(model, Layout);
         var first = model.Parameters[0].Parameter;
-        _dtype = first.dtype;
+        _dtype = computeDtype ?? first.dtype;
         _device = first.device;
         using var _ = no_grad();
         // Everyone starts from rank 0's weights (fp32, so the broadcast copies bits).
         using var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
         for (var g = 0; g < Layout.Groups.Count; g++) _copies.ParamsToFlat(g, full);
         comm.Broadcast(full, 0);
+        foreach (var (_, p, _) in model.Parameters)
+            if (p.dtype != _dtype) p.set_(p.detach().to(_dtype));
         using var mask = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
         foreach (var p in Layout.Params)
             if (p.Shape.Length >= 2) mask.narrow(0, Layout.FullOffset(p), p.Numel).fill_(1);
@@ -136,8 +142,42 @@ public sealed partial class ShardedTrainer : IDisposable
             ClipAndUpdate(regionGrad, lr);
         }
         PublishParameters();
-        foreach (var s in _model.Stages) s.Module.zero_grad();
+        ZeroGrad();
         return AverageAcrossRanks(loss / microBatches.Count);
+    }
+
+    /// <summary>
+    /// For a caller that ran forward and backward itself (gradients in each parameter's .grad, accumulated over
+    /// its micro-steps): launches the bucket reductions in reverse stage order, all at once and asynchronously,
+    /// then clips, updates and publishes. No overlap with backward in this form. Returns the pre-clip global norm.
+    /// Not for ZeRO-3, whose parameters exist only inside <see cref="Step"/>.
+    /// </summary>
+    public double ReduceAndStep(double lr)
+    {
+        if (Zero == 3) throw new InvalidOperationException("ZeRO-3 runs forward and backward itself: call Step");
+        var pending = new List<Task>();
+        for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
+        foreach (var t in pending) CommunicatorExtensions.Wait(t);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var regionGrad = Zero switch
+            {
+                0 => _fullGrad!.to(ScalarType.Float32, copy: true),
+                1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
+                _ => _shardGrad!.to(ScalarType.Float32, copy: true),
+            };
+            ClipAndUpdate(regionGrad, lr);
+        }
+        PublishParameters();
+        return LastGradNorm;
+    }
+
+    /// <summary>Zeroes the parameters' accumulated gradients in place.</summary>
+    public void ZeroGrad()
+    {
+        using var _ = no_grad();
+        foreach (var (_, p, _) in _model.Parameters) p.grad?.zero_();
     }
 
     // Called as each stage's backward finishes on the last micro-step (stages arrive last to first).
@@ -171,7 +211,7 @@ public sealed partial class ShardedTrainer : IDisposable
         for (var g = 0; g < n; g++)
         {
             inputs[g] = g == 0 ? x : h.detach().requires_grad_(true);
-            outputs[g] = _model.Stages[g].Module.call(inputs[g]);
+            outputs[g] = _model.Stages[g].Forward(inputs[g]);
             h = outputs[g];
         }
         var loss = _model.Loss(h, y);
@@ -251,7 +291,7 @@ public sealed partial class ShardedTrainer : IDisposable
                 var buf = Gather(g);
                 CommunicatorExtensions.Wait(buf.Task);
                 _copies.Materialize(g, buf.Buffer);
-                h = _model.Stages[g].Module.call(h);
+                h = _model.Stages[g].Forward(h);
                 _copies.Release(g, _dtype, _device);
             }
             logits = h;

@@ -38,7 +38,7 @@ public sealed partial class ShardedTrainer
                 Prefetch(g + 1);
                 Use(g);
                 saved[g] = h;
-                h = _model.Stages[g].Module.call(h);
+                h = _model.Stages[g].Forward(h);
                 if (g < n - 1) Free(g); // the head stays for the backward, which starts with it
             }
         }
@@ -52,7 +52,7 @@ public sealed partial class ShardedTrainer
             Prefetch(g - 1);
             Use(g);
             var input = g == 0 ? x : saved[g].detach().requires_grad_(true);
-            var output = _model.Stages[g].Module.call(input);
+            var output = _model.Stages[g].Forward(input);
             if (g == n - 1)
             {
                 var loss = _model.Loss(output, y);
