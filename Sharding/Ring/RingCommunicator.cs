@@ -97,13 +97,13 @@ public sealed class RingCommunicator : ICommunicator
 
     public Task AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
-        var b = TensorBuffer.Of(tensor, "all-reduce", reduce: true);
+        var b = TensorBuffer.Of(Host(tensor, "all-reduce"), "all-reduce", reduce: true);
         return Enqueue(() => _algo.AllReduce(b, op));
     }
 
     public Task ReduceScatterAsync(torch.Tensor input, torch.Tensor output, ReduceOp op = ReduceOp.Sum)
     {
-        var o = TensorBuffer.Of(output, "reduce-scatter output", reduce: true);
+        var o = TensorBuffer.Of(Host(output, "reduce-scatter"), "reduce-scatter output", reduce: true);
         if (input.numel() != o.Count * WorldSize || input.dtype != output.dtype)
             throw new ArgumentException($"reduce-scatter: input must hold WorldSize ({WorldSize}) x output ({o.Count}) elements of {output.dtype}, got {input.numel()} of {input.dtype}");
         // The input stays untouched, as in NCCL. The copy belongs to the comm thread: out of any caller dispose scope.
@@ -123,7 +123,7 @@ public sealed class RingCommunicator : ICommunicator
 
     public Task AllGatherAsync(torch.Tensor input, torch.Tensor output)
     {
-        var i = TensorBuffer.Of(input, "all-gather input", reduce: false);
+        var i = TensorBuffer.Of(Host(input, "all-gather"), "all-gather input", reduce: false);
         var o = TensorBuffer.Of(output, "all-gather output", reduce: false);
         if (o.Count != i.Count * WorldSize || input.dtype != output.dtype)
             throw new ArgumentException($"all-gather: output must hold WorldSize ({WorldSize}) x input ({i.Count}) elements of {input.dtype}, got {o.Count} of {output.dtype}");
@@ -137,7 +137,7 @@ public sealed class RingCommunicator : ICommunicator
     public Task BroadcastAsync(torch.Tensor tensor, int root = 0)
     {
         if (root < 0 || root >= WorldSize) throw new ArgumentOutOfRangeException(nameof(root), $"broadcast root {root} is outside the world of {WorldSize}");
-        var b = TensorBuffer.Of(tensor, "broadcast", reduce: false);
+        var b = TensorBuffer.Of(Host(tensor, "broadcast"), "broadcast", reduce: false);
         return Enqueue(() => _algo.Broadcast(b, root));
     }
 
@@ -147,6 +147,9 @@ public sealed class RingCommunicator : ICommunicator
         var b = TensorBuffer.Of(token, "barrier", reduce: true);
         return Enqueue(() => { try { _algo.AllReduce(b, ReduceOp.Sum); } finally { token.Dispose(); } });
     }
+
+    static torch.Tensor Host(torch.Tensor t, string what) => t.device_type == DeviceType.CPU ? t
+        : throw new ArgumentException($"{what}: the ring backend works on CPU tensors, got one on {t.device}; use the NCCL backend for GPUs");
 
     public void Abort(string reason)
     {
