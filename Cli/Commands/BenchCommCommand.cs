@@ -45,7 +45,9 @@ public static class BenchCommCommand
             if (env is null && p > 1) return await LaunchRanks(b, p, ct);
             var rank = env?.Rank ?? 0;
             var world = env?.WorldSize ?? 1;
-            TorchRuntime.Initialize();
+            var info = TorchRuntime.Initialize();
+            if (b == "nccl" && !info.Cuda)
+                throw new BadInputException("--backend nccl needs CUDA GPUs and none is visible here (run 'orch doctor'; set ORCH_LIBTORCH to a CUDA libtorch); use --backend ring on CPU");
             var device = b == "nccl" ? CUDA : CPU;
             var master = env?.Master ?? $"127.0.0.1:{LocalLauncher.FreePort()}";
             using var comm = CommunicatorFactory.CreateStandalone(b, rank, world, master, new RingOptions(TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(300)));
