@@ -44,9 +44,14 @@ public sealed class NcclCommunicator : ICommunicator
     {
         NativeLibraries.Register();
         NcclUniqueId id;
-        NcclException.Check(NcclNative.ncclGetUniqueId(&id), "ncclGetUniqueId");
+        try { NcclException.Check(NcclNative.ncclGetUniqueId(&id), "ncclGetUniqueId"); }
+        catch (DllNotFoundException e) { throw Missing(e); }
         return id.ToArray();
     }
+
+    static CommunicatorException Missing(DllNotFoundException e) => new(
+        $"NCCL or the CUDA runtime could not be loaded ({e.Message.Split('\n')[0]}); set ORCH_NCCL to libnccl.so.2 and ORCH_CUDART to " +
+        "libcudart.so.13, or ORCH_LIBTORCH to a PyTorch install's torch/lib; 'orch doctor' shows what was found", e);
 
     /// <summary>Joins the world on <paramref name="device"/> (0 with one GPU per process through CUDA_VISIBLE_DEVICES).</summary>
     public static NcclCommunicator Create(Rendezvous rdv, int device = 0, TimeSpan? timeout = null)
@@ -54,7 +59,8 @@ public sealed class NcclCommunicator : ICommunicator
         if (rdv.Backend != Rendezvous.Nccl || rdv.NcclUniqueId is null)
             throw new ArgumentException($"rendezvous is for '{rdv.Backend}', not NCCL (it needs the unique id made by rank 0)");
         NativeLibraries.Register();
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaSetDevice(device), $"cudaSetDevice({device})");
+        try { CudaRuntimeNative.Check(CudaRuntimeNative.cudaSetDevice(device), $"cudaSetDevice({device})"); }
+        catch (DllNotFoundException e) { throw Missing(e); }
         NcclException.Check(NcclNative.ncclCommInitRank(out var comm, rdv.WorldSize, NcclUniqueId.From(rdv.NcclUniqueId), rdv.Rank),
             $"ncclCommInitRank(rank {rdv.Rank} of {rdv.WorldSize})");
         var handle = new NcclCommHandle(comm);
