@@ -22,6 +22,13 @@ static class BrownCorpus
         throw new InvalidOperationException("could not find the repository root above " + AppContext.BaseDirectory);
     }
 
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln"))) return dir.FullName;
+        throw new InvalidOperationException("could not find the repository root above " + AppContext.BaseDirectory);
+    }
+
     public static string StripTags(string tagged)
     {
         var sb = new StringBuilder();
