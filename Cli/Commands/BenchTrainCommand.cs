@@ -28,11 +28,13 @@ public static class BenchTrainCommand
         var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup-steps") { Description = "Untimed steps first", DefaultValueFactory = _ => 5 };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
+        dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var json = new Option<bool>("--json");
         var cmd = new Command("train", "Training throughput (tokens/s, ms/step, MFU) on synthetic tokens")
         {
-            model, set, batch, block, accum, steps, warmup, device, json,
+            model, set, batch, block, accum, steps, warmup, device, dtype, json,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -43,7 +45,7 @@ public static class BenchTrainCommand
             if (w < 0) throw new ArgumentException("--warmup-steps must be 0 or more");
             var options = new TrainOptions
             {
-                Steps = w + n, BatchSize = b, BlockSize = t, GradAccum = pr.GetValue(accum), Device = pr.GetValue(device)!,
+                Steps = w + n, BatchSize = b, BlockSize = t, GradAccum = pr.GetValue(accum), Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!,
                 LogEvery = w + n + 1, EvalBatches = 0, WarmupSteps = 0,
             };
             using var trainer = new Trainer(config, options, lo => new SyntheticBatchSource(lo.BatchSize, lo.BlockSize, config.VocabSize, lo.Seed));

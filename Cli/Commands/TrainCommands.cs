@@ -40,6 +40,8 @@ public static class TrainCommands
         var clip = new Option<double>("--grad-clip") { DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1337 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
+        dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var nproc = new Option<int>("--nproc") { Description = "Local ranks (like torchrun --standalone)", DefaultValueFactory = _ => 1 };
         var backend = new Option<string>("--backend") { DefaultValueFactory = _ => "ring" };
         backend.AcceptOnlyFromAmong("ring", "nccl");
@@ -54,7 +56,7 @@ public static class TrainCommands
         var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
-            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, wd, clip, seed, device, nproc, backend, zero,
+            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, wd, clip, seed, device, dtype, nproc, backend, zero,
             ckptEvery, keep, stopAfter, resume, evalEvery, evalBatches, logEvery, json,
         };
         CliAction.Set(cmd, (pr, ct) =>
@@ -76,7 +78,7 @@ public static class TrainCommands
                 Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), BlockSize = t, GradAccum = pr.GetValue(accum),
                 LearningRate = pr.GetValue(lr), MinLearningRate = pr.GetValue(minLr), WarmupSteps = pr.GetValue(warmup),
                 Adam = new AdamWSettings(WeightDecay: pr.GetValue(wd), GradClip: pr.GetValue(clip)), Seed = pr.GetValue(seed),
-                Device = pr.GetValue(device)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
+                Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
                 StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
                 EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(outDir), DataDir = dataDir,
             };

@@ -13,40 +13,54 @@ namespace Orchestrator.Worker.Optimization;
 /// </summary>
 public sealed class FlatParameterGroup : IDisposable
 {
-    public sealed record Slot(string Name, Parameter Parameter, long Offset, long Length, long[] Shape);
+    public sealed record Slot(string Name, long Offset, long Length, long[] Shape);
 
     public IReadOnlyList<Slot> Slots { get; }
     public long Length { get; }
     public bool Decay { get; }
-    public Tensor Master { get; }     // fp32
-    public Tensor Compute { get; }    // compute dtype; the same tensor as Master when that is fp32
-    public Tensor Grad { get; }       // compute dtype
-    public Tensor ExpAvg { get; }     // fp32
-    public Tensor ExpAvgSq { get; }   // fp32
+    public Tensor Master { get; }                 // fp32
+    public Tensor Compute { get; private set; }   // compute dtype; the same tensor as Master when that is fp32
+    public Tensor Grad { get; private set; }      // compute dtype
+    public Tensor ExpAvg { get; }                 // fp32
+    public Tensor ExpAvgSq { get; }               // fp32
 
-    public FlatParameterGroup(IReadOnlyList<(string Name, Parameter Parameter)> parameters, bool decay, ScalarType computeDtype, Device device)
+    /// <summary>Copies the (fp32) parameters into a new flat master buffer; call <see cref="Bind"/> next.</summary>
+    public FlatParameterGroup(IReadOnlyList<(string Name, Parameter Parameter)> parameters, bool decay, Device device)
     {
         Decay = decay;
         var slots = new List<Slot>();
         long offset = 0;
         foreach (var (name, p) in parameters)
         {
-            slots.Add(new Slot(name, p, offset, p.numel(), p.shape));
+            slots.Add(new Slot(name, offset, p.numel(), p.shape));
             offset += p.numel();
         }
         Slots = slots;
         Length = offset;
         using var _ = no_grad();
         Master = empty(Length, ScalarType.Float32, device);
-        foreach (var s in slots) Master.narrow(0, s.Offset, s.Length).copy_(s.Parameter.detach().reshape(-1));
-        Compute = computeDtype == ScalarType.Float32 ? Master : Master.to(computeDtype);
-        Grad = zeros(Length, computeDtype, device);
+        foreach (var ((_, p), s) in parameters.Zip(slots)) Master.narrow(0, s.Offset, s.Length).copy_(p.detach().reshape(-1).to(ScalarType.Float32));
+        Compute = Master;
+        Grad = Master; // replaced in Bind
         ExpAvg = zeros(Length, ScalarType.Float32, device);
         ExpAvgSq = zeros(Length, ScalarType.Float32, device);
-        foreach (var s in slots)
+    }
+
+    /// <summary>
+    /// Points the model's parameters (already in <paramref name="computeDtype"/>, looked up by name) at slices of the
+    /// compute buffer and their gradients at slices of the gradient buffer.
+    /// </summary>
+    public void Bind(IReadOnlyDictionary<string, Parameter> parameters, ScalarType computeDtype)
+    {
+        using var _ = no_grad();
+        var device = Master.device;
+        Compute = computeDtype == ScalarType.Float32 ? Master : Master.to(computeDtype);
+        Grad = zeros(Length, computeDtype, device);
+        foreach (var s in Slots)
         {
-            s.Parameter.set_(Compute.narrow(0, s.Offset, s.Length).view(s.Shape));
-            s.Parameter.grad = Grad.narrow(0, s.Offset, s.Length).view(s.Shape);
+            var p = parameters[s.Name];
+            p.set_(View(Compute, s));
+            p.grad = View(Grad, s);
         }
     }
 
@@ -56,8 +70,8 @@ public sealed class FlatParameterGroup : IDisposable
     public void Dispose()
     {
         if (!ReferenceEquals(Compute, Master)) Compute.Dispose();
+        if (!ReferenceEquals(Grad, Master)) Grad.Dispose();
         Master.Dispose();
-        Grad.Dispose();
         ExpAvg.Dispose();
         ExpAvgSq.Dispose();
     }

@@ -18,7 +18,8 @@ public sealed class LocalAdamW : IOptimizerStrategy
     public long StepCount { get; private set; }
     public IReadOnlyList<FlatParameterGroup> Groups => _groups;
 
-    /// <param name="model">A module already on <paramref name="device"/> in fp32.</param>
+    /// <param name="model">A module already on <paramref name="device"/> in fp32; converted to
+    /// <paramref name="computeDtype"/> here, after the fp32 masters are taken.</param>
     public LocalAdamW(nn.Module model, AdamWSettings settings, ScalarType computeDtype, Device device)
     {
         _settings = settings;
@@ -26,7 +27,10 @@ public sealed class LocalAdamW : IOptimizerStrategy
         var all = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         var decay = all.Where(p => p.parameter.dim() >= 2).ToList();
         var noDecay = all.Where(p => p.parameter.dim() < 2).ToList();
-        _groups = [new FlatParameterGroup(decay, true, computeDtype, device), new FlatParameterGroup(noDecay, false, computeDtype, device)];
+        _groups = [new FlatParameterGroup(decay, true, device), new FlatParameterGroup(noDecay, false, device)];
+        if (computeDtype != ScalarType.Float32) model.to(computeDtype); // set_ needs the parameter's own dtype to match
+        var byName = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var g in _groups) g.Bind(byName, computeDtype);
     }
 
     public void ZeroGrad()

@@ -9,8 +9,23 @@ public sealed record DeviceInfo(Device Device, ScalarType ComputeDtype, double? 
     /// <summary>H100/H200 dense bf16 peak (989 TFLOP/s); ORCH_PEAK_TFLOPS overrides it for other GPUs.</summary>
     public const double HopperBf16PeakFlops = 989e12;
 
-    /// <summary>"cpu", "cuda" or "cuda:N"; CUDA computes in bf16 with fp32 masters, CPU in fp32.</summary>
-    public static DeviceInfo Parse(string spec)
+    /// <summary>
+    /// "cpu", "cuda" or "cuda:N"; <paramref name="dtype"/> "auto" computes in bf16 with fp32 masters on CUDA and in
+    /// fp32 on the CPU; "fp32" or "bf16" force one.
+    /// </summary>
+    public static DeviceInfo Parse(string spec, string dtype = "auto")
+    {
+        var info = ParseDevice(spec);
+        return dtype switch
+        {
+            "auto" => info,
+            "fp32" => info with { ComputeDtype = ScalarType.Float32 },
+            "bf16" => info with { ComputeDtype = ScalarType.BFloat16 },
+            _ => throw new ArgumentException($"--dtype {dtype}: use auto, fp32 or bf16"),
+        };
+    }
+
+    static DeviceInfo ParseDevice(string spec)
     {
         if (spec == "cpu") return new DeviceInfo(CPU, ScalarType.Float32, null, "cpu");
         if (spec == "cuda" || spec.StartsWith("cuda:", StringComparison.Ordinal))

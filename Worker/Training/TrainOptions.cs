@@ -15,6 +15,7 @@ public sealed record TrainOptions
     public AdamWSettings Adam { get; init; } = new();
     public int Seed { get; init; } = 1337;
     public string Device { get; init; } = "cpu";            // cpu | cuda | cuda:N
+    public string Dtype { get; init; } = "auto";            // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
     public int LogEvery { get; init; } = 10;                // host sync (loss.item()) only at these steps
     public int EvalEvery { get; init; }                     // 0: only at the end
     public int EvalBatches { get; init; } = 20;

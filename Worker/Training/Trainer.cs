@@ -41,7 +41,7 @@ public sealed class Trainer : IDisposable
         _o = options.Validate();
         _open = open;
         _warn = warn ?? (_ => { });
-        Device = DeviceInfo.Parse(options.Device);
+        Device = DeviceInfo.Parse(options.Device, options.Dtype);
         LoadedCheckpoint? ckpt = null;
         if (options.OutDir is not null)
         {
