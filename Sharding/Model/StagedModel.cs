@@ -30,6 +30,9 @@ public sealed class StagedModel
     /// <summary>Every parameter once, in stage order, with the stage that owns it (a parameter shared by two stages belongs to the first).</summary>
     public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter, int Stage)> Parameters { get; }
 
+    /// <summary>For each stage, the stages whose parameters it uses: itself, plus the owner of any parameter it shares.</summary>
+    public IReadOnlyList<int[]> StageNeeds { get; }
+
     /// <summary>True when some parameter is used by two stages (a tied embedding/head).</summary>
     public bool HasSharedParameters { get; }
 
@@ -38,14 +41,24 @@ public sealed class StagedModel
         if (stages.Count == 0) throw new ArgumentException("a staged model needs at least one stage");
         Stages = stages;
         Loss = loss;
-        var seen = new HashSet<nint>();
+        // Identity by storage, not by wrapper: TorchSharp hands out a new handle for each access to a module's
+        // weight, so a tied weight reached from two modules has two handles but one data pointer.
+        var owner = new Dictionary<(nint, long), int>();
         var list = new List<(string, TorchSharp.Modules.Parameter, int)>();
+        var needs = new List<int[]>();
         for (var s = 0; s < stages.Count; s++)
+        {
+            var mine = new List<int> { s };
             foreach (var (name, p) in stages[s].Parameters)
             {
-                if (!seen.Add(p.Handle)) { HasSharedParameters = true; continue; }
+                var key = (Communication.TensorBuffer.Of(p, name, reduce: false).Pointer, p.numel());
+                if (owner.TryGetValue(key, out var first)) { HasSharedParameters = true; mine.Add(first); continue; }
+                owner[key] = s;
                 list.Add((name, p, s));
             }
+            needs.Add(mine.Distinct().ToArray());
+        }
+        StageNeeds = needs;
         if (list.Select(p => p.Item1).Distinct().Count() != list.Count)
             throw new ArgumentException("stage names must be unique: two parameters got the same name");
         Parameters = list;

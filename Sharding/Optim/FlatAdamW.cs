@@ -23,8 +23,8 @@ public sealed class FlatAdamW : IDisposable
     {
         Master = master;
         DecayMask = decayMask;
-        ExpAvg = zeros_like(master);
-        ExpAvgSq = zeros_like(master);
+        ExpAvg = zeros_like(master).DetachFromDisposeScope();
+        ExpAvgSq = zeros_like(master).DetachFromDisposeScope();
         _o = options;
     }
 

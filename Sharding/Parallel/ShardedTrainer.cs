@@ -46,8 +46,6 @@ public sealed partial class ShardedTrainer : IDisposable
     public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null)
     {
         options.Validate();
-        if (options.Zero == 3 && model.HasSharedParameters)
-            throw new ArgumentException("ZeRO-3 gathers one stage at a time and cannot shard a parameter used by two stages (a tied embedding/head); untie it or use --zero 0-2");
         _model = model; _comm = comm; _options = options;
         Layout = FlatLayout.Of(model, comm.WorldSize);
         _copies = new GroupCopies(model, Layout);
@@ -64,22 +62,27 @@ public sealed partial class ShardedTrainer : IDisposable
         using var mask = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
         foreach (var p in Layout.Params)
             if (p.Shape.Length >= 2) mask.narrow(0, Layout.FullOffset(p), p.Numel).fill_(1);
-        _adam = new FlatAdamW(ToRegion(full).clone(), ToRegion(mask).clone(), options.Optimizer);
+        _adam = new FlatAdamW(ToRegion(full).clone().DetachFromDisposeScope(), ToRegion(mask).clone().DetachFromDisposeScope(), options.Optimizer);
         if (Zero <= 2)
         {
-            _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device);
+            _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
             using var fullC = full.to(_dtype);
             for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, fullC);
         }
-        if (Zero is 1 or 2) _fullParams = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device);
-        if (Zero == 2) _shardGrad = zeros(Layout.ShardLength, dtype: _dtype, device: _device);
+        if (Zero is 1 or 2) _fullParams = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
+        if (Zero == 2) _shardGrad = zeros(Layout.ShardLength, dtype: _dtype, device: _device).DetachFromDisposeScope();
         if (Zero == 3)
         {
-            _paramShard = _adam.Master.to(_dtype).clone();
+            _paramShard = _adam.Master.to(_dtype).clone().DetachFromDisposeScope();
             for (var g = 0; g < Layout.Groups.Count; g++) _copies.Release(g, _dtype, _device);
         }
+        _needs = model.StageNeeds;
         _buckets = Zero <= 1 ? PlanBuckets(Layout, options.BucketBytes, (int)first.element_size()) : [];
     }
+
+    // For each stage, the groups whose parameters it uses: its own, plus the owner of any parameter it shares
+    // (a tied head uses the embedding's weight, which ZeRO-3 must then keep gathered for the head too).
+    readonly IReadOnlyList<int[]> _needs;
 
     /// <summary>DDP buckets: consecutive stages taken from the last, closed once they hold at least the bucket size.</summary>
     static List<(int Low, int High)> PlanBuckets(FlatLayout layout, long bucketBytes, int elementSize)
@@ -111,39 +114,52 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         if (microBatches.Count == 0) throw new ArgumentException("a step needs at least one micro-batch");
         double loss = 0;
-        Tensor regionGrad;
-        var pending = new List<Task>();
+        for (var k = 0; k < microBatches.Count; k++)
+            loss += ForwardBackward(microBatches[k].Input, microBatches[k].Target, microBatches.Count, k == microBatches.Count - 1);
+        FinishStep(lr);
+        return AverageAcrossRanks(loss / microBatches.Count);
+    }
+
+    readonly List<Task> _pending = [];
+    Tensor? _zero3Grad;
+
+    /// <summary>
+    /// One micro-step, for a caller that drives the loop: forward and backward stage by stage (the loss is divided
+    /// by <paramref name="microSteps"/>); on the <paramref name="last"/> micro-step each stage's bucket is reduced
+    /// as soon as its backward is done (ZeRO-3: every micro-step). Returns this rank's unscaled loss. Follow the
+    /// last micro-step with <see cref="FinishStep"/>.
+    /// </summary>
+    public float ForwardBackward(Tensor x, Tensor y, int microSteps, bool last)
+    {
         if (Zero == 3)
         {
-            using var acc = zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device);
-            foreach (var (x, y) in microBatches) loss += Zero3Pass(x, y, microBatches.Count, acc);
-            regionGrad = acc.clone();
+            _zero3Grad ??= zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device).DetachFromDisposeScope();
+            return (float)Zero3Pass(x, y, microSteps, _zero3Grad);
         }
-        else
+        return (float)StagedPass(x, y, microSteps, last ? g => OnStageReady(g, _pending) : null);
+    }
+
+    /// <summary>Waits for the reductions, clips to the global norm, updates, publishes the parameters and zeroes the gradients. Returns the pre-clip norm.</summary>
+    public double FinishStep(double lr)
+    {
+        foreach (var t in _pending) CommunicatorExtensions.Wait(t);
+        _pending.Clear();
+        using (var scope = NewDisposeScope())
+        using (no_grad())
         {
-            for (var k = 0; k < microBatches.Count; k++)
+            var regionGrad = Zero switch
             {
-                var last = k == microBatches.Count - 1;
-                loss += StagedPass(microBatches[k].Input, microBatches[k].Target, microBatches.Count,
-                    last ? g => OnStageReady(g, pending) : null);
-            }
-            foreach (var t in pending) CommunicatorExtensions.Wait(t);
-            using var _ = no_grad();
-            regionGrad = Zero switch
-            {
-                0 => _fullGrad!.to(ScalarType.Float32),
-                1 => ToRegion(_fullGrad!).to(ScalarType.Float32),
-                _ => _shardGrad!.to(ScalarType.Float32),
+                0 => _fullGrad!.to(ScalarType.Float32, copy: true),
+                1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
+                2 => _shardGrad!.to(ScalarType.Float32, copy: true),
+                _ => (_zero3Grad ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device)).clone(),
             };
-            if (regionGrad.dtype == _dtype) regionGrad = regionGrad.clone();
-        }
-        using (regionGrad)
-        {
             ClipAndUpdate(regionGrad, lr);
+            _zero3Grad?.zero_();
         }
         PublishParameters();
         ZeroGrad();
-        return AverageAcrossRanks(loss / microBatches.Count);
+        return LastGradNorm;
     }
 
     /// <summary>
@@ -283,20 +299,7 @@ public sealed partial class ShardedTrainer : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Tensor logits;
-        if (Zero == 3)
-        {
-            var h = x;
-            for (var g = 0; g < _model.Stages.Count; g++)
-            {
-                var buf = Gather(g);
-                CommunicatorExtensions.Wait(buf.Task);
-                _copies.Materialize(g, buf.Buffer);
-                h = _model.Stages[g].Forward(h);
-                _copies.Release(g, _dtype, _device);
-            }
-            logits = h;
-        }
-        else logits = _model.Forward(x);
+        using (MaterializeAll()) logits = _model.Forward(x);
         return AverageAcrossRanks(_model.Loss(logits, y).item<float>());
     }
 

@@ -19,14 +19,64 @@ public sealed partial class ShardedTrainer
         return (buf, _comm.AllGatherAsync(_paramShard!.narrow(0, gs.ShardOffset, gs.ShardLength), buf));
     }
 
+    /// <summary>
+    /// ZeRO-3: gathers every stage's parameters into the model until disposed (evaluation, sampling, export);
+    /// a no-op for the other stages, whose parameters are always whole.
+    /// </summary>
+    public IDisposable MaterializeAll()
+    {
+        if (Zero != 3) return new Released(() => { });
+        var bufs = Enumerable.Range(0, Layout.Groups.Count).Select(Gather).ToList();
+        for (var g = 0; g < bufs.Count; g++)
+        {
+            CommunicatorExtensions.Wait(bufs[g].Task);
+            _copies.Materialize(g, bufs[g].Buffer);
+        }
+        return new Released(() =>
+        {
+            for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); bufs[g].Buffer.Dispose(); }
+        });
+    }
+
+    sealed class Released(Action release) : IDisposable
+    {
+        int _done;
+        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) release(); }
+    }
+
     double Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc)
     {
         using var scope = NewDisposeScope();
         var n = _model.Stages.Count;
         var gathered = new Dictionary<int, (Tensor Buffer, Task Task)>();
-        void Prefetch(int g) { if (g >= 0 && g < n && !gathered.ContainsKey(g)) gathered[g] = Gather(g); }
-        void Use(int g) { CommunicatorExtensions.Wait(gathered[g].Task); _copies.Materialize(g, gathered[g].Buffer); }
-        void Free(int g) { _copies.Release(g, _dtype, _device); gathered[g].Buffer.Dispose(); gathered.Remove(g); }
+        var materialized = new HashSet<int>();
+        void Prefetch(int stage)
+        {
+            if (stage < 0 || stage >= n) return;
+            foreach (var g in _needs[stage]) if (!gathered.ContainsKey(g)) gathered[g] = Gather(g);
+        }
+        void Use(int stage)
+        {
+            foreach (var g in _needs[stage])
+            {
+                if (!materialized.Add(g)) continue;
+                CommunicatorExtensions.Wait(gathered[g].Task);
+                _copies.Materialize(g, gathered[g].Buffer);
+            }
+        }
+        // Frees the groups no stage still to run (in this phase) needs.
+        void FreeAfter(int stage, IEnumerable<int> remaining)
+        {
+            var keep = remaining.SelectMany(s => _needs[s]).ToHashSet();
+            foreach (var g in _needs[stage])
+            {
+                if (keep.Contains(g) || !gathered.ContainsKey(g)) continue;
+                _copies.Release(g, _dtype, _device);
+                gathered[g].Buffer.Dispose();
+                gathered.Remove(g);
+                materialized.Remove(g);
+            }
+        }
 
         var saved = new Tensor[n];
         var h = x;
@@ -39,7 +89,8 @@ public sealed partial class ShardedTrainer
                 Use(g);
                 saved[g] = h;
                 h = _model.Stages[g].Forward(h);
-                if (g < n - 1) Free(g); // the head stays for the backward, which starts with it
+                // The head stays for the backward, which starts with it (as does whatever it shares).
+                FreeAfter(g, Enumerable.Range(g + 1, n - g - 1).Append(n - 1));
             }
         }
 
@@ -66,7 +117,7 @@ public sealed partial class ShardedTrainer
             _copies.GradsToFlat(g, flat, gs.FullOffset);
             var shardOut = empty(gs.ShardLength, dtype: _dtype, device: _device);
             pending.Add((_comm.ReduceScatterAsync(flat, shardOut, ReduceOp.Avg), shardOut, g));
-            Free(g);
+            FreeAfter(g, Enumerable.Range(0, g));
         }
         using (no_grad())
         {

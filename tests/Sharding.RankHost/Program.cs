@@ -49,7 +49,7 @@ static void Train(ICommunicator comm, Dictionary<string, string> o)
     var ckptDir = o.GetValueOrDefault("checkpoint-dir");
     var resume = o.GetValueOrDefault("resume");
     if (global % (comm.WorldSize * accum) != 0) throw new ArgumentException($"batch {global} must divide by world x accum");
-    var model = TinyGpt.Build(seed);
+    var model = TinyGpt.Build(seed, tied: Get(o, "tied", "false") == "true");
     using var trainer = new ShardedTrainer(model, comm, new ShardingOptions(zero, BucketBytes: 4096));
     long start = 0;
     if (resume is not null)

@@ -18,6 +18,7 @@ public static class TinyGpt
         readonly TorchSharp.Modules.Embedding wte = nn.Embedding(Vocab, Embd);
         readonly Parameter wpe = nn.Parameter(randn(Block, Embd) * 0.02f);
         public Embedding() : base("embedding") => RegisterComponents();
+        public Parameter Wte => wte.weight!;
         public override Tensor forward(Tensor idx) => wte.call(idx) + wpe.narrow(0, 0, idx.shape[1]); // (B, T, C)
     }
 
@@ -38,12 +39,28 @@ public static class TinyGpt
         public override Tensor forward(Tensor x) => lm_head.call(ln_f.call(x)); // (B, T, V)
     }
 
-    public static StagedModel Build(int seed, int blocks = 2)
+    sealed class TiedHead : nn.Module<Tensor, Tensor>
+    {
+        readonly LayerNorm ln_f = nn.LayerNorm(Embd);
+        public TiedHead() : base("head") => RegisterComponents();
+        public Tensor Forward(Tensor x, Tensor wte) => nn.functional.linear(ln_f.call(x), wte); // (B, T, V), GPT-2's tied head
+        public override Tensor forward(Tensor x) => throw new InvalidOperationException("needs the embedding weight");
+    }
+
+    /// <param name="tied">The head reuses the token embedding's weight (GPT-2's tying): a parameter shared by two stages.</param>
+    public static StagedModel Build(int seed, int blocks = 2, bool tied = false)
     {
         manual_seed(seed);
-        var stages = new List<ModelStage> { new("embedding", new Embedding()) };
+        var embedding = new Embedding();
+        var stages = new List<ModelStage> { new("embedding", embedding) };
         for (var i = 0; i < blocks; i++) stages.Add(new ModelStage($"h{i}", new MlpBlock()));
-        stages.Add(new ModelStage("head", new Head()));
+        if (tied)
+        {
+            var head = new TiedHead();
+            var ps = head.named_parameters().Select(p => ($"head.{p.name}", p.parameter)).Append(("embedding.wte.weight", embedding.Wte)).ToList();
+            stages.Add(new ModelStage("head", x => head.Forward(x, embedding.Wte), ps));
+        }
+        else stages.Add(new ModelStage("head", new Head()));
         return new StagedModel(stages, (logits, targets) =>
             nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]), targets.reshape(-1)));
     }

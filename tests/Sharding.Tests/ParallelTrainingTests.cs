@@ -36,6 +36,15 @@ public sealed class ParallelTrainingTests
     }
 
     [Fact]
+    public void Zero_3_with_a_tied_head_follows_single_process_training()
+    {
+        // The head reuses the embedding's weight: ZeRO-3 keeps the embedding gathered for the head and sums both gradients.
+        var single = Train(1, "--accum", "2", "--tied", "true");
+        AssertFollows(single, Train(2, "--accum", "2", "--tied", "true", "--zero", "3"));
+        AssertFollows(single, Train(2, "--accum", "2", "--tied", "true", "--zero", "1"));
+    }
+
+    [Fact]
     public void Save_at_world_4_resumes_at_worlds_2_and_3_on_the_uninterrupted_curve()
     {
         var root = Directory.CreateTempSubdirectory("orch-ckpt-").FullName;
