@@ -115,9 +115,12 @@ public sealed partial class ShardedTrainer : IDisposable
         if (microBatches.Count == 0) throw new ArgumentException("a step needs at least one micro-batch");
         double loss = 0;
         for (var k = 0; k < microBatches.Count; k++)
-            loss += ForwardBackward(microBatches[k].Input, microBatches[k].Target, microBatches.Count, k == microBatches.Count - 1);
+        {
+            using var l = ForwardBackward(microBatches[k].Input, microBatches[k].Target, microBatches.Count, k == microBatches.Count - 1);
+            loss += l.item<float>(); // sync point
+        }
         FinishStep(lr);
-        return AverageAcrossRanks(loss / microBatches.Count);
+        return AverageAcrossRanks(loss);
     }
 
     readonly List<Task> _pending = [];
@@ -126,17 +129,18 @@ public sealed partial class ShardedTrainer : IDisposable
     /// <summary>
     /// One micro-step, for a caller that drives the loop: forward and backward stage by stage (the loss is divided
     /// by <paramref name="microSteps"/>); on the <paramref name="last"/> micro-step each stage's bucket is reduced
-    /// as soon as its backward is done (ZeRO-3: every micro-step). Returns this rank's unscaled loss. Follow the
-    /// last micro-step with <see cref="FinishStep"/>.
+    /// as soon as its backward is done (ZeRO-3: every micro-step). Returns this rank's loss divided by
+    /// <paramref name="microSteps"/>, detached, on the device (no host sync). Follow the last micro-step with
+    /// <see cref="FinishStep"/>.
     /// </summary>
-    public float ForwardBackward(Tensor x, Tensor y, int microSteps, bool last)
+    public Tensor ForwardBackward(Tensor x, Tensor y, int microSteps, bool last)
     {
         if (Zero == 3)
         {
             _zero3Grad ??= zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device).DetachFromDisposeScope();
-            return (float)Zero3Pass(x, y, microSteps, _zero3Grad);
+            return Zero3Pass(x, y, microSteps, _zero3Grad);
         }
-        return (float)StagedPass(x, y, microSteps, last ? g => OnStageReady(g, _pending) : null);
+        return StagedPass(x, y, microSteps, last ? g => OnStageReady(g, _pending) : null);
     }
 
     /// <summary>Waits for the reductions, clips to the global norm, updates, publishes the parameters and zeroes the gradients. Returns the pre-clip norm.</summary>
@@ -217,7 +221,7 @@ public sealed partial class ShardedTrainer : IDisposable
     }
 
     /// <summary>Forward and backward of one micro-batch with stage boundaries cut, calling <paramref name="ready"/> per finished stage.</summary>
-    double StagedPass(Tensor x, Tensor y, int microSteps, Action<int>? ready)
+    Tensor StagedPass(Tensor x, Tensor y, int microSteps, Action<int>? ready)
     {
         using var scope = NewDisposeScope();
         var n = _model.Stages.Count;
@@ -230,9 +234,9 @@ public sealed partial class ShardedTrainer : IDisposable
             outputs[g] = _model.Stages[g].Forward(inputs[g]);
             h = outputs[g];
         }
-        var loss = _model.Loss(h, y);
-        var value = loss.item<float>(); // sync point
-        (loss / microSteps).backward();
+        var scaled = _model.Loss(h, y) / microSteps;
+        var value = scaled.detach().MoveToOuterDisposeScope();
+        scaled.backward();
         ready?.Invoke(n - 1);
         for (var g = n - 2; g >= 0; g--)
         {

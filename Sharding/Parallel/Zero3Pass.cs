@@ -44,7 +44,7 @@ public sealed partial class ShardedTrainer
         public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) release(); }
     }
 
-    double Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc)
+    Tensor Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc)
     {
         using var scope = NewDisposeScope();
         var n = _model.Stages.Count;
@@ -96,7 +96,7 @@ public sealed partial class ShardedTrainer
 
         var pending = new List<(Task Task, Tensor Out, int Group)>();
         Tensor? upstream = null;
-        double value = 0;
+        Tensor? value = null;
         for (var g = n - 1; g >= 0; g--)
         {
             Prefetch(g);
@@ -106,9 +106,9 @@ public sealed partial class ShardedTrainer
             var output = _model.Stages[g].Forward(input);
             if (g == n - 1)
             {
-                var loss = _model.Loss(output, y);
-                value = loss.item<float>(); // sync point
-                (loss / microSteps).backward();
+                var scaled = _model.Loss(output, y) / microSteps;
+                value = scaled.detach().MoveToOuterDisposeScope();
+                scaled.backward();
             }
             else output.backward([upstream!]);
             upstream = g > 0 ? input.grad : null;
@@ -128,6 +128,6 @@ public sealed partial class ShardedTrainer
                 shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp.to(ScalarType.Float32));
             }
         }
-        return value;
+        return value!;
     }
 }

@@ -4,6 +4,7 @@ using Orchestrator.Sharding.Native;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Optimization;
+using Orchestrator.Worker.Training.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -124,10 +125,16 @@ public sealed class Trainer : IDisposable
                 for (int micro = 0; micro < _o.GradAccum; micro++)
                 {
                     var (x, y) = _train.Next();
-                    var logits = Model.call(x);
-                    var loss = Gpt.Loss(logits, y) / _o.GradAccum;  // scale so accumulated grads are the mean
-                    loss.backward();
-                    var detached = loss.detach();
+                    Tensor detached;
+                    if (_opt is IMicroStepRunner runner) // multi-rank: per-layer reduction or ZeRO-3 gathers (Distributed/)
+                        detached = runner.ForwardBackward(x, y, _o.GradAccum, micro == _o.GradAccum - 1);
+                    else
+                    {
+                        var logits = Model.call(x);
+                        var loss = Gpt.Loss(logits, y) / _o.GradAccum;  // scale so accumulated grads are the mean
+                        loss.backward();
+                        detached = loss.detach();
+                    }
                     lossSum = lossSum is null ? detached : lossSum + detached;
                 }
                 var norm = _opt.Step(lr);
@@ -150,7 +157,7 @@ public sealed class Trainer : IDisposable
                     double? val = null;
                     if (_o.EvalEvery > 0 && (_step + 1) % _o.EvalEvery == 0 && _step + 1 != end)
                     {
-                        val = lastVal = Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches);
+                        using (Materialized()) val = lastVal = Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches);
                         clock.Restart(); // evaluation time is not training throughput
                     }
                     report?.Invoke(new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / stepsDone, tps, mfu, val));
@@ -169,7 +176,14 @@ public sealed class Trainer : IDisposable
 
     IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
 
-    double? TryEval() => _o.EvalBatches > 0 ? Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches) : null;
+    double? TryEval()
+    {
+        if (_o.EvalBatches <= 0) return null;
+        using (Materialized()) return Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches);
+    }
+
+    // ZeRO-3 keeps parameters sharded between steps: evaluation needs them whole.
+    IDisposable? Materialized() => (_opt as IMicroStepRunner)?.MaterializeParameters();
 
     /// <summary>Writes a checkpoint of the current state for <paramref name="step"/> completed steps.</summary>
     public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)

@@ -31,8 +31,6 @@ public sealed class RankSession : IDisposable
         if (backend == Rendezvous.Nccl && !cuda) throw new ArgumentException("--backend nccl needs --device cuda (NCCL moves GPU memory); use --backend ring on CPU");
         if (backend == Rendezvous.Ring && cuda && (nproc > 1 || RankEnvironment.Current is { WorldSize: > 1 }))
             throw new ArgumentException("--backend ring reduces CPU tensors; use --backend nccl with --device cuda");
-        if (zero == 3) throw new ArgumentException("--zero 3 is not available for `orch train` yet: the GPT ties its head to the token embedding " +
-                                                   "and the trainer runs the whole forward pass itself; use --zero 0, 1 or 2");
         var env = RankEnvironment.Current;
         if (env is null && nproc > 1) return new RankSession(zero) { MustLaunch = true };
         if (env is null && zero == 0) return new RankSession(zero); // one process, the plain optimizer

@@ -9,14 +9,14 @@ using static TorchSharp.torch;
 namespace Orchestrator.Worker.Training.Distributed;
 
 /// <summary>
-/// The multi-rank <see cref="IOptimizerStrategy"/>: Sharding's <see cref="ShardedTrainer"/> (DDP or ZeRO-1/2)
-/// behind the trainer's seam. The trainer runs forward and backward on the whole model; <see cref="Step"/> then
-/// reduces the gradient buckets (all-reduce for DDP/ZeRO-1, reduce-scatter for ZeRO-2, launched in reverse
-/// layer order, asynchronously), clips to the global norm, updates this rank's masters and refreshes the compute
-/// parameters. Checkpoints stay the trainer's (full tensors by name, written by rank 0): <see cref="MasterWeights"/>
+/// The multi-rank <see cref="IOptimizerStrategy"/>: Sharding's <see cref="ShardedTrainer"/> (DDP, ZeRO-1/2/3)
+/// behind the trainer's seam. The trainer hands each micro-batch to <see cref="ForwardBackward"/>, which runs the
+/// GPT stage by stage (embed, blocks, head) so each stage's gradients are reduced while the earlier stages'
+/// backward runs (ZeRO-3: gathered per stage, recomputed in backward); <see cref="Step"/> then waits for the
+/// reductions, clips to the global norm, updates this rank's masters and refreshes the compute parameters. Checkpoints stay the trainer's (full tensors by name, written by rank 0): <see cref="MasterWeights"/>
 /// and <see cref="OptimizerState"/> gather the shards, so every rank must call them at the same steps.
 /// </summary>
-public sealed class ShardedAdamW : IOptimizerStrategy
+public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
 {
     readonly ShardedTrainer _inner;
     Tensor? _gatheredMaster, _gatheredAvg, _gatheredAvgSq;
@@ -27,9 +27,6 @@ public sealed class ShardedAdamW : IOptimizerStrategy
 
     public ShardedAdamW(Gpt model, ICommunicator comm, int zero, AdamWSettings settings, ScalarType computeDtype)
     {
-        if (zero == 3)
-            throw new ArgumentException("--zero 3 is not available for `orch train` yet: the GPT ties its head to the token embedding " +
-                                        "and the trainer runs the whole forward pass itself; use --zero 0, 1 or 2");
         ComputeDtype = computeDtype;
         var adam = new AdamWOptions(settings.Beta1, settings.Beta2, settings.Eps, settings.WeightDecay, settings.GradClip);
         _inner = new ShardedTrainer(GptStages.Of(model), comm, new ShardingOptions(zero, AdamW: adam), computeDtype);
@@ -37,7 +34,12 @@ public sealed class ShardedAdamW : IOptimizerStrategy
 
     public void ZeroGrad() => _inner.ZeroGrad();
 
-    public Tensor Step(double learningRate) => tensor((float)_inner.ReduceAndStep(learningRate));
+    public Tensor ForwardBackward(Tensor x, Tensor y, int microSteps, bool last) => _inner.ForwardBackward(x, y, microSteps, last);
+
+    public IDisposable MaterializeParameters() => _inner.MaterializeAll();
+
+    // The trainer ran the micro-steps through ForwardBackward, which already launched the reductions.
+    public Tensor Step(double learningRate) => tensor((float)_inner.FinishStep(learningRate));
 
     public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights()
     {
