@@ -34,8 +34,8 @@ public sealed class CorpusWriter : IAsyncDisposable
         _options = options;
         _rowTokens = options.BlockSize + 1;
         _pending = new int[Math.Max(_rowTokens * 4, 1 << 16)];
-        _train = new ShardedSplitWriter(dir, "train", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard);
-        _val = new ShardedSplitWriter(dir, "val", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard);
+        _train = new ShardedSplitWriter(dir, "train", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard, options.Compression);
+        _val = new ShardedSplitWriter(dir, "val", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard, options.Compression);
     }
 
     /// <summary>Appends one document's tokens and its end-of-text token.</summary>

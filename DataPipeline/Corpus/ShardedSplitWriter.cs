@@ -9,7 +9,8 @@ namespace Orchestrator.DataPipeline.Corpus;
 /// written as NAME.tmp and renamed when complete; <see cref="WrittenFiles"/> lets the caller remove everything
 /// if the prepare fails.
 /// </summary>
-sealed class ShardedSplitWriter(string dir, string split, string dtype, int rowTokens, int blocksPerRowGroup, int rowGroupsPerShard)
+sealed class ShardedSplitWriter(string dir, string split, string dtype, int rowTokens, int blocksPerRowGroup, int rowGroupsPerShard,
+    CompressionMethod compression)
     : IAsyncDisposable
 {
     public const string Column = "tokens";
@@ -56,7 +57,7 @@ sealed class ShardedSplitWriter(string dir, string split, string dtype, int rowT
             WrittenFiles.Add(Path.Combine(dir, name));
             _stream = new FileStream(_tmpPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             _writer = await ParquetWriter.CreateAsync(new ParquetSchema(_field), _stream,
-                new ParquetOptions { CompressionMethod = CompressionMethod.Snappy }, cancellationToken: ct);
+                ParquetSettings.Writing(compression), cancellationToken: ct);
             _writer.CustomMetadata = new Dictionary<string, string>
             {
                 ["orch.split"] = split, ["orch.row_tokens"] = rowTokens.ToString(), ["orch.format"] = CorpusManifest.FormatName,

@@ -13,13 +13,21 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
     readonly Dictionary<int, (FileStream Stream, ParquetReader Reader, DataField Field)> _open = [];
     readonly Dictionary<int, int[]> _cache = [];
     readonly int _rowTokens = manifest.BlockSize + 1;
+    // Row groups are about 2 MB as ints: allocating one per read would churn the large-object heap (collected only
+    // in gen 2) and inflate RSS, so evicted arrays are reused. Every row group but a split's last has the same size.
+    readonly Stack<int[]> _free = new();
+    ushort[] _narrow = [];
 
     /// <summary>Drops every cached row group and open shard not in <paramref name="keep"/>.</summary>
     public async ValueTask RetainAsync(int[] keep)
     {
         var rowGroups = new HashSet<int>(keep);
         var shards = rowGroups.Select(g => layout.Shard[g]).ToHashSet();
-        foreach (var g in _cache.Keys.Where(g => !rowGroups.Contains(g)).ToList()) _cache.Remove(g);
+        foreach (var g in _cache.Keys.Where(g => !rowGroups.Contains(g)).ToList())
+        {
+            _free.Push(_cache[g]);
+            _cache.Remove(g);
+        }
         foreach (var s in _open.Keys.Where(s => !shards.Contains(s)).ToList())
         {
             await _open[s].Reader.DisposeAsync();
@@ -36,7 +44,7 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
         int local = layout.Local[g];
         var file = split.Shards[layout.Shard[g]].File;
         int n = layout.BlocksIn(g) * _rowTokens;
-        var tokens = new int[n];
+        var tokens = Rent(n);
         try
         {
             using var rg = reader.OpenRowGroupReader(local);
@@ -44,13 +52,13 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
                 throw new InvalidDataException($"corpus shard '{file}' row group {local} has {rg.RowCount} tokens, the manifest says {n}: prepare the corpus again");
             if (field.ClrType == typeof(ushort))
             {
-                var narrow = new ushort[n];
-                await rg.ReadAsync<ushort>(field, narrow.AsMemory(), cancellationToken: ct);
-                for (int i = 0; i < n; i++) tokens[i] = narrow[i];
+                if (_narrow.Length < n) _narrow = new ushort[n];
+                await rg.ReadAsync<ushort>(field, _narrow.AsMemory(0, n), cancellationToken: ct);
+                for (int i = 0; i < n; i++) tokens[i] = _narrow[i];
             }
             else
             {
-                await rg.ReadAsync<int>(field, tokens.AsMemory(), cancellationToken: ct);
+                await rg.ReadAsync<int>(field, tokens.AsMemory(0, n), cancellationToken: ct);
             }
         }
         catch (Exception e) when (e is not (InvalidDataException or OperationCanceledException))
@@ -59,6 +67,13 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
         }
         _cache[g] = tokens;
         return tokens;
+    }
+
+    int[] Rent(int n)
+    {
+        while (_free.TryPop(out var a))
+            if (a.Length >= n) return a;
+        return new int[layout.BlocksPerRowGroup * _rowTokens >= n ? layout.BlocksPerRowGroup * _rowTokens : n];
     }
 
     async ValueTask<(FileStream, ParquetReader, DataField)> OpenAsync(int shard, CancellationToken ct)
@@ -71,7 +86,7 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
-            var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct);
+            var reader = await ParquetReader.CreateAsync(stream, ParquetSettings.Reading(), cancellationToken: ct);
             var field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == ShardedSplitWriter.Column)
                 ?? throw new InvalidDataException($"corpus shard '{path}' has no '{ShardedSplitWriter.Column}' column");
             if (reader.RowGroupCount != info.RowGroups)
