@@ -141,6 +141,7 @@ public sealed class Trainer : IDisposable
                 _opt.ZeroGrad();
                 if (log)
                 {
+                    if (_opt is IMicroStepRunner ranks) lossSum = ranks.MeanOverRanks(lossSum!); // collective: every rank logs at the same steps
                     double lossf = lossSum!.item<float>(); // sync point: the only one in a normal step
                     double normf = norm.item<float>();
                     double secs = clock.Elapsed.TotalSeconds;

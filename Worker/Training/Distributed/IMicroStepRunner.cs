@@ -13,6 +13,9 @@ public interface IMicroStepRunner
     /// <summary>Forward and backward of one micro-batch; returns its loss divided by <paramref name="microSteps"/>, detached (no host sync).</summary>
     Tensor ForwardBackward(Tensor x, Tensor y, int microSteps, bool last);
 
+    /// <summary>Collective: the mean of a scalar over all ranks (the reported training loss is the global batch's).</summary>
+    Tensor MeanOverRanks(Tensor scalar);
+
     /// <summary>Makes every parameter whole in the model until disposed (ZeRO-3 evaluation); a no-op otherwise.</summary>
     IDisposable MaterializeParameters();
 }

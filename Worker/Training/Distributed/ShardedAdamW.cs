@@ -38,6 +38,13 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
 
     public IDisposable MaterializeParameters() => _inner.MaterializeAll();
 
+    public Tensor MeanOverRanks(Tensor scalar)
+    {
+        var t = scalar.detach().to(ScalarType.Float32).reshape(1).clone();
+        _inner.Communicator.AllReduce(t, ReduceOp.Avg);
+        return t.reshape(Array.Empty<long>());
+    }
+
     // The trainer ran the micro-steps through ForwardBackward, which already launched the reductions.
     public Tensor Step(double learningRate) => tensor((float)_inner.FinishStep(learningRate));
 
