@@ -25,8 +25,9 @@ def parse_size(text: str) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--min", default="1M")
-    ap.add_argument("--max", default="1G")
+    # --min-bytes/--max-bytes: torchrun would take "--min"/"--max" as abbreviations of its own options.
+    ap.add_argument("--min-bytes", "--min", dest="min", default="1M")
+    ap.add_argument("--max-bytes", "--max", dest="max", default="1G")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
