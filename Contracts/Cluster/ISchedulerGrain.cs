@@ -20,8 +20,11 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
 
     [Alias("ListWorkers")] Task<ImmutableArray<WorkerInfo>> ListWorkersAsync();
 
-    /// <summary>Failure detection declared the worker's silo dead (or it left).</summary>
-    [Alias("WorkerLost")] Task WorkerLostAsync(string workerId, string reason);
+    /// <summary>
+    /// Failure detection declared the worker's silo dead (or it left). <paramref name="siloAddress"/>, when given,
+    /// must match the registration, so the death of a restarted worker's old process does not mark the new one lost.
+    /// </summary>
+    [Alias("WorkerLost")] Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null);
 
     /// <summary>Names the run (name + suffix), validates and submits it; throws <see cref="InvalidRunSpecException"/>.</summary>
     [Alias("SubmitRun")] Task<RunStatus> SubmitRunAsync(RunSpec spec);
@@ -32,6 +35,6 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>A run wants (more) workers: offer it idle ones.</summary>
     [OneWay, Alias("RequestWorkers")] Task RequestWorkersAsync(string runId);
 
-    /// <summary>A run no longer uses these workers (it ended, or dropped them).</summary>
-    [OneWay, Alias("ReleaseWorkers")] Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds);
+    /// <summary>A run no longer uses these workers (it ended, or dropped them); runEnded: stop offering it workers.</summary>
+    [OneWay, Alias("ReleaseWorkers")] Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds, bool runEnded);
 }

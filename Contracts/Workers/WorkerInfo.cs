@@ -20,6 +20,8 @@ public sealed record WorkerInfo
     /// <summary>Why the worker is Lost (or null).</summary>
     [Id(10)] public string? Reason { get; init; }
     [Id(11)] public string? DeviceName { get; init; }
+    /// <summary>The Orleans silo address of the worker process (failure detection reports deaths by silo).</summary>
+    [Id(12)] public string SiloAddress { get; init; } = "";
 }
 
 [GenerateSerializer]
