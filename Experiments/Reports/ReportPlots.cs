@@ -42,8 +42,8 @@ static class ReportPlots
                 double d = pts[0].FlopBudget is { } c ? c / (6 * n) : pts[0].D;
                 return fit.Law.Predict(n, d);
             }).ToArray();
-            var line = plot.Add.ScatterLine(xs, ys, color);
-            line.LinePattern = ScottPlot.LinePattern.Dashed;
+            // Solid: Skia's SVG backend cannot draw dash effects (it prints a warning on stdout instead).
+            plot.Add.ScatterLine(xs, ys, color.WithAlpha(0.6));
         }
         return PlotWriter.Save(plot, dir, "loss_vs_n");
     }
@@ -80,7 +80,7 @@ static class ReportPlots
             dots.MarkerSize = 9;
             dots.LegendText = group.Key;
         }
-        plot.Add.HorizontalLine(0, 1, ScottPlot.Colors.Gray, ScottPlot.LinePattern.Dotted);
+        plot.Add.HorizontalLine(0, 1, ScottPlot.Colors.Gray, ScottPlot.LinePattern.Solid);
         return PlotWriter.Save(plot, dir, "residuals");
     }
 

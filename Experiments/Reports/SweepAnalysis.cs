@@ -32,10 +32,10 @@ public sealed record SweepAnalysis(
 
         var byN = new List<PowerLaw>();
         foreach (var g in done.Where(r => r.FlopBudget is null).GroupBy(r => r.D).Where(g => g.Select(r => r.N).Distinct().Count() >= 2))
-            byN.Add(PowerLaw.Fit($"N at D={g.Key:G3}", g.Select(r => ((double)r.N, r.FinalLoss!.Value)).ToList()));
+            AddPowerLaw(byN, PowerLaw.Fit($"N at D={g.Key:G3}", g.Select(r => ((double)r.N, r.FinalLoss!.Value)).ToList()), notes);
         var byD = new List<PowerLaw>();
         foreach (var g in done.Where(r => r.FlopBudget is null).GroupBy(r => r.N).Where(g => g.Select(r => r.D).Distinct().Count() >= 2))
-            byD.Add(PowerLaw.Fit($"D at N={g.Key:G3}", g.Select(r => ((double)r.D, r.FinalLoss!.Value)).ToList()));
+            AddPowerLaw(byD, PowerLaw.Fit($"D at N={g.Key:G3}", g.Select(r => ((double)r.D, r.FinalLoss!.Value)).ToList()), notes);
 
         IsoFlopFit? iso = null;
         var isoRuns = done.Where(r => r.FlopBudget is not null).ToList();
@@ -57,5 +57,12 @@ public sealed record SweepAnalysis(
         var reportBudgets = results.ReportBudgets.Count > 0 ? results.ReportBudgets
             : points.Count > 0 ? FitDocument.DefaultBudgets(points) : [];
         return new SweepAnalysis(done, fit, byN, byD, iso, reportBudgets, notes);
+    }
+
+    /// <summary>A power law only means something when loss falls along the axis; otherwise say so instead.</summary>
+    static void AddPowerLaw(List<PowerLaw> laws, PowerLaw law, List<string> notes)
+    {
+        if (law.Exponent > 0 && double.IsFinite(law.Scale)) laws.Add(law);
+        else notes.Add($"No power law in {law.Axis}: the loss does not fall as it grows (exponent {law.Exponent:G3}).");
     }
 }
