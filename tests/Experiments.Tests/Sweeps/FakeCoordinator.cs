@@ -44,10 +44,10 @@ public sealed class FakeSchedulerGrain : Grain, ISchedulerGrain
 
     public Task<WorkerInfo> RegisterWorkerAsync(WorkerInfo worker) => throw new NotSupportedException();
     public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() => Task.FromResult(ImmutableArray<WorkerInfo>.Empty);
-    public Task WorkerLostAsync(string workerId, string reason) => Task.CompletedTask;
+    public Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null) => Task.CompletedTask;
     public Task<ImmutableArray<string>> ListRunsAsync() => Task.FromResult(ImmutableArray<string>.Empty);
     public Task RequestWorkersAsync(string runId) => Task.CompletedTask;
-    public Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds) => Task.CompletedTask;
+    public Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds, bool runEnded) => Task.CompletedTask;
 }
 
 public sealed class FakeRunGrain : Grain, IRunGrain
