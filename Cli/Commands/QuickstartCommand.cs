@@ -67,6 +67,8 @@ public static class QuickstartCommand
             int watched = await SweepView.WatchAsync(client, launched.Id, json: false, deadline.Token);
             var final = await client.GetSweepStatusAsync(launched.Id);
 
+            if (final.Runs.FirstOrDefault(r => !r.Failures.IsEmpty) is { } failed)
+                AnsiConsole.MarkupLineInterpolated($"[yellow]first failure:[/] {failed.Failures[0]}");
             Step(5, "fit L(N, D) and write the report");
             var (report, analysis) = SweepView.WriteReport(final, Path.Combine(work, $"report-{final.Id}"), bootstrap: 200, deadline.Token);
             SweepView.PrintSummary(analysis, report);

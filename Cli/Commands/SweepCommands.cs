@@ -30,7 +30,7 @@ public static class SweepCommands
 
     static Command Launch()
     {
-        var file = new Argument<string>("SWEEP") { Description = "Sweep YAML (see docs/experiments.md)" };
+        var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr, lr_rule, seeds, workers, concurrency, retries, device, trainer" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the plan; launch nothing" };
         var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
