@@ -7,7 +7,7 @@ namespace Orchestrator.Tests.EndToEnd;
 
 /// <summary>
 /// `orch local --workers 3` as real processes, a run submitted, one worker SIGKILLed mid-run, a fourth started:
-/// the run goes on with 2, takes the 4th in at the next checkpoint, and ends with the loss of an uninterrupted run.
+/// the run goes on with 2, takes the 4th (started mid-run, a spare while the run was full) in at the next checkpoint, and ends with the loss of an uninterrupted run.
 /// Uses the light trainer (real per-step work and real shard files, no TorchSharp).
 /// </summary>
 public sealed class LocalClusterElasticTests(ITestOutputHelper output)
@@ -22,7 +22,7 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
             name: elastic
             trainer: light
             step_ms: 40
-            steps: 400
+            steps: 600
             seed: 7
             workers: { min: 2, max: 3 }
             checkpoint: { every: 25, keep: 3, path: {{dir.FullName}}/ckpt }
@@ -35,7 +35,10 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
         await local.WaitForLineAsync($@"run {id} epoch 1: running with 3 ranks");
-        await local.WaitForLineAsync($@"run {id} epoch 1: checkpoint step 50 committed");
+        // A fourth worker started mid-run: the run is full (max 3), so it waits as a spare.
+        await using var fourth = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "worker-4"]);
+        await fourth.WaitForLineAsync("worker worker-4 up");
+        await local.WaitForLineAsync($@"run {id} epoch 1: checkpoint step \d+ committed");
 
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         var victim = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray().Single(w => w.GetProperty("id").GetString() == "worker-2");
@@ -49,8 +52,7 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         var resumed = await local.WaitForLineAsync($@"run {id} epoch 2: checkpoint step (\d+) committed");
         output.WriteLine($"SIGKILL -> declared dead {detected.TotalSeconds:F1} s, -> epoch 2 running {rendezvous.TotalSeconds:F1} s, -> checkpoint step {resumed.Groups[1].Value} committed {sw.Elapsed.TotalSeconds:F1} s");
 
-        await using var fourth = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "worker-4"]);
-        await fourth.WaitForLineAsync("worker worker-4 up");
+        // Losing worker-2 made room: the spare is taken in at the next checkpoint boundary.
         await local.WaitForLineAsync($@"run {id} epoch 3: rendezvous of 3 ranks from step \d+ \(taking in worker-4 at checkpoint step");
         await local.WaitForLineAsync($@"run {id}: Completed", TimeSpan.FromSeconds(180));
 
@@ -58,16 +60,16 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         Assert.True(status.Exit == 0, status.Stderr);
         var s = JsonDocument.Parse(status.Stdout).RootElement;
         Assert.Equal("Completed", s.GetProperty("state").GetString());
-        Assert.Equal(400, s.GetProperty("step").GetInt32());
+        Assert.Equal(600, s.GetProperty("step").GetInt32());
         Assert.Equal(3, s.GetProperty("world_size").GetInt32());
         Assert.Equal(3, s.GetProperty("epoch").GetInt32());
         Assert.Equal("worker-1,worker-3,worker-4", string.Join(",", s.GetProperty("workers").EnumerateArray().Select(w => w.GetString())));
         // The light job's loss is a function of the global step: the interrupted run ends exactly where an uninterrupted one would.
-        Assert.Equal(LightTrainingJob.LossAt(400, 7), s.GetProperty("loss").GetDouble(), 9);
+        Assert.Equal(LightTrainingJob.LossAt(600, 7), s.GetProperty("loss").GetDouble(), 9);
         var states = s.GetProperty("transitions").EnumerateArray().Select(t => t.GetProperty("state").GetString()).ToList();
         Assert.Equal(["Pending", "Rendezvous", "Running", "Recovering", "Rendezvous", "Running", "Rendezvous", "Running", "Completed"], states);
         var last = s.GetProperty("checkpoints").EnumerateArray().Last();
-        Assert.Equal(400, last.GetProperty("step").GetInt32());
+        Assert.Equal(600, last.GetProperty("step").GetInt32());
         Assert.Equal(3, Directory.GetFiles(last.GetProperty("path").GetString()!, "rank-*.json").Length);
         dir.Delete(recursive: true);
     }
