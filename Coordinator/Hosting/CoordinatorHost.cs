@@ -37,6 +37,10 @@ public static class CoordinatorHost
         });
         logging.AddFilter("Orleans", LogLevel.Warning);
         logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Polly", LogLevel.Warning);
+        // A console disconnecting is not worth a stack trace.
+        logging.AddFilter("Orleans.Runtime.Messaging", LogLevel.Error);
+        logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         logging.AddFilter("Orchestrator", LogLevel.Information);
     }
 }

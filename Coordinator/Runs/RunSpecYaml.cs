@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Orchestrator.Contracts.Runs;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -10,6 +11,7 @@ public static class RunSpecYaml
 {
     static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithTypeConverter(new ImmutableMapConverter())
         .Build();
 
     public static RunSpec Parse(string yaml, string source = "spec")
@@ -41,4 +43,17 @@ public static class RunSpecYaml
     }
 
     static string Clean(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>YamlDotNet cannot build immutable dictionaries: read a plain one and freeze it.</summary>
+    sealed class ImmutableMapConverter : IYamlTypeConverter
+    {
+        public bool Accepts(Type type) => type == typeof(ImmutableDictionary<string, string>);
+
+        public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer) =>
+            ((Dictionary<string, string>?)rootDeserializer(typeof(Dictionary<string, string>)))?.ToImmutableDictionary()
+            ?? ImmutableDictionary<string, string>.Empty;
+
+        public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer) =>
+            serializer(value is ImmutableDictionary<string, string> d ? d.ToDictionary() : null, typeof(Dictionary<string, string>));
+    }
 }

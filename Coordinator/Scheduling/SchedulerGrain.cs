@@ -48,6 +48,8 @@ public sealed partial class SchedulerGrain(
         await store.WriteStateAsync();
         LogLost(workerId, reason);
         if (w.RunId is { } runId) await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(workerId, reason);
+        // The run now has room: an idle spare can join it (at its next checkpoint).
+        await OfferAsync();
     }
 
     public async Task<RunStatus> SubmitRunAsync(RunSpec spec)
