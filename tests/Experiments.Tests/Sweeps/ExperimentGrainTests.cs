@@ -25,6 +25,10 @@ public sealed class SweepClusterFixture : IAsyncLifetime
             silo.AddPlacementDirector<ControlPlanePlacementStrategy, AnySiloDirector>();
             silo.AddPlacementDirector<WorkerPlacementStrategy, AnySiloDirector>();
             silo.Services.AddSingleton(new ExperimentOptions { PollInterval = TimeSpan.FromMilliseconds(50) });
+            // The real coordinator grains come along with the CLI reference (for the end-to-end tests): this silo
+            // must use the fakes for ISchedulerGrain and IRunGrain, so the real classes are taken out of it.
+            silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o =>
+                o.Classes.RemoveWhere(t => t.Assembly.GetName().Name == "Orchestrator.Coordinator"));
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
