@@ -19,10 +19,15 @@ public static partial class SweepSpecYaml
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .Build();
 
+    /// <summary>
+    /// Reads a spec file. Relative data and storage paths are made absolute against the current folder here, because
+    /// the coordinator that runs the sweep has its own current folder.
+    /// </summary>
     public static SweepSpec Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"sweep spec '{path}' does not exist", path);
-        return Parse(File.ReadAllText(path), path);
+        var spec = Parse(File.ReadAllText(path), path);
+        return spec with { Data = Path.GetFullPath(spec.Data), Storage = Path.GetFullPath(spec.Storage) };
     }
 
     public static SweepSpec Parse(string yaml, string source = "sweep spec")

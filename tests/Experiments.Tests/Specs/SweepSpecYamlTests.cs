@@ -94,3 +94,27 @@ public sealed class SweepSpecYamlTests
         Assert.Equal("x.yaml: no budgets: give tokens (a grid) and/or flop_budgets (IsoFLOP profiles)", e.Message);
     }
 }
+
+public sealed class SweepSpecFileTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("orch-spec-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Loading_a_file_makes_data_and_storage_absolute()
+    {
+        string path = Path.Combine(_dir, "s.yaml");
+        File.WriteAllText(path, "name: s\ndata: corpus/brown\nstorage: sweeps\nparams: [1e5]\ntokens: [1e6]\n");
+        var spec = SweepSpecYaml.Load(path);
+        Assert.Equal(Path.GetFullPath("corpus/brown"), spec.Data);
+        Assert.Equal(Path.GetFullPath("sweeps"), spec.Storage);
+    }
+
+    [Fact]
+    public void A_missing_file_is_named()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => SweepSpecYaml.Load(Path.Combine(_dir, "none.yaml")));
+        Assert.Equal($"sweep spec '{Path.Combine(_dir, "none.yaml")}' does not exist", e.Message);
+    }
+}
