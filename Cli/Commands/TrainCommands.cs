@@ -1,15 +1,228 @@
 using System.CommandLine;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.DataPipeline.Tokenization;
+using Orchestrator.Sharding.Native;
+using Orchestrator.Worker.Checkpoints;
+using Orchestrator.Worker.Data;
+using Orchestrator.Worker.Export;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Optimization;
+using Orchestrator.Worker.Sampling;
+using Orchestrator.Worker.Training;
+using Orchestrator.Worker.Training.Distributed;
+using static TorchSharp.torch;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>`orch train`, `orch eval`, `orch sample`, `orch export`: one process, one device (CLI.md).</summary>
 public static class TrainCommands
 {
-    public static IEnumerable<Command> Create() =>
-    [
-        Stub.Command("train", "Train a GPT model on a prepared corpus"),
-        Stub.Command("eval", "Validation loss and perplexity of a checkpoint"),
-        Stub.Command("sample", "Generate text from a checkpoint"),
-        Stub.Command("export", "Export a checkpoint as safetensors"),
-    ];
+    public static IEnumerable<Command> Create() => [Train(), Eval(), Sample(), ExportCommand()];
+
+    public sealed record TrainJson(
+        long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
+        string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device);
+
+    static Command Train()
+    {
+        var data = new Option<string>("--data") { Description = "Prepared corpus folder (orch data prepare)", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Run folder for checkpoints", Required = true };
+        var model = new Option<string>("--model") { Description = $"Preset: {string.Join(", ", GptPresets.Names)}", DefaultValueFactory = _ => "micro" };
+        var set = new Option<string?>("--set") { Description = "Model overrides: n_layer=..,n_head=..,n_embd=..,block_size=..,vocab_size=..,bias=..,dropout=.." };
+        var steps = new Option<int>("--steps") { Description = "Run horizon in optimizer steps (the LR schedule spans it)", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch") { Description = "Micro-batch in sequences per rank", DefaultValueFactory = _ => 12 };
+        var block = new Option<int?>("--block") { Description = "Tokens per sequence (default: the smaller of the model's and the corpus' block size)" };
+        var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 6e-4 };
+        var minLr = new Option<double?>("--min-lr") { Description = "Cosine floor (default lr/10)" };
+        var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default min(2000, steps/10))" };
+        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
+        var clip = new Option<double>("--grad-clip") { DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1337 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
+        dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
+        var nproc = new Option<int>("--nproc") { Description = "Local ranks (like torchrun --standalone)", DefaultValueFactory = _ => 1 };
+        var backend = new Option<string>("--backend") { DefaultValueFactory = _ => "ring" };
+        backend.AcceptOnlyFromAmong("ring", "nccl");
+        var zero = new Option<int>("--zero") { DefaultValueFactory = _ => 0 };
+        var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
+        var keep = new Option<int>("--keep") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 3 };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "End this invocation after N steps, with a checkpoint" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out" };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Validation every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
+        var evalBatches = new Option<int>("--eval-batches") { DefaultValueFactory = _ => 20 };
+        var logEvery = new Option<int>("--log-every") { Description = "Log (and host-sync) every N steps", DefaultValueFactory = _ => 10 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
+        var cmd = new Command("train", "Train a GPT model on a prepared corpus")
+        {
+            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, wd, clip, seed, device, dtype, nproc, backend, zero,
+            ckptEvery, keep, stopAfter, resume, evalEvery, evalBatches, logEvery, json,
+        };
+        CliAction.Set(cmd, (pr, ct) =>
+        {
+            // --nproc/--backend/--zero: the user's process launches the ranks; each rank joins the world here.
+            using var ranks = RankSession.Open(pr.GetValue(nproc), pr.GetValue(backend)!, pr.GetValue(zero), pr.GetValue(device)!);
+            if (ranks.MustLaunch) return RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, ct);
+            if (ranks.Rank != 0) Console.SetOut(TextWriter.Null); // rank 0 speaks for the run
+            var dataDir = pr.GetValue(data)!;
+            int? corpusBlock = CorpusSources.BlockSize(dataDir);
+            int vocab = CorpusSources.VocabSize(dataDir);
+            var config = GptPresets.Get(pr.GetValue(model)!) with { VocabSize = vocab };
+            config = GptPresets.ApplyOverrides(config, pr.GetValue(set)).Validate();
+            int t = pr.GetValue(block) ?? Math.Min(config.BlockSize, corpusBlock ?? config.BlockSize);
+            if (corpusBlock is int cb && t > cb)
+                throw new ArgumentException($"--block {t} is larger than the corpus' block size {cb}; use --block {cb} or less, or prepare the corpus with --block-size {t}");
+            var options = new TrainOptions
+            {
+                Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), BlockSize = t, GradAccum = pr.GetValue(accum),
+                LearningRate = pr.GetValue(lr), MinLearningRate = pr.GetValue(minLr), WarmupSteps = pr.GetValue(warmup),
+                Adam = new AdamWSettings(WeightDecay: pr.GetValue(wd), GradClip: pr.GetValue(clip)), Seed = pr.GetValue(seed),
+                Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
+                StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
+                EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(outDir), DataDir = dataDir,
+            };
+            var asJson = pr.GetValue(json);
+            options = ranks.Apply(options);
+            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.OptimizerFactory);
+            var c = trainer.Config;
+            Console.Error.WriteLine(
+                $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +
+                $"{c.ParameterCount / 1e6:F2}M parameters ({c.NonEmbeddingParameterCount / 1e6:F2}M non-embedding); device {trainer.Device.Name}, " +
+                $"{trainer.Options.BatchSize}x{trainer.Options.BlockSize}x{trainer.Options.GradAccum} = {trainer.Options.BatchSize * trainer.Options.BlockSize * trainer.Options.GradAccum:N0} tokens/step" +
+                (trainer.ResumedFrom is null ? "" : $"; resumed from {trainer.ResumedFrom} at step {trainer.StartStep}"));
+            var bar = new ProgressLine();
+            var result = trainer.Run(bar.Report, ct);
+            bar.Finish();
+            if (asJson)
+                JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
+                    result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name));
+            else
+                Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
+                    $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");
+            return Task.FromResult(CliAction.Ok);
+        });
+        return cmd;
+    }
+
+    public sealed record EvalJson(double ValLoss, double Perplexity, long Tokens, string Checkpoint, long Step);
+
+    static Command Eval()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A ckpt-NNNNNN folder, or a run folder (its newest valid checkpoint)", Required = true };
+        var data = new Option<string>("--data") { Description = "Prepared corpus (its val split)", Required = true };
+        var batches = new Option<int>("--batches") { DefaultValueFactory = _ => 20 };
+        var batch = new Option<int?>("--batch") { Description = "Sequences per batch (default: the run's)" };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json");
+        var cmd = new Command("eval", "Validation loss and perplexity of a checkpoint") { checkpoint, data, batches, batch, device, json };
+        CliAction.Set(cmd, pr =>
+        {
+            TorchRuntime.Initialize();
+            var dev = DeviceInfo.Parse(pr.GetValue(device)!);
+            var dataDir = pr.GetValue(data)!;
+            if (pr.GetValue(batches) < 1) throw new ArgumentException("--batches must be at least 1");
+            var (model, state, dir) = ModelLoader.Load(pr.GetValue(checkpoint)!, dev.Device, w => Console.Error.WriteLine("warning: " + w));
+            using (model)
+            {
+                int b = pr.GetValue(batch) ?? state.Run.BatchSize, t = state.Run.BlockSize;
+                var vocab = CorpusSources.VocabSize(dataDir);
+                if (vocab > model.Config.VocabSize)
+                    throw new ArgumentException($"--data {dataDir}: its vocabulary ({vocab}) does not fit the model's ({model.Config.VocabSize}); evaluate on the corpus the model was trained on");
+                var loss = Evaluator.Loss(model, () => CorpusSources.Open(new(dataDir, "val", b, t, Seed: state.Run.Seed)), dev, pr.GetValue(batches));
+                var result = new EvalJson(loss, Math.Exp(loss), (long)b * t * pr.GetValue(batches), dir, state.Step);
+                if (pr.GetValue(json)) JsonOutput.Write(result);
+                else Console.WriteLine($"{dir} (step {state.Step}): val loss {loss:F4}, perplexity {Math.Exp(loss):F2} over {result.Tokens:N0} tokens");
+            }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    public sealed record SampleJson(string Text, IReadOnlyList<long> Tokens, int PromptTokens, string Checkpoint);
+
+    static Command Sample()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Required = true, Description = "A ckpt-NNNNNN folder or a run folder" };
+        var prompt = new Option<string?>("--prompt") { Description = "Text to continue (encoded with the corpus' tokenizer)" };
+        var tokens = new Option<string?>("--tokens") { Description = "Prompt as token ids, comma separated (instead of --prompt)" };
+        var data = new Option<string?>("--data") { Description = "Corpus whose tokenizer to use (default: the run's)" };
+        var maxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 100 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 1.0 };
+        var topK = new Option<int?>("--top-k");
+        var topP = new Option<double?>("--top-p");
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1337 };
+        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var dump = new Option<string?>("--dump-logits") { Description = "Write the prompt's tokens and fp32 logits to this safetensors file (for bench/check_export.py)" };
+        var json = new Option<bool>("--json");
+        var cmd = new Command("sample", "Generate text from a checkpoint")
+        {
+            checkpoint, prompt, tokens, data, maxTokens, temperature, topK, topP, seed, device, dump, json,
+        };
+        CliAction.Set(cmd, pr =>
+        {
+            TorchRuntime.Initialize();
+            var options = new SampleOptions(pr.GetValue(maxTokens), pr.GetValue(temperature), pr.GetValue(topK), pr.GetValue(topP), pr.GetValue(seed)).Validate();
+            var dev = DeviceInfo.Parse(pr.GetValue(device)!);
+            var (model, state, dir) = ModelLoader.Load(pr.GetValue(checkpoint)!, dev.Device, w => Console.Error.WriteLine("warning: " + w));
+            using (model)
+            {
+                ITokenizer? tokenizer = null;
+                var corpus = pr.GetValue(data) ?? state.DataDir;
+                if (corpus is not null && File.Exists(Path.Combine(corpus, "manifest.json"))) tokenizer = Tokenizers.Open(corpus);
+                List<long> promptIds;
+                if (pr.GetValue(tokens) is string ids)
+                    promptIds = ids.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(s => long.TryParse(s, out var v) && v >= 0 && v < model.Config.VocabSize ? v
+                            : throw new ArgumentException($"--tokens: '{s}' is not a token id in [0, {model.Config.VocabSize})")).ToList();
+                else if (pr.GetValue(prompt) is string text)
+                    promptIds = (tokenizer ?? throw new ArgumentException($"--prompt needs the corpus' tokenizer: pass --data with the prepared corpus (the run's {corpus ?? "corpus"} is not available), or give --tokens"))
+                        .Encode(text).Select(i => (long)i).ToList();
+                else throw new ArgumentException("give --prompt TEXT or --tokens IDS");
+                if (pr.GetValue(dump) is string dumpPath) DumpLogits(model, promptIds, dumpPath);
+                var all = Sampler.Generate(model, promptIds, options);
+                var generated = all.Skip(promptIds.Count).ToList();
+                string textOut = tokenizer is null ? string.Join(",", all) : tokenizer.Decode(all);
+                if (pr.GetValue(json)) JsonOutput.Write(new SampleJson(textOut, all, promptIds.Count, dir));
+                else Console.WriteLine(textOut);
+            }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static void DumpLogits(Gpt model, List<long> promptIds, string path)
+    {
+        if (File.Exists(path)) throw new ArgumentException($"--dump-logits {path} already exists; choose another path");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ids = promptIds.Take(model.Config.BlockSize).ToArray();
+        var idx = tensor(ids, [1, ids.Length], ScalarType.Int64);
+        var logits = model.call(idx.to(model.parameters().First().device)).to(ScalarType.Float32).cpu();
+        Safetensors.Write(path, [("tokens", idx), ("logits", logits)]);
+    }
+
+    static Command ExportCommand()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Required = true, Description = "A ckpt-NNNNNN folder or a run folder" };
+        var outFile = new Option<string>("--out") { Required = true, Description = "FILE.safetensors (never overwritten)" };
+        var layout = new Option<string>("--layout") { Description = "nanogpt (GPT module names, Linear layout) or hf (GPT2LMHeadModel, Conv1D layout)", DefaultValueFactory = _ => "nanogpt" };
+        layout.AcceptOnlyFromAmong("nanogpt", "hf");
+        var cmd = new Command("export", "Export a checkpoint as safetensors with GPT-2 tensor names") { checkpoint, outFile, layout };
+        CliAction.Set(cmd, pr =>
+        {
+            var (model, state, dir) = ModelLoader.Load(pr.GetValue(checkpoint)!, CPU, w => Console.Error.WriteLine("warning: " + w));
+            using (model)
+            {
+                var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+                var path = pr.GetValue(outFile)!;
+                GptExporter.Write(path, state.Model, weights, pr.GetValue(layout) == "hf" ? ExportLayout.HuggingFace : ExportLayout.NanoGpt);
+                Console.Error.WriteLine($"exported {dir} (step {state.Step}) to {path}");
+            }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static string Fmt(double? v) => v is double d ? d.ToString("F4") : "n/a";
 }

@@ -46,4 +46,8 @@ public sealed record LoaderCursor(int Epoch, long Consumed, int Seed)
 /// <param name="PrefetchBatches">Bound of the background prefetch queue.</param>
 public sealed record LoaderOptions(
     string CorpusDir, string Split, int BatchSize, int BlockSize, int Rank = 0, int WorldSize = 1, int Seed = 1337,
-    LoaderCursor? Resume = null, int PrefetchBatches = 4);
+    LoaderCursor? Resume = null, int PrefetchBatches = 4)
+{
+    /// <summary>False streams blocks in corpus order (evaluation, tests); the cursor means the same either way.</summary>
+    public bool Shuffle { get; init; } = true;
+}

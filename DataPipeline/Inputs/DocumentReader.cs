@@ -1,0 +1,29 @@
+using System.Runtime.CompilerServices;
+
+namespace Orchestrator.DataPipeline.Inputs;
+
+/// <summary>
+/// Streams the documents of input files in order: a text file is one document, a JSONL line one document,
+/// a Parquet row one document, a Brown file one document (tags stripped). Null and empty texts come back as
+/// null so the caller can count what it skipped.
+/// </summary>
+public static class DocumentReader
+{
+    public static IAsyncEnumerable<string?> ReadAsync(InputFile file, ReadOptions options, CancellationToken ct = default) =>
+        file.Format switch
+        {
+            InputFormat.Text => ReadTextAsync(file.Path, options, brown: false, ct),
+            InputFormat.Brown => ReadTextAsync(file.Path, options, brown: true, ct),
+            InputFormat.Jsonl => JsonlReader.ReadAsync(file.Path, options, ct),
+            InputFormat.Parquet => ParquetTextReader.ReadAsync(file.Path, options, ct),
+            _ => throw new ArgumentOutOfRangeException(nameof(file)),
+        };
+
+    static async IAsyncEnumerable<string?> ReadTextAsync(string path, ReadOptions options, bool brown, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var bytes = await File.ReadAllBytesAsync(path, ct);
+        var text = Utf8Text.Decode(bytes, path, 0, options);
+        if (brown) text = BrownCorpus.ToText(text);
+        yield return text.Length == 0 ? null : text;
+    }
+}

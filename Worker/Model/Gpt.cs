@@ -1,0 +1,93 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Worker.Model;
+
+/// <summary>
+/// GPT-2-family decoder (nanoGPT's model.py): token + learned position embeddings, <see cref="Block"/>s, final
+/// LayerNorm, and an output head tied to the token embedding. The forward pass is split into
+/// <see cref="Embed"/>, <see cref="Blocks"/> and <see cref="Head"/> so a sharded runner (ZeRO-3) can gather
+/// parameters stage by stage. Parameter names are nanoGPT's without the "transformer." prefix
+/// (wte.weight, h.0.attn.c_attn.weight, ln_f.weight); the exporter adds it.
+/// </summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    readonly Embedding wte;          // (padded V, C); also the output head (weight tying)
+    readonly Embedding wpe;          // (block_size, C)
+    readonly ModuleList<Block> h;
+    readonly LayerNorm ln_f;
+
+    public GptConfig Config { get; }
+
+    /// <summary>Builds the model on the CPU in fp32 with GPT-2 initialisation drawn from <paramref name="seed"/>.</summary>
+    public Gpt(GptConfig config, long seed = 1337) : base(nameof(Gpt))
+    {
+        Config = config.Validate();
+        wte = nn.Embedding(config.PaddedVocabSize, config.NEmbd);
+        wpe = nn.Embedding(config.BlockSize, config.NEmbd);
+        h = nn.ModuleList(Enumerable.Range(0, config.NLayer).Select(_ => new Block(config)).ToArray());
+        ln_f = nn.LayerNorm(config.NEmbd, eps: 1e-5, bias: config.Bias);
+        RegisterComponents();
+        Initialise(seed);
+    }
+
+    /// <summary>The transformer blocks in order (for layer-by-layer parameter gathering).</summary>
+    public IReadOnlyList<Block> Blocks => h.ToList();
+
+    /// <summary>idx (B, T) token ids -> logits (B, T, padded V).</summary>
+    public override Tensor forward(Tensor idx)
+    {
+        var x = Embed(idx);
+        foreach (var block in h) x = block.call(x);
+        return Head(x);
+    }
+
+    /// <summary>Token + position embeddings: (B, T) -> (B, T, C).</summary>
+    public Tensor Embed(Tensor idx)
+    {
+        long t = idx.shape[1];
+        if (t > Config.BlockSize)
+            throw new ArgumentException($"sequence of length {t} is longer than the model's block_size {Config.BlockSize}");
+        using var pos = arange(t, dtype: ScalarType.Int64, device: idx.device);
+        var x = wte.call(idx) + wpe.call(pos);                                   // (B, T, C) + (T, C)
+        return training && Config.Dropout > 0 ? nn.functional.dropout(x, Config.Dropout, training) : x;
+    }
+
+    /// <summary>Final LayerNorm and the tied head: (B, T, C) -> (B, T, padded V).</summary>
+    public Tensor Head(Tensor x) => nn.functional.linear(ln_f.call(x), wte.weight!);
+
+    /// <summary>Mean next-token cross-entropy in fp32 (bf16 logits are upcast first, as autocast does).</summary>
+    public static Tensor Loss(Tensor logits, Tensor targets)
+    {
+        var flat = logits.view(-1, logits.shape[^1]);
+        if (flat.dtype != ScalarType.Float32) flat = flat.to(ScalarType.Float32);
+        return nn.functional.cross_entropy(flat, targets.view(-1));
+    }
+
+    // GPT-2 initialisation: N(0, 0.02) for Linear and Embedding weights, zero biases, LayerNorm weight 1, and the
+    // residual projections (c_proj) scaled by 1/sqrt(2·n_layer) so the residual stream's variance stays put with depth.
+    void Initialise(long seed)
+    {
+        using var gen = new Generator((ulong)seed);
+        double projStd = 0.02 / Math.Sqrt(2.0 * Config.NLayer);
+        using var _ = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.StartsWith("ln_", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal))
+            {
+                if (name.EndsWith(".weight", StringComparison.Ordinal)) p.fill_(1.0f);
+                else p.zero_();
+            }
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) nn.init.normal_(p, 0.0, projStd, gen);
+            else nn.init.normal_(p, 0.0, 0.02, gen);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { wte.Dispose(); wpe.Dispose(); h.Dispose(); ln_f.Dispose(); }
+        base.Dispose(disposing);
+    }
+}

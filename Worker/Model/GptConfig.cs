@@ -1,0 +1,68 @@
+namespace Orchestrator.Worker.Model;
+
+/// <summary>
+/// Shape of a GPT-2-family decoder (nanoGPT's GPTConfig). Validate with <see cref="Validate"/> before building a model.
+/// </summary>
+/// <param name="NLayer">Transformer blocks (L).</param>
+/// <param name="NHead">Attention heads per block (H); must divide <paramref name="NEmbd"/>.</param>
+/// <param name="NEmbd">Residual stream width (C).</param>
+/// <param name="BlockSize">Longest context the position embedding covers (T max).</param>
+/// <param name="VocabSize">Tokenizer vocabulary; the embedding uses <see cref="PaddedVocabSize"/> rows.</param>
+/// <param name="Bias">Biases in Linear and LayerNorm layers (GPT-2: true; a little better and faster: false).</param>
+/// <param name="Dropout">Dropout probability; 0 for pretraining, 0.1+ for finetuning.</param>
+public sealed record GptConfig(
+    int NLayer = 12, int NHead = 12, int NEmbd = 768, int BlockSize = 1024, int VocabSize = 50257,
+    bool Bias = true, double Dropout = 0.0)
+{
+    /// <summary>Vocabulary rounded up to a multiple of 64 (tensor-core friendly; GPT-2's 50257 becomes 50304).</summary>
+    public int PaddedVocabSize => (VocabSize + 63) / 64 * 64;
+
+    /// <summary>Width of one head (C / H).</summary>
+    public int HeadSize => NEmbd / NHead;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field and the fix when the shape cannot be built.</summary>
+    public GptConfig Validate()
+    {
+        if (NLayer < 1) throw new ArgumentException($"model: n_layer={NLayer} must be at least 1");
+        if (NHead < 1) throw new ArgumentException($"model: n_head={NHead} must be at least 1");
+        if (NEmbd < 1) throw new ArgumentException($"model: n_embd={NEmbd} must be at least 1");
+        if (NEmbd % NHead != 0)
+            throw new ArgumentException(
+                $"model: n_embd={NEmbd} is not divisible by n_head={NHead}; pick n_embd as a multiple of n_head (for example n_embd={NEmbd / NHead * NHead + NHead})");
+        if (BlockSize < 1) throw new ArgumentException($"model: block_size={BlockSize} must be at least 1");
+        if (VocabSize < 2) throw new ArgumentException($"model: vocab_size={VocabSize} must be at least 2");
+        if (Dropout is < 0 or >= 1) throw new ArgumentException($"model: dropout={Dropout} must be in [0, 1)");
+        return this;
+    }
+
+    /// <summary>All parameters (tied head counted once, padded vocabulary included).</summary>
+    public long ParameterCount => EmbeddingParameterCount + NonEmbeddingParameterCount;
+
+    /// <summary>Token and position embeddings (the tied head shares the token embedding).</summary>
+    public long EmbeddingParameterCount => (long)PaddedVocabSize * NEmbd + (long)BlockSize * NEmbd;
+
+    /// <summary>
+    /// Non-embedding parameters N, as Kaplan et al. count for scaling laws: the blocks and the final LayerNorm.
+    /// </summary>
+    public long NonEmbeddingParameterCount
+    {
+        get
+        {
+            long c = NEmbd, b = Bias ? 1 : 0;
+            long ln = c + b * c;
+            long attn = c * 3 * c + b * 3 * c + c * c + b * c;
+            long mlp = c * 4 * c + b * 4 * c + 4 * c * c + b * c;
+            return NLayer * (2 * ln + attn + mlp) + ln;
+        }
+    }
+
+    /// <summary>
+    /// Training FLOPs per token at sequence length <paramref name="seqLen"/>, nanoGPT's estimate_mfu:
+    /// 6N + 12·L·H·Q·T with N the parameter count less the position embedding (as nanoGPT's get_num_params).
+    /// </summary>
+    public double FlopsPerToken(int seqLen)
+    {
+        double n = ParameterCount - (long)BlockSize * NEmbd;
+        return 6 * n + 12.0 * NLayer * NHead * HeadSize * seqLen;
+    }
+}

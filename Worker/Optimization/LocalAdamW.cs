@@ -1,0 +1,112 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Worker.Optimization;
+
+/// <summary>
+/// The single-process <see cref="IOptimizerStrategy"/>: fp32 master weights, compute copies in
+/// <see cref="ComputeDtype"/> (bf16 on CUDA: TorchSharp has no autocast), AdamW with decoupled weight decay on 2-D
+/// weights only (nanoGPT's grouping: matmul weights and embeddings decay; biases and LayerNorm gains do not),
+/// global-norm gradient clipping. No host syncs: the clip factor stays on the device.
+/// </summary>
+public sealed class LocalAdamW : IOptimizerStrategy
+{
+    readonly FlatParameterGroup[] _groups;
+    readonly AdamWSettings _settings;
+
+    public ScalarType ComputeDtype { get; }
+    public long StepCount { get; private set; }
+    public IReadOnlyList<FlatParameterGroup> Groups => _groups;
+
+    /// <param name="model">A module already on <paramref name="device"/> in fp32; converted to
+    /// <paramref name="computeDtype"/> here, after the fp32 masters are taken.</param>
+    public LocalAdamW(nn.Module model, AdamWSettings settings, ScalarType computeDtype, Device device)
+    {
+        _settings = settings;
+        ComputeDtype = computeDtype;
+        var all = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        var decay = all.Where(p => p.parameter.dim() >= 2).ToList();
+        var noDecay = all.Where(p => p.parameter.dim() < 2).ToList();
+        _groups = [new FlatParameterGroup(decay, true, device), new FlatParameterGroup(noDecay, false, device)];
+        if (computeDtype != ScalarType.Float32) model.to(computeDtype); // set_ needs the parameter's own dtype to match
+        var byName = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var g in _groups) g.Bind(byName, computeDtype);
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var g in _groups) g.Grad.zero_();
+    }
+
+    public Tensor Step(double learningRate)
+    {
+        StepCount++;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var grads = _groups.Select(g => g.Grad.dtype == ScalarType.Float32 ? g.Grad : g.Grad.to(ScalarType.Float32)).ToArray();
+        // Global L2 norm over both groups, then scale by min(1, clip / norm) on the device (no .item()).
+        var norm = stack(grads.Select(g => g.square().sum()).ToArray()).sum().sqrt();
+        if (_settings.GradClip > 0)
+        {
+            var coef = (_settings.GradClip / (norm + 1e-6)).clamp_max(1.0);
+            foreach (var g in grads) g.mul_(coef);
+        }
+        double b1 = _settings.Beta1, b2 = _settings.Beta2;
+        double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
+        double stepSize = learningRate / bias1;
+        for (int i = 0; i < _groups.Length; i++)
+        {
+            var group = _groups[i];
+            if (group.Length == 0) continue;
+            var g = grads[i];
+            group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g
+            group.ExpAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);                // v = b2·v + (1-b2)·g²
+            if (group.Decay && _settings.WeightDecay > 0) group.Master.mul_(1 - learningRate * _settings.WeightDecay);
+            var denom = (group.ExpAvgSq.sqrt() / Math.Sqrt(bias2)).add_(_settings.Eps);
+            group.Master.addcdiv_(group.ExpAvg, denom, -stepSize);
+            if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
+        }
+        return norm.MoveToOuterDisposeScope();
+    }
+
+    public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights() =>
+        _groups.SelectMany(g => g.Slots.Select(s => (s.Name, g.View(g.Master, s)))).ToList();
+
+    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() =>
+        _groups.SelectMany(g => g.Slots.SelectMany(s => new[]
+        {
+            ("exp_avg." + s.Name, g.View(g.ExpAvg, s)),
+            ("exp_avg_sq." + s.Name, g.View(g.ExpAvgSq, s)),
+        })).ToList();
+
+    public void Load(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor>? optimizerState, long stepCount)
+    {
+        using var _ = no_grad();
+        foreach (var g in _groups)
+        {
+            foreach (var s in g.Slots)
+            {
+                CopyInto(g.View(g.Master, s), weights, s.Name, s.Shape);
+                if (optimizerState is null) continue;
+                CopyInto(g.View(g.ExpAvg, s), optimizerState, "exp_avg." + s.Name, s.Shape);
+                CopyInto(g.View(g.ExpAvgSq, s), optimizerState, "exp_avg_sq." + s.Name, s.Shape);
+            }
+            if (!ReferenceEquals(g.Compute, g.Master)) g.Compute.copy_(g.Master);
+        }
+        StepCount = stepCount;
+    }
+
+    static void CopyInto(Tensor dst, IReadOnlyDictionary<string, Tensor> src, string name, long[] shape)
+    {
+        if (!src.TryGetValue(name, out var t))
+            throw new InvalidDataException($"checkpoint has no tensor '{name}'; it was written for a different model shape");
+        if (!t.shape.SequenceEqual(shape))
+            throw new InvalidDataException($"checkpoint tensor '{name}' has shape [{string.Join(",", t.shape)}] but the model needs [{string.Join(",", shape)}]");
+        dst.copy_(t);
+    }
+
+    public void Dispose()
+    {
+        foreach (var g in _groups) g.Dispose();
+    }
+}

@@ -1,0 +1,20 @@
+namespace Orchestrator.Worker.Training;
+
+/// <summary>What the trainer reports at a log step (after a host sync).</summary>
+/// <param name="Step">Optimizer steps completed.</param>
+/// <param name="Steps">The invocation's last step (for progress and ETA).</param>
+/// <param name="Loss">Mean training loss of the step's micro-batches.</param>
+/// <param name="GradNorm">Pre-clip global gradient norm.</param>
+/// <param name="LearningRate">LR used at this step.</param>
+/// <param name="MsPerStep">Average wall time per step since the previous log step.</param>
+/// <param name="TokensPerSecond">Tokens trained per second over the same interval.</param>
+/// <param name="Mfu">Model FLOPs utilisation (0..1) against the device's peak; null on CPU.</param>
+/// <param name="ValLoss">Validation loss when it was measured at this step.</param>
+public sealed record StepReport(
+    long Step, long Steps, double Loss, double GradNorm, double LearningRate, double MsPerStep, double TokensPerSecond,
+    double? Mfu, double? ValLoss);
+
+/// <summary>The end of a <see cref="Trainer.Run"/>.</summary>
+public sealed record TrainResult(
+    long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
+    string? Checkpoint, IReadOnlyList<double> Losses);

@@ -1,0 +1,48 @@
+using Orchestrator.Worker.Optimization;
+
+namespace Orchestrator.Worker.Training;
+
+/// <summary>One training run's settings (nanoGPT's train.py globals). Defaults are nanoGPT's GPT-2 ones.</summary>
+public sealed record TrainOptions
+{
+    public int Steps { get; init; } = 1000;                 // horizon: the LR schedule spans it
+    public int BatchSize { get; init; } = 12;               // micro-batch in sequences (per rank)
+    public int BlockSize { get; init; } = 1024;             // tokens per sequence
+    public int GradAccum { get; init; } = 1;                // micro-steps per optimizer step
+    public double LearningRate { get; init; } = 6e-4;       // peak LR
+    public double? MinLearningRate { get; init; }           // cosine floor; default LR/10
+    public int? WarmupSteps { get; init; }                  // default: min(2000, Steps/10)
+    public AdamWSettings Adam { get; init; } = new();
+    public int Seed { get; init; } = 1337;
+    public string Device { get; init; } = "cpu";            // cpu | cuda | cuda:N
+    public string Dtype { get; init; } = "auto";            // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
+    public int LogEvery { get; init; } = 10;                // host sync (loss.item()) only at these steps
+    public int EvalEvery { get; init; }                     // 0: only at the end
+    public int EvalBatches { get; init; } = 20;
+    public int CheckpointEvery { get; init; }               // 0: only at the end
+    public int KeepCheckpoints { get; init; } = 3;
+    public int? StopAfter { get; init; }                    // end this invocation after N steps (with a checkpoint)
+    public bool Resume { get; init; }
+    public string? OutDir { get; init; }                    // checkpoints; null: none
+    public string? DataDir { get; init; }
+    public int Rank { get; init; }                          // this process' rank (orch train --nproc P sets it)
+    public int WorldSize { get; init; } = 1;                // ranks sharing each step; the global batch is BatchSize x WorldSize x GradAccum
+
+    public double MinLr => MinLearningRate ?? LearningRate / 10;
+    public int Warmup => WarmupSteps ?? Math.Min(2000, Steps / 10);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the flag when a value cannot work.</summary>
+    public TrainOptions Validate()
+    {
+        if (Steps < 1) throw new ArgumentException($"--steps {Steps}: must be at least 1");
+        if (BatchSize < 1) throw new ArgumentException($"--batch {BatchSize}: must be at least 1");
+        if (BlockSize < 1) throw new ArgumentException($"--block {BlockSize}: must be at least 1");
+        if (GradAccum < 1) throw new ArgumentException($"--grad-accum {GradAccum}: must be at least 1");
+        if (LearningRate <= 0) throw new ArgumentException($"--lr {LearningRate}: must be positive");
+        if (StopAfter is < 1) throw new ArgumentException($"--stop-after {StopAfter}: must be at least 1");
+        if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every {CheckpointEvery}: must be 0 or more");
+        if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} is outside a world of {WorldSize}");
+        if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
+        return this;
+    }
+}

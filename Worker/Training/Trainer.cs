@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using Orchestrator.DataPipeline.Loading;
+using Orchestrator.Sharding.Native;
+using Orchestrator.Worker.Checkpoints;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Worker.Training;
+
+/// <summary>
+/// One process's training loop (nanoGPT's train.py): micro-batches with gradient accumulation, one optimizer step
+/// through the <see cref="IOptimizerStrategy"/>, host syncs only at log, eval and checkpoint steps, periodic
+/// validation, atomic checkpoints, exact resume.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly TrainOptions _o;
+    readonly Func<LoaderOptions, IBatchSource> _open;
+    readonly Action<string> _warn;
+    readonly IOptimizerStrategy _opt;
+    readonly BatchFeeder _train;
+    readonly CheckpointStore? _store;
+    readonly LrSchedule _schedule;
+    long _step;
+
+    public Gpt Model { get; }
+    public GptConfig Config { get; }
+    public DeviceInfo Device { get; }
+    public long StartStep { get; }
+    public string? ResumedFrom { get; }
+
+    /// <param name="config">Model shape (ignored when resuming: the checkpoint's shape wins).</param>
+    /// <param name="open">Opens a split of the corpus (defaults elsewhere to <c>CorpusSources.Open</c>).</param>
+    /// <param name="optimizer">Builds the parameter strategy; default <see cref="LocalAdamW"/>.</param>
+    public Trainer(GptConfig config, TrainOptions options, Func<LoaderOptions, IBatchSource> open, Action<string>? warn = null,
+        Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? optimizer = null)
+    {
+        TorchRuntime.Initialize();
+        _o = options.Validate();
+        _open = open;
+        _warn = warn ?? (_ => { });
+        Device = DeviceInfo.Parse(options.Device, options.Dtype);
+        LoadedCheckpoint? ckpt = null;
+        if (options.OutDir is not null)
+        {
+            _store = new CheckpointStore(options.OutDir, options.KeepCheckpoints);
+            if (options.Resume)
+            {
+                var dir = _store.FindNewestValid(_warn);
+                if (dir is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
+                else ckpt = CheckpointStore.Load(dir);
+            }
+            else if (_store.List().Count > 0)
+                throw new ArgumentException($"--out {options.OutDir} already holds checkpoints; pass --resume to continue that run, or choose another --out");
+        }
+        try
+        {
+            if (ckpt is not null)
+            {
+                var r = ckpt.State.Run;
+                config = ckpt.State.Model;
+                _o = _o with
+                {
+                    BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = r.GradAccum, LearningRate = r.LearningRate,
+                    MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
+                    Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
+                };
+            }
+            Config = config.Validate();
+            if (_o.BlockSize > Config.BlockSize)
+                throw new ArgumentException($"--block {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block {Config.BlockSize} or less");
+            manual_seed(_o.Seed);
+            Model = new Gpt(Config, _o.Seed);
+            Model.to(Device.Device);
+            Model.train();
+            _opt = optimizer?.Invoke(Model, _o, Device) ?? new LocalAdamW(Model, _o.Adam, Device.ComputeDtype, Device.Device);
+            LoaderCursor? cursor = null;
+            if (ckpt is not null)
+            {
+                _opt.Load(ckpt.Model, ckpt.Optimizer, ckpt.State.OptimizerSteps);
+                using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
+                cursor = ckpt.State.Cursor;
+                StartStep = ckpt.State.Step;
+                ResumedFrom = ckpt.Path;
+            }
+            _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
+            if (_train.Source.VocabSize > Config.VocabSize)
+                throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
+            _schedule = new LrSchedule(_o.LearningRate, _o.MinLr, _o.Warmup, _o.Steps);
+            _step = StartStep;
+        }
+        finally
+        {
+            ckpt?.Dispose();
+        }
+    }
+
+    public TrainOptions Options => _o;
+    public IOptimizerStrategy Optimizer => _opt;
+
+    /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
+    /// <param name="stopAt">Ends at this step instead (benchmarks: warm-up, then a timed stretch).</param>
+    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null)
+    {
+        long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
+        long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
+        double flopsPerToken = Config.FlopsPerToken(_o.BlockSize);
+        var losses = new List<double>();
+        double? lastLoss = null, lastVal = null, lastTps = null, lastMfu = null;
+        string? checkpoint = null;
+        var clock = Stopwatch.StartNew();
+        long intervalStart = _step;
+        double totalSeconds = 0;
+        for (; _step < end; _step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            double lr = _schedule.At(_step);
+            bool log = (_step + 1) % _o.LogEvery == 0 || _step + 1 == end;
+            using (var scope = NewDisposeScope())
+            {
+                Tensor? lossSum = null;
+                for (int micro = 0; micro < _o.GradAccum; micro++)
+                {
+                    var (x, y) = _train.Next();
+                    var logits = Model.call(x);
+                    var loss = Gpt.Loss(logits, y) / _o.GradAccum;  // scale so accumulated grads are the mean
+                    loss.backward();
+                    var detached = loss.detach();
+                    lossSum = lossSum is null ? detached : lossSum + detached;
+                }
+                var norm = _opt.Step(lr);
+                _opt.ZeroGrad();
+                if (log)
+                {
+                    double lossf = lossSum!.item<float>(); // sync point: the only one in a normal step
+                    double normf = norm.item<float>();
+                    double secs = clock.Elapsed.TotalSeconds;
+                    clock.Restart();
+                    totalSeconds += secs;
+                    long stepsDone = _step + 1 - intervalStart;
+                    intervalStart = _step + 1;
+                    double tps = tokensPerStep * stepsDone / secs;
+                    double? mfu = Device.PeakFlops is double peak ? flopsPerToken * tps / peak : null;
+                    losses.Add(lossf);
+                    lastLoss = lossf;
+                    lastTps = tps;
+                    lastMfu = mfu;
+                    double? val = null;
+                    if (_o.EvalEvery > 0 && (_step + 1) % _o.EvalEvery == 0 && _step + 1 != end)
+                    {
+                        val = lastVal = Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches);
+                        clock.Restart(); // evaluation time is not training throughput
+                    }
+                    report?.Invoke(new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / stepsDone, tps, mfu, val));
+                }
+            }
+            if (_store is not null && _o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0 && _step + 1 != end)
+            {
+                checkpoint = SaveCheckpoint(_step + 1, lastLoss, lastVal);
+                clock.Restart();
+            }
+        }
+        if (_step > StartStep || lastVal is null) lastVal = TryEval();
+        if (_store is not null) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
+        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses);
+    }
+
+    IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
+
+    double? TryEval() => _o.EvalBatches > 0 ? Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches) : null;
+
+    /// <summary>Writes a checkpoint of the current state for <paramref name="step"/> completed steps.</summary>
+    public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)
+    {
+        if (_store is null) throw new InvalidOperationException("no --out folder for checkpoints");
+        using var rng = get_rng_state();
+        var state = new TrainerState(step, _opt.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
+            Convert.ToBase64String(rng.bytes), trainLoss, valLoss);
+        // Multi-rank: gathering the state is collective (every rank is here at this step); rank 0 alone writes it.
+        var weights = _opt.MasterWeights();
+        var moments = _opt.OptimizerState();
+        return _o.Rank == 0 ? _store.Save(weights, moments, state) : _store.Root;
+    }
+
+    static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
+        o.MinLr, o.Warmup, o.Adam.WeightDecay, o.Adam.Beta1, o.Adam.Beta2, o.Adam.GradClip, o.Seed);
+
+    public void Dispose()
+    {
+        _train.Dispose();
+        _opt.Dispose();
+        Model.Dispose();
+    }
+}

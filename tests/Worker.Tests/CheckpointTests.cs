@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Orchestrator.Sharding.Native;
+using Orchestrator.Worker.Checkpoints;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Training;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Tests.Worker;
+
+public sealed class CheckpointTests
+{
+    public CheckpointTests() => TorchRuntime.Initialize();
+
+    [Fact]
+    public void Safetensors_round_trips_fp32_bf16_and_int64()
+    {
+        var path = Path.Combine(TestData.TempDir("st"), "t.safetensors");
+        using var a = arange(12, dtype: ScalarType.Float32).view(3, 4);
+        using var b = tensor(new[] { 1.5f, -2.25f }).to(ScalarType.BFloat16);
+        using var c = tensor(new long[] { 7, 1L << 40 });
+        Safetensors.Write(path, [("a", a), ("b", b), ("c", c)], new Dictionary<string, string> { ["k"] = "v" });
+        var bytes = File.ReadAllBytes(path);
+        long headerLen = BitConverter.ToInt64(bytes, 0);
+        Assert.Equal(0, headerLen % 8);
+        using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLen));
+        Assert.Equal("BF16", header.RootElement.GetProperty("b").GetProperty("dtype").GetString());
+        var (t, meta) = Safetensors.Read(path);
+        Assert.Equal("v", meta["k"]);
+        Assert.True(t["a"].allclose(a, 0, 0));
+        Assert.Equal(ScalarType.BFloat16, t["b"].dtype);
+        Assert.True(t["b"].allclose(b, 0, 0));
+        Assert.Equal(new long[] { 7, 1L << 40 }, t["c"].data<long>().ToArray());
+        File.WriteAllBytes(path, bytes[..^3]);
+        Assert.Throws<InvalidDataException>(() => Safetensors.Read(path));
+    }
+
+    [Fact]
+    public void Keep_last_n_and_newest_valid()
+    {
+        var data = TestData.PatternCorpus();
+        var run = TestData.TempDir("keep");
+        var o = new TrainOptions { Steps = 5, BatchSize = 2, BlockSize = 16, LogEvery = 1, EvalBatches = 1, CheckpointEvery = 1, KeepCheckpoints = 2, DataDir = data, OutDir = run };
+        using (var t = new Trainer(new GptConfig(NLayer: 1, NHead: 1, NEmbd: 8, BlockSize: 16, VocabSize: 32), o, TestData.Open)) t.Run();
+        var store = new CheckpointStore(run, 2);
+        Assert.Equal([4L, 5L], store.List().Select(c => c.Step));
+        Assert.Empty(Directory.GetDirectories(run, ".tmp-*"));
+        File.Delete(Path.Combine(run, "ckpt-000005", CheckpointManifest.FileName));     // as if killed before the manifest
+        var warnings = new List<string>();
+        Assert.Equal(Path.Combine(run, "ckpt-000004"), store.FindNewestValid(warnings.Add));
+        Assert.Contains("no manifest.json", Assert.Single(warnings));
+    }
+
+    [Fact]
+    public void Bf16_compute_trains_with_fp32_masters()
+    {
+        var data = TestData.PatternCorpus();
+        var o = new TrainOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, LogEvery = 5, EvalBatches = 0, DataDir = data, Dtype = "bf16" };
+        using var t = new Trainer(new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32), o, TestData.Open);
+        var r = t.Run();
+        Assert.All(t.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        Assert.All(t.Optimizer.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
+        Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
+        // The compute copy is the rounded master.
+        var master = t.Optimizer.MasterWeights().First(w => w.Name == "h.0.attn.c_attn.weight").Tensor;
+        var compute = t.Model.named_parameters().First(p => p.name == "h.0.attn.c_attn.weight").parameter;
+        Assert.True(master.to(ScalarType.BFloat16).allclose(compute, 0, 0));
+    }
+
+    [Fact]
+    public void Killing_the_process_while_it_writes_a_checkpoint_leaves_the_previous_one_loadable()
+    {
+        var corpus = BrownCorpus.Prepare(files: 3, blockSize: 32);
+        var run = Path.Combine(TestData.TempDir("kill"), "out");
+        Directory.CreateDirectory(run);
+        using var watcher = new FileSystemWatcher(run) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName };
+        var secondWrite = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The second checkpoint's model file appearing in a temp folder: the process is mid-write.
+        watcher.Created += (_, e) =>
+        {
+            if (e.FullPath.Contains(".tmp-ckpt-000004", StringComparison.Ordinal) && e.Name!.EndsWith(CheckpointStore.ModelFile, StringComparison.Ordinal))
+                secondWrite.TrySetResult(e.FullPath);
+        };
+        watcher.EnableRaisingEvents = true;
+        using var p = Process.Start(OrchProcess.StartInfo("train", "--data", corpus, "--out", run,
+            "--set", "n_layer=2,n_head=4,n_embd=256,block_size=32", "--steps", "100", "--batch", "2", "--checkpoint-every", "2", "--log-every", "1"))!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        _ = p.StandardError.ReadToEndAsync();
+        var finished = Task.WhenAny(secondWrite.Task, p.WaitForExitAsync()).Result;
+        Assert.True(finished == secondWrite.Task, "orch train exited before its second checkpoint");
+        p.Kill(entireProcessTree: true);
+        p.WaitForExit();
+
+        var store = new CheckpointStore(run);
+        Assert.Equal(Path.Combine(run, "ckpt-000002"), store.FindNewestValid());
+        using var loaded = CheckpointStore.Load(Path.Combine(run, "ckpt-000002"));
+        Assert.Equal(2, loaded.State.Step);
+        Assert.DoesNotContain(store.List(), c => c.Step == 4 && !File.Exists(Path.Combine(c.Path, CheckpointManifest.FileName)));
+    }
+}

@@ -1,0 +1,59 @@
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Training;
+
+namespace Orchestrator.Tests.Worker;
+
+public sealed class TrainerTests
+{
+    static readonly GptConfig Tiny = new(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32);
+
+    static TrainOptions Options(string data, string? outDir, int steps) => new()
+    {
+        Steps = steps, BatchSize = 4, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 2, LogEvery = 1,
+        EvalBatches = 2, DataDir = data, OutDir = outDir, Seed = 11,
+    };
+
+    [Fact]
+    public void Tiny_model_overfits_one_batch()
+    {
+        var data = TestData.PatternCorpus();
+        // The same batch every step: a source whose cursor never moves.
+        using var fixedBatch = new FixedBatch(TestData.Open(new(data, "train", 4, 32, Seed: 3)));
+        var o = Options(data, null, 300) with { LearningRate = 1e-2, WarmupSteps = 10, Adam = new() { WeightDecay = 0 }, LogEvery = 50, EvalBatches = 0 };
+        using var trainer = new Trainer(Tiny, o, lo => lo.Split == "train" ? fixedBatch : TestData.Open(lo));
+        var result = trainer.Run();
+        Assert.True(result.FinalTrainLoss < 0.05, $"final loss {result.FinalTrainLoss}");
+    }
+
+    [Fact]
+    public void Resume_continues_bit_identically()
+    {
+        var data = TestData.PatternCorpus();
+        const int n = 6;
+        var oneGo = TestData.TempDir("onego");
+        List<double> lossesOneGo;
+        Dictionary<string, float[]> weightsOneGo;
+        using (var t = new Trainer(Tiny, Options(data, oneGo, 2 * n), TestData.Open))
+        {
+            lossesOneGo = t.Run().Losses.ToList();
+            weightsOneGo = Weights(t);
+        }
+        var split = TestData.TempDir("split");
+        var losses = new List<double>();
+        using (var t = new Trainer(Tiny, Options(data, split, 2 * n) with { StopAfter = n }, TestData.Open))
+            losses.AddRange(t.Run().Losses);
+        using (var t = new Trainer(Tiny, Options(data, split, 2 * n) with { Resume = true }, TestData.Open))
+        {
+            Assert.Equal(n, t.StartStep);
+            losses.AddRange(t.Run().Losses);
+            var weights = Weights(t);
+            Assert.Equal(weightsOneGo.Keys.Order(), weights.Keys.Order());
+            foreach (var (name, w) in weightsOneGo) Assert.Equal(w, weights[name]);
+        }
+        Assert.Equal(2 * n, lossesOneGo.Count);
+        Assert.Equal(lossesOneGo, losses);
+    }
+
+    static Dictionary<string, float[]> Weights(Trainer t) =>
+        t.Optimizer.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
+}
