@@ -46,6 +46,9 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     public void Start(IReadOnlyList<string> bootstraps)
     {
         var s = a.Spec;
+        // `orch local` runs several CPU workers on one machine and says how many threads each may use.
+        if (int.TryParse(Environment.GetEnvironmentVariable("ORCH_TORCH_THREADS"), out var threads) && threads > 0)
+            TorchSharp.torch.set_num_threads(threads);
         if (a.WorldSize > 1 || s.Zero > 0)
         {
             comm = a.WorldSize == 1
