@@ -7,6 +7,7 @@ using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Sharding.Native;
 using Orchestrator.Worker.Hosting;
 using Orleans.Configuration;
 using Orleans.Runtime;
@@ -22,7 +23,20 @@ public static class ClusterCommands
     static readonly Option<string?> Redis = new("--redis")
     { Description = "Cluster mode: Redis connection (host:port) for membership and run state; default $ORCH_REDIS" };
 
+    static readonly Option<int> ProbeMs = new("--probe-timeout-ms")
+    { Description = "Failure detection: probe timeout (a dead process is noticed after about timeout x missed probes)", DefaultValueFactory = _ => 2000 };
+    static readonly Option<int> MissedProbes = new("--missed-probes")
+    { Description = "Failure detection: missed probes before a process is declared dead", DefaultValueFactory = _ => 3 };
+
     public static IEnumerable<Command> Create() => [Coordinator(), Worker(), Local()];
+
+    static SiloSettings WithProbes(SiloSettings s, ParseResult pr)
+    {
+        int ms = pr.GetValue(ProbeMs), missed = pr.GetValue(MissedProbes);
+        if (ms is < 100 or > 60_000) throw new ArgumentException($"--probe-timeout-ms: {ms} is not 100..60000");
+        if (missed is < 1 or > 10) throw new ArgumentException($"--missed-probes: {missed} is not 1..10");
+        return s with { ProbeTimeout = TimeSpan.FromMilliseconds(ms), MissedProbes = missed };
+    }
 
     static Command Coordinator()
     {
@@ -30,7 +44,7 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
-        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry)") { Redis, port, gateway, metrics, advertise };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry)") { Redis, port, gateway, metrics, advertise, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var settings = new SiloSettings
@@ -38,6 +52,7 @@ public static class ClusterCommands
                 Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = RedisOf(pr),
                 SiloPort = pr.GetValue(port), GatewayPort = pr.GetValue(gateway), Advertise = AdvertiseOf(pr.GetValue(advertise)),
             };
+            settings = WithProbes(settings, pr);
             using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
             Console.Out.WriteLine($"coordinator up: silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
@@ -57,7 +72,7 @@ public static class ClusterCommands
         var port = new Option<int>("--port") { Description = "This worker's silo port (0: any free port)" };
         var advertise = new Option<string?>("--advertise") { Description = "Address peers reach this worker at; default $POD_IP or 127.0.0.1" };
         var reportMs = new Option<int>("--report-every-ms") { Description = "Metrics batch interval", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Redis };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Redis, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
@@ -67,6 +82,10 @@ public static class ClusterCommands
             var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
             if (redis is null && !await LocalCluster.CanConnectAsync(primary, ct))
                 throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
+            // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
+            // silo whose threads stall that long mid-run is declared dead by its peers.
+            try { TorchRuntime.Initialize(); }
+            catch (TorchRuntimeException e) { Console.Error.WriteLine($"warning: libtorch did not load ({e.Message}); only light runs will work here"); }
             var adv = AdvertiseOf(pr.GetValue(advertise));
             var id = pr.GetValue(name) ?? $"{Environment.MachineName}-{dev.Replace(':', '-')}-{Environment.ProcessId}";
             var info = new WorkerInfo
@@ -81,6 +100,7 @@ public static class ClusterCommands
                 Name = id, IsCoordinator = false, Redis = redis, Primary = primary, Advertise = adv,
                 SiloPort = pr.GetValue(port) is > 0 and var p ? p : ClusterEndpoint.FreePort(), GatewayPort = ClusterEndpoint.FreePort(),
             };
+            settings = WithProbes(settings, pr);
             var builder = Host.CreateApplicationBuilder([]);
             CoordinatorHost.ConfigureLogging(builder.Logging);
             builder.UseOrleans(silo =>
@@ -112,7 +132,7 @@ public static class ClusterCommands
         var port = new Option<int>("--port") { Description = "Coordinator silo port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultSiloPort };
         var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port; 0: off", DefaultValueFactory = _ => 9464 };
-        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, port, gateway, metrics, Redis };
+        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             int n = pr.GetValue(workers);
@@ -121,13 +141,16 @@ public static class ClusterCommands
             int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : ClusterEndpoint.FreePort();
             var redis = RedisOf(pr);
             string[] redisArgs = redis is null ? [] : ["--redis", redis];
+            string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
+            // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
+            Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
             await using var cluster = new LocalCluster();
-            var coord = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs]);
+            var coord = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
             var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
             if (!await LocalCluster.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", .. redisArgs]);
+                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", .. redisArgs, .. probeArgs]);
             Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers; " +
                 $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
             try { await coord.WaitForExitAsync(ct); }

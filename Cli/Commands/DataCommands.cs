@@ -14,7 +14,8 @@ public static class DataCommands
     public sealed record PrepareJson(
         string Out, string Tokenizer, int VocabSize, int EndOfText, string TokenDtype, int BlockSize,
         long Documents, long SkippedDocuments, long Tokens, int Shards, long TrainTokens, long ValTokens,
-        long TrainBlocks, long ValBlocks, long TextBytes, double Seconds, double MegabytesPerSecond);
+        long TrainBlocks, long ValBlocks, long TextBytes, double Seconds, double MegabytesPerSecond, double CpuSeconds,
+        double MegabytesPerCpuSecond);
 
     public sealed record InspectJson(string Dir, bool Ok, CorpusManifest Manifest, IReadOnlyList<CorpusInspector.ShardCheck> Shards);
 
@@ -61,11 +62,15 @@ public static class DataCommands
                 Threads = pr.GetValue(threads),
                 Warn = w => Console.Error.WriteLine(w),
             };
+            var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
             var result = await RunWithProgressAsync(options, ct);
+            // CPU time as well as wall time: on a shared machine MB per CPU-second is the figure that means something.
+            var cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
             var m = result.Manifest;
             var report = new PrepareJson(options.OutDir, m.Tokenizer, m.VocabSize, m.EndOfText, m.TokenDtype, m.BlockSize,
                 m.Documents, m.SkippedDocuments, m.Tokens, m.Train.Shards.Count + m.Val.Shards.Count, m.TrainTokens, m.ValTokens,
-                m.Train.Blocks, m.Val.Blocks, result.TextBytes, Math.Round(result.Elapsed.TotalSeconds, 3), Math.Round(result.MegabytesPerSecond, 2));
+                m.Train.Blocks, m.Val.Blocks, result.TextBytes, Math.Round(result.Elapsed.TotalSeconds, 3), Math.Round(result.MegabytesPerSecond, 2),
+                Math.Round(cpu, 3), Math.Round(result.TextBytes / 1e6 / Math.Max(cpu, 1e-9), 2));
             if (asJson) JsonOutput.Write(report);
             else
             {

@@ -9,6 +9,7 @@ using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Optimization;
 using Orchestrator.Worker.Sampling;
 using Orchestrator.Worker.Training;
+using Orchestrator.Worker.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Cli.Commands;
@@ -60,8 +61,10 @@ public static class TrainCommands
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
-            if (pr.GetValue(nproc) != 1 || pr.GetValue(zero) != 0)
-                throw new BadInputException("--nproc > 1 and --zero 1|2|3 are not available in this build yet; run with --nproc 1 --zero 0");
+            // --nproc/--backend/--zero: the user's process launches the ranks; each rank joins the world here.
+            using var ranks = RankSession.Open(pr.GetValue(nproc), pr.GetValue(backend)!, pr.GetValue(zero), pr.GetValue(device)!);
+            if (ranks.MustLaunch) return RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, ct);
+            if (ranks.Rank != 0) Console.SetOut(TextWriter.Null); // rank 0 speaks for the run
             var dataDir = pr.GetValue(data)!;
             int? corpusBlock = CorpusSources.BlockSize(dataDir);
             int vocab = CorpusSources.VocabSize(dataDir);
@@ -80,7 +83,8 @@ public static class TrainCommands
                 EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(outDir), DataDir = dataDir,
             };
             var asJson = pr.GetValue(json);
-            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w));
+            options = ranks.Apply(options);
+            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.OptimizerFactory);
             var c = trainer.Config;
             Console.Error.WriteLine(
                 $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +

@@ -12,7 +12,8 @@ public static class LoaderBenchmark
 {
     public sealed record Result(
         string Data, int Rank, int WorldSize, int Batch, int Block, long Tokens, long CorpusTokens, double Seconds, double CpuSeconds,
-        double TokensPerSecond, double TokensPerCpuSecond, double PeakRssMb, double CorpusMb);
+        double TokensPerSecond, double TokensPerCpuSecond, double PeakRssMb, double CorpusMb,
+        double AllocatedBytesPerToken, double GcCommittedMb, int Gen2Collections);
 
     public static Result Run(LoaderOptions options, long maxTokens, TimeSpan maxTime, CancellationToken ct = default)
     {
@@ -26,6 +27,8 @@ public static class LoaderBenchmark
         loader.NextBatch(x, y); // warm-up: opens the first shard, JIT
         var proc = Process.GetCurrentProcess();
         var cpu0 = proc.TotalProcessorTime;
+        long alloc0 = GC.GetTotalAllocatedBytes();
+        int gen2 = GC.CollectionCount(2);
         var sw = Stopwatch.StartNew();
         long tokens = 0;
         long checksum = 0;
@@ -43,7 +46,9 @@ public static class LoaderBenchmark
         long corpusBytes = loader.Manifest.Train.Shards.Concat(loader.Manifest.Val.Shards).Sum(s => s.Bytes);
         return new Result(options.CorpusDir, options.Rank, options.WorldSize, options.BatchSize, options.BlockSize, tokens,
             loader.Manifest.Tokens, Math.Round(wall, 3), Math.Round(cpu, 3), Math.Round(tokens / wall), Math.Round(tokens / Math.Max(cpu, 1e-9)),
-            Math.Round(PeakRssMb(), 1), Math.Round(corpusBytes / 1e6, 1));
+            Math.Round(PeakRssMb(), 1), Math.Round(corpusBytes / 1e6, 1),
+            Math.Round((GC.GetTotalAllocatedBytes() - alloc0) / (double)Math.Max(tokens, 1), 3),
+            Math.Round(GC.GetGCMemoryInfo().TotalCommittedBytes / 1e6, 1), GC.CollectionCount(2) - gen2);
     }
 
     /// <summary>Peak resident set size of this process (Linux /proc/self/status VmHWM), in MB.</summary>

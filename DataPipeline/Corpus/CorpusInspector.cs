@@ -37,7 +37,7 @@ public static class CorpusInspector
         stream.Position = 0;
         try
         {
-            await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct);
+            await using var reader = await ParquetReader.CreateAsync(stream, ParquetSettings.Reading(), cancellationToken: ct);
             if (reader.RowGroupCount != s.RowGroups) return $"{reader.RowGroupCount} row groups, manifest says {s.RowGroups}";
             long values = 0;
             for (int i = 0; i < reader.RowGroupCount; i++) values += reader.RowGroups[i].RowCount;

@@ -57,7 +57,7 @@ sealed class ShardedSplitWriter(string dir, string split, string dtype, int rowT
             WrittenFiles.Add(Path.Combine(dir, name));
             _stream = new FileStream(_tmpPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             _writer = await ParquetWriter.CreateAsync(new ParquetSchema(_field), _stream,
-                new ParquetOptions { CompressionMethod = compression, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest }, cancellationToken: ct);
+                ParquetSettings.Writing(compression), cancellationToken: ct);
             _writer.CustomMetadata = new Dictionary<string, string>
             {
                 ["orch.split"] = split, ["orch.row_tokens"] = rowTokens.ToString(), ["orch.format"] = CorpusManifest.FormatName,

@@ -19,8 +19,14 @@ public static class DocumentReader
             _ => throw new ArgumentOutOfRangeException(nameof(file)),
         };
 
+    /// <summary>A text file is one document and is read whole; beyond this it must be split (or turned into JSONL).</summary>
+    public const long MaxTextFileBytes = 1L << 30;
+
     static async IAsyncEnumerable<string?> ReadTextAsync(string path, ReadOptions options, bool brown, [EnumeratorCancellation] CancellationToken ct)
     {
+        long length = new FileInfo(path).Length;
+        if (length > MaxTextFileBytes)
+            throw new InvalidDataException($"'{path}' is {length / 1e9:F1} GB: a text file is one document and must be under 1 GiB; split it into several files or use JSONL (one document per line)");
         var bytes = await File.ReadAllBytesAsync(path, ct);
         var text = Utf8Text.Decode(bytes, path, 0, options);
         if (brown) text = BrownCorpus.ToText(text);

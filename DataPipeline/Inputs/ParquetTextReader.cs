@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Orchestrator.DataPipeline.Corpus;
 using Parquet;
 using Parquet.Schema;
 
@@ -16,7 +17,7 @@ static class ParquetTextReader
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         ParquetReader reader;
-        try { reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct); }
+        try { reader = await ParquetReader.CreateAsync(stream, ParquetSettings.Reading(), cancellationToken: ct); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new InvalidDataException($"'{path}' is not a readable Parquet file ({e.Message}): is it truncated or another format?");

@@ -86,7 +86,7 @@ sealed class RowGroupReader(string corpusDir, CorpusManifest manifest, SplitInfo
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         try
         {
-            var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct);
+            var reader = await ParquetReader.CreateAsync(stream, ParquetSettings.Reading(), cancellationToken: ct);
             var field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == ShardedSplitWriter.Column)
                 ?? throw new InvalidDataException($"corpus shard '{path}' has no '{ShardedSplitWriter.Column}' column");
             if (reader.RowGroupCount != info.RowGroups)

@@ -145,6 +145,8 @@ public static class CorpusPreparer
             }
             await reader;
             var manifest = await writer.CompleteAsync(sources, skipped, tokenizerFile, cts.Token);
+            if (manifest.Val.Blocks == 0 && o.ValFraction > 0)
+                o.Warn?.Invoke($"warning: the val split is empty: {manifest.Train.Blocks} block(s) of {o.BlockSize} are too few for --val-fraction {o.ValFraction}; give more text or a smaller --block-size");
             o.Progress?.Invoke(new PrepareProgress(manifest.Documents, manifest.Tokens, textBytes, totalBytes, totalBytes, sw.Elapsed));
             return new PrepareResult(manifest, textBytes, sw.Elapsed);
         }

@@ -17,15 +17,18 @@ public interface ITrainingJob : IDisposable
     /// <summary>The step <see cref="Step"/> will run next (1-based; after a resume, checkpoint step + 1).</summary>
     int NextStep { get; }
 
-    /// <summary>Runs one optimizer step (and the checkpoint or final evaluation that falls on it).</summary>
+    /// <summary>
+    /// Runs the next stretch of training: one optimizer step (light job) or up to the next checkpoint boundary (the
+    /// GPT trainer, whose loop checks <see cref="Abort"/> every step), with the checkpoint or final evaluation on it.
+    /// </summary>
     StepOutcome Step();
 
     /// <summary>Unblocks a step stuck in communication with a lost peer (it then throws). Any thread.</summary>
     void Abort();
 }
 
-/// <summary>What one step produced. Checkpoint: this rank's shard was written durably at this step.</summary>
-public sealed record StepOutcome(MetricPoint Metrics, CheckpointRef? Checkpoint, bool Finished, double? FinalValLoss = null);
+/// <summary>What a stretch of steps produced (metrics per step). Checkpoint: this rank's part was written durably.</summary>
+public sealed record StepOutcome(IReadOnlyList<MetricPoint> Metrics, CheckpointRef? Checkpoint, bool Finished, double? FinalValLoss = null);
 
 /// <summary>Thrown by jobs for failures that come from a peer (a lost connection): the run re-rendezvous instead of failing.</summary>
 public sealed class TransientJobException(string message, Exception? inner = null) : Exception(message, inner);

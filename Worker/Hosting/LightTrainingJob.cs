@@ -52,7 +52,7 @@ public sealed class LightTrainingJob(RunAssignment a, WorkerIdentity worker) : I
         bool last = step >= a.TotalSteps;
         CheckpointRef? ck = null;
         if (last || step % a.Spec.Checkpoint.Every == 0) ck = WriteShard();
-        return new StepOutcome(metrics, ck, last, last ? loss + 0.05 : null);
+        return new StepOutcome([metrics], ck, last, last ? loss + 0.05 : null);
     }
 
     /// <summary>A smooth decreasing curve with a little seed-dependent wiggle: the same for every world size.</summary>

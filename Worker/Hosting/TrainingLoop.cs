@@ -86,7 +86,7 @@ sealed class TrainingLoop(WorkerRuntime rt)
             // Our own abort (a newer command arrived) is not a failure.
             if (Interrupting(a) is { } c) return c;
             if (rt.Stopping.IsCancellationRequested) return null;
-            bool transient = e is TransientJobException or IOException or SocketException or TimeoutException;
+            bool transient = e is TransientJobException or IOException or SocketException or TimeoutException or OperationCanceledException;
             log.LogError(e, "job failed ({Kind})", transient ? "transient" : "fatal");
             buffer.Fail(e.GetBaseException().Message, transient);
             for (int i = 0; i < 20 && !buffer.IsEmpty && Flush(run, buffer) is null; i++)
@@ -151,8 +151,8 @@ sealed class TrainingLoop(WorkerRuntime rt)
         {
             if (a.Rank == 0)
             {
-                steps.Add(o.Metrics);
-                if (steps.Count > MaxSteps) steps.RemoveAt(0);
+                steps.AddRange(o.Metrics);
+                if (steps.Count > MaxSteps) steps.RemoveRange(0, steps.Count - MaxSteps);
             }
             if (o.Checkpoint is { } ck) checkpoints.Add(ck);
             if (o.Finished) { finished = true; finalVal = o.FinalValLoss; }

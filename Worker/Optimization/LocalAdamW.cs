@@ -13,6 +13,8 @@ public sealed class LocalAdamW : IOptimizerStrategy
 {
     readonly FlatParameterGroup[] _groups;
     readonly AdamWSettings _settings;
+    readonly FusedAdamWKernel? _fused;
+    readonly Tensor _stepTensor;   // float32 device scalar for the fused kernel's bias correction
 
     public ScalarType ComputeDtype { get; }
     public long StepCount { get; private set; }
@@ -20,7 +22,8 @@ public sealed class LocalAdamW : IOptimizerStrategy
 
     /// <param name="model">A module already on <paramref name="device"/> in fp32; converted to
     /// <paramref name="computeDtype"/> here, after the fp32 masters are taken.</param>
-    public LocalAdamW(nn.Module model, AdamWSettings settings, ScalarType computeDtype, Device device)
+    /// <param name="fused">Use libtorch's fused AdamW kernel when it works here (ORCH_ADAMW=unfused turns it off).</param>
+    public LocalAdamW(nn.Module model, AdamWSettings settings, ScalarType computeDtype, Device device, bool fused = true)
     {
         _settings = settings;
         ComputeDtype = computeDtype;
@@ -31,7 +34,17 @@ public sealed class LocalAdamW : IOptimizerStrategy
         if (computeDtype != ScalarType.Float32) model.to(computeDtype); // set_ needs the parameter's own dtype to match
         var byName = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var g in _groups) g.Bind(byName, computeDtype);
+        string? reason = "not requested";
+        _fused = fused ? FusedAdamWKernel.TryCreate(device, out reason) : null;
+        FusedUnavailableReason = _fused is null ? reason : null;
+        _stepTensor = zeros(1, ScalarType.Float32, device);
     }
+
+    /// <summary>Whether the fused kernel does the update (else element-wise tensor ops).</summary>
+    public bool Fused => _fused is not null;
+
+    /// <summary>Why the fused kernel is not used, when it is not.</summary>
+    public string? FusedUnavailableReason { get; }
 
     public void ZeroGrad()
     {
@@ -45,7 +58,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
         using var _ = no_grad();
         var grads = _groups.Select(g => g.Grad.dtype == ScalarType.Float32 ? g.Grad : g.Grad.to(ScalarType.Float32)).ToArray();
         // Global L2 norm over both groups, then scale by min(1, clip / norm) on the device (no .item()).
-        var norm = stack(grads.Select(g => g.square().sum()).ToArray()).sum().sqrt();
+        var norm = stack(grads.Select(g => linalg.vector_norm(g)).ToArray()).square().sum().sqrt();
         if (_settings.GradClip > 0)
         {
             var coef = (_settings.GradClip / (norm + 1e-6)).clamp_max(1.0);
@@ -54,15 +67,23 @@ public sealed class LocalAdamW : IOptimizerStrategy
         double b1 = _settings.Beta1, b2 = _settings.Beta2;
         double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
         double stepSize = learningRate / bias1;
+        if (_fused is not null) _stepTensor.fill_(StepCount);
         for (int i = 0; i < _groups.Length; i++)
         {
             var group = _groups[i];
             if (group.Length == 0) continue;
             var g = grads[i];
+            if (_fused is not null)
+            {
+                _fused.Step(group.Master, g, group.ExpAvg, group.ExpAvgSq, _stepTensor, learningRate, b1, b2,
+                    group.Decay ? _settings.WeightDecay : 0, _settings.Eps);
+                if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
+                continue;
+            }
             group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g
             group.ExpAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);                // v = b2·v + (1-b2)·g²
             if (group.Decay && _settings.WeightDecay > 0) group.Master.mul_(1 - learningRate * _settings.WeightDecay);
-            var denom = (group.ExpAvgSq.sqrt() / Math.Sqrt(bias2)).add_(_settings.Eps);
+            var denom = group.ExpAvgSq.sqrt().div_(Math.Sqrt(bias2)).add_(_settings.Eps);
             group.Master.addcdiv_(group.ExpAvg, denom, -stepSize);
             if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
         }
@@ -107,6 +128,8 @@ public sealed class LocalAdamW : IOptimizerStrategy
 
     public void Dispose()
     {
+        _fused?.Dispose();
+        _stepTensor.Dispose();
         foreach (var g in _groups) g.Dispose();
     }
 }

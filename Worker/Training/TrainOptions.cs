@@ -25,6 +25,8 @@ public sealed record TrainOptions
     public bool Resume { get; init; }
     public string? OutDir { get; init; }                    // checkpoints; null: none
     public string? DataDir { get; init; }
+    public int Rank { get; init; }                          // this process' rank (orch train --nproc P sets it)
+    public int WorldSize { get; init; } = 1;                // ranks sharing each step; the global batch is BatchSize x WorldSize x GradAccum
 
     public double MinLr => MinLearningRate ?? LearningRate / 10;
     public int Warmup => WarmupSteps ?? Math.Min(2000, Steps / 10);
@@ -39,6 +41,7 @@ public sealed record TrainOptions
         if (LearningRate <= 0) throw new ArgumentException($"--lr {LearningRate}: must be positive");
         if (StopAfter is < 1) throw new ArgumentException($"--stop-after {StopAfter}: must be at least 1");
         if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every {CheckpointEvery}: must be 0 or more");
+        if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} is outside a world of {WorldSize}");
         if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
         return this;
     }

@@ -85,7 +85,7 @@ public sealed class Trainer : IDisposable
                 StartStep = ckpt.State.Step;
                 ResumedFrom = ckpt.Path;
             }
-            _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Seed: _o.Seed, Resume: cursor)), Device);
+            _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
             if (_train.Source.VocabSize > Config.VocabSize)
                 throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
             _schedule = new LrSchedule(_o.LearningRate, _o.MinLr, _o.Warmup, _o.Steps);
@@ -105,7 +105,7 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null)
     {
         long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
-        long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum;
+        long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
         double flopsPerToken = Config.FlopsPerToken(_o.BlockSize);
         var losses = new List<double>();
         double? lastLoss = null, lastVal = null, lastTps = null, lastMfu = null;
@@ -164,7 +164,7 @@ public sealed class Trainer : IDisposable
         }
         if (_step > StartStep || lastVal is null) lastVal = TryEval();
         if (_store is not null) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
-        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, 1, checkpoint, losses);
+        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses);
     }
 
     IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
@@ -178,7 +178,10 @@ public sealed class Trainer : IDisposable
         using var rng = get_rng_state();
         var state = new TrainerState(step, _opt.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
             Convert.ToBase64String(rng.bytes), trainLoss, valLoss);
-        return _store.Save(_opt.MasterWeights(), _opt.OptimizerState(), state);
+        // Multi-rank: gathering the state is collective (every rank is here at this step); rank 0 alone writes it.
+        var weights = _opt.MasterWeights();
+        var moments = _opt.OptimizerState();
+        return _o.Rank == 0 ? _store.Save(weights, moments, state) : _store.Root;
     }
 
     static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,

@@ -1,0 +1,67 @@
+using Orchestrator.Sharding.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Sharding.Parallel;
+
+/// <summary>Copies between a stage's parameters (or their gradients) and its span of a flat vector in full coordinates.</summary>
+sealed class GroupCopies(StagedModel model, FlatLayout layout)
+{
+    readonly List<(ParamSlot Slot, TorchSharp.Modules.Parameter P)>[] _byGroup = Build(model, layout);
+
+    static List<(ParamSlot, TorchSharp.Modules.Parameter)>[] Build(StagedModel model, FlatLayout layout)
+    {
+        var groups = Enumerable.Range(0, layout.Groups.Count).Select(_ => new List<(ParamSlot, TorchSharp.Modules.Parameter)>()).ToArray();
+        for (var i = 0; i < model.Parameters.Count; i++) groups[layout.Params[i].Group].Add((layout.Params[i], model.Parameters[i].Parameter));
+        return groups;
+    }
+
+    public IReadOnlyList<(ParamSlot Slot, TorchSharp.Modules.Parameter P)> Members(int group) => _byGroup[group];
+
+    public void ParamsToFlat(int group, Tensor full, long baseOffset = 0)
+    {
+        using var _ = no_grad();
+        foreach (var (slot, p) in _byGroup[group])
+            full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel).copy_(p.detach().reshape(-1));
+    }
+
+    public void FlatToParams(int group, Tensor full, long baseOffset = 0)
+    {
+        using var _ = no_grad();
+        foreach (var (slot, p) in _byGroup[group])
+            p.copy_(full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel).view(p.shape));
+    }
+
+    /// <summary>Gradients into the flat vector; a parameter without a gradient (unused) contributes zeros.</summary>
+    public void GradsToFlat(int group, Tensor full, long baseOffset = 0)
+    {
+        using var _ = no_grad();
+        foreach (var (slot, p) in _byGroup[group])
+        {
+            var dst = full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel);
+            var g = p.grad;
+            if (g is null) dst.zero_();
+            else dst.copy_(g.reshape(-1));
+        }
+    }
+
+    /// <summary>ZeRO-3: makes the stage's parameters views of a gathered buffer (no copy).</summary>
+    public void Materialize(int group, Tensor gathered)
+    {
+        using var _ = no_grad();
+        var g = layout.Groups[group];
+        foreach (var (slot, p) in _byGroup[group])
+            p.set_(gathered.narrow(0, layout.FullOffset(slot) - g.FullOffset, slot.Numel).view(slot.Shape));
+    }
+
+    /// <summary>ZeRO-3: drops the stage's parameter storage (and gradients) until the next gather.</summary>
+    public void Release(int group, ScalarType dtype, Device device)
+    {
+        using var _ = no_grad();
+        foreach (var (_, p) in _byGroup[group])
+        {
+            p.grad = null;
+            p.set_(empty(0, dtype: dtype, device: device));
+        }
+    }
+}

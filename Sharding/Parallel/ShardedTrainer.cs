@@ -1,0 +1,308 @@
+using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Model;
+using Orchestrator.Sharding.Optim;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Sharding.Parallel;
+
+/// <summary>
+/// Data-parallel training of a <see cref="StagedModel"/> over a communicator, with DDP or ZeRO-1/2/3 (see
+/// <see cref="ShardingOptions"/>). Every rank builds the same model; rank 0's initial weights are broadcast.
+/// The optimizer is <see cref="FlatAdamW"/> over a flat fp32 "region": the whole padded vector for DDP, this
+/// rank's shard for ZeRO. Compute parameters keep the model's dtype (bf16 or fp32); masters are fp32.
+///
+/// Overlap without tensor hooks (TorchSharp 0.107 has none): backward runs stage by stage, each stage's input
+/// detached into a leaf, so a stage's gradients are final as soon as its backward returns; its bucket is then
+/// reduced asynchronously on the communicator's stream while the earlier stages' backward runs. Accumulation
+/// micro-steps (all but the last) reduce nothing (DDP's no_sync), except under ZeRO-3, whose gradients are
+/// never whole on one rank and are reduce-scattered every micro-step, as in DeepSpeed.
+/// </summary>
+public sealed partial class ShardedTrainer : IDisposable
+{
+    readonly StagedModel _model;
+    readonly ICommunicator _comm;
+    readonly ShardingOptions _options;
+    readonly GroupCopies _copies;
+    readonly ScalarType _dtype;
+    readonly Device _device;
+    readonly FlatAdamW _adam;
+    readonly Tensor? _fullGrad;      // zero 0-2: gradients in full coordinates, compute dtype
+    readonly Tensor? _fullParams;    // zero 1-2: gather target for updated parameters
+    readonly Tensor? _shardGrad;     // zero 2: reduce-scatter target, compute dtype
+    readonly Tensor? _paramShard;    // zero 3: this rank's compute-dtype parameters
+    readonly IReadOnlyList<(int Low, int High)> _buckets;
+
+    public FlatLayout Layout { get; }
+    public int Zero => _options.Zero;
+    public ICommunicator Communicator => _comm;
+    public FlatAdamW Optimizer => _adam;
+    public int Rank => _comm.Rank;
+
+    /// <param name="computeDtype">
+    /// Converts the compute parameters to this dtype (bf16 on GPUs) after the fp32 masters were taken from them;
+    /// the Parameter objects stay the same (set_), so references held elsewhere stay valid.
+    /// </param>
+    public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null)
+    {
+        options.Validate();
+        if (options.Zero == 3 && model.HasSharedParameters)
+            throw new ArgumentException("ZeRO-3 gathers one stage at a time and cannot shard a parameter used by two stages (a tied embedding/head); untie it or use --zero 0-2");
+        _model = model; _comm = comm; _options = options;
+        Layout = FlatLayout.Of(model, comm.WorldSize);
+        _copies = new GroupCopies(model, Layout);
+        var first = model.Parameters[0].Parameter;
+        _dtype = computeDtype ?? first.dtype;
+        _device = first.device;
+        using var _ = no_grad();
+        // Everyone starts from rank 0's weights (fp32, so the broadcast copies bits).
+        using var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
+        for (var g = 0; g < Layout.Groups.Count; g++) _copies.ParamsToFlat(g, full);
+        comm.Broadcast(full, 0);
+        foreach (var (_, p, _) in model.Parameters)
+            if (p.dtype != _dtype) p.set_(p.detach().to(_dtype));
+        using var mask = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
+        foreach (var p in Layout.Params)
+            if (p.Shape.Length >= 2) mask.narrow(0, Layout.FullOffset(p), p.Numel).fill_(1);
+        _adam = new FlatAdamW(ToRegion(full).clone(), ToRegion(mask).clone(), options.Optimizer);
+        if (Zero <= 2)
+        {
+            _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device);
+            using var fullC = full.to(_dtype);
+            for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, fullC);
+        }
+        if (Zero is 1 or 2) _fullParams = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device);
+        if (Zero == 2) _shardGrad = zeros(Layout.ShardLength, dtype: _dtype, device: _device);
+        if (Zero == 3)
+        {
+            _paramShard = _adam.Master.to(_dtype).clone();
+            for (var g = 0; g < Layout.Groups.Count; g++) _copies.Release(g, _dtype, _device);
+        }
+        _buckets = Zero <= 1 ? PlanBuckets(Layout, options.BucketBytes, (int)first.element_size()) : [];
+    }
+
+    /// <summary>DDP buckets: consecutive stages taken from the last, closed once they hold at least the bucket size.</summary>
+    static List<(int Low, int High)> PlanBuckets(FlatLayout layout, long bucketBytes, int elementSize)
+    {
+        var list = new List<(int, int)>();
+        var high = layout.Groups.Count - 1;
+        long bytes = 0;
+        for (var g = layout.Groups.Count - 1; g >= 0; g--)
+        {
+            bytes += layout.Groups[g].Padded * elementSize;
+            if (bytes >= bucketBytes || g == 0) { list.Add((g, high)); high = g - 1; bytes = 0; }
+        }
+        return list;
+    }
+
+    /// <summary>Bucket boundaries as (first stage, last stage), in launch order.</summary>
+    public IReadOnlyList<(int Low, int High)> Buckets => _buckets;
+
+    /// <summary>A full-coordinates vector's part that this rank's optimizer owns (all of it for DDP).</summary>
+    Tensor ToRegion(Tensor full) => Zero == 0
+        ? full
+        : cat(Layout.Groups.Select(g => full.narrow(0, g.FullOffset + Rank * g.ShardLength, g.ShardLength)).ToList(), 0);
+
+    /// <summary>
+    /// One optimizer step over <paramref name="microBatches"/> (gradient accumulation: the loss of each is divided
+    /// by their count). Returns the mean loss over micro-batches and ranks.
+    /// </summary>
+    public float Step(IReadOnlyList<(Tensor Input, Tensor Target)> microBatches, double lr)
+    {
+        if (microBatches.Count == 0) throw new ArgumentException("a step needs at least one micro-batch");
+        double loss = 0;
+        Tensor regionGrad;
+        var pending = new List<Task>();
+        if (Zero == 3)
+        {
+            using var acc = zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device);
+            foreach (var (x, y) in microBatches) loss += Zero3Pass(x, y, microBatches.Count, acc);
+            regionGrad = acc.clone();
+        }
+        else
+        {
+            for (var k = 0; k < microBatches.Count; k++)
+            {
+                var last = k == microBatches.Count - 1;
+                loss += StagedPass(microBatches[k].Input, microBatches[k].Target, microBatches.Count,
+                    last ? g => OnStageReady(g, pending) : null);
+            }
+            foreach (var t in pending) CommunicatorExtensions.Wait(t);
+            using var _ = no_grad();
+            regionGrad = Zero switch
+            {
+                0 => _fullGrad!.to(ScalarType.Float32),
+                1 => ToRegion(_fullGrad!).to(ScalarType.Float32),
+                _ => _shardGrad!.to(ScalarType.Float32),
+            };
+            if (regionGrad.dtype == _dtype) regionGrad = regionGrad.clone();
+        }
+        using (regionGrad)
+        {
+            ClipAndUpdate(regionGrad, lr);
+        }
+        PublishParameters();
+        ZeroGrad();
+        return AverageAcrossRanks(loss / microBatches.Count);
+    }
+
+    /// <summary>
+    /// For a caller that ran forward and backward itself (gradients in each parameter's .grad, accumulated over
+    /// its micro-steps): launches the bucket reductions in reverse stage order, all at once and asynchronously,
+    /// then clips, updates and publishes. No overlap with backward in this form. Returns the pre-clip global norm.
+    /// Not for ZeRO-3, whose parameters exist only inside <see cref="Step"/>.
+    /// </summary>
+    public double ReduceAndStep(double lr)
+    {
+        if (Zero == 3) throw new InvalidOperationException("ZeRO-3 runs forward and backward itself: call Step");
+        var pending = new List<Task>();
+        for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
+        foreach (var t in pending) CommunicatorExtensions.Wait(t);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var regionGrad = Zero switch
+            {
+                0 => _fullGrad!.to(ScalarType.Float32, copy: true),
+                1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
+                _ => _shardGrad!.to(ScalarType.Float32, copy: true),
+            };
+            ClipAndUpdate(regionGrad, lr);
+        }
+        PublishParameters();
+        return LastGradNorm;
+    }
+
+    /// <summary>Zeroes the parameters' accumulated gradients in place.</summary>
+    public void ZeroGrad()
+    {
+        using var _ = no_grad();
+        foreach (var (_, p, _) in _model.Parameters) p.grad?.zero_();
+    }
+
+    // Called as each stage's backward finishes on the last micro-step (stages arrive last to first).
+    void OnStageReady(int g, List<Task> pending)
+    {
+        _copies.GradsToFlat(g, _fullGrad!);
+        if (Zero == 2)
+        {
+            var gs = Layout.Groups[g];
+            pending.Add(_comm.ReduceScatterAsync(_fullGrad!.narrow(0, gs.FullOffset, gs.Padded),
+                _shardGrad!.narrow(0, gs.ShardOffset, gs.ShardLength), ReduceOp.Avg));
+            return;
+        }
+        foreach (var (low, high) in _buckets)
+        {
+            if (low != g) continue;
+            var start = Layout.Groups[low].FullOffset;
+            var end = Layout.Groups[high].FullOffset + Layout.Groups[high].Padded;
+            pending.Add(_comm.AllReduceAsync(_fullGrad!.narrow(0, start, end - start), ReduceOp.Avg));
+        }
+    }
+
+    /// <summary>Forward and backward of one micro-batch with stage boundaries cut, calling <paramref name="ready"/> per finished stage.</summary>
+    double StagedPass(Tensor x, Tensor y, int microSteps, Action<int>? ready)
+    {
+        using var scope = NewDisposeScope();
+        var n = _model.Stages.Count;
+        var inputs = new Tensor[n];
+        var outputs = new Tensor[n];
+        var h = x;
+        for (var g = 0; g < n; g++)
+        {
+            inputs[g] = g == 0 ? x : h.detach().requires_grad_(true);
+            outputs[g] = _model.Stages[g].Forward(inputs[g]);
+            h = outputs[g];
+        }
+        var loss = _model.Loss(h, y);
+        var value = loss.item<float>(); // sync point
+        (loss / microSteps).backward();
+        ready?.Invoke(n - 1);
+        for (var g = n - 2; g >= 0; g--)
+        {
+            outputs[g].backward([inputs[g + 1].grad!]);
+            ready?.Invoke(g);
+        }
+        return value;
+    }
+
+    void ClipAndUpdate(Tensor regionGrad, double lr)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var clip = _options.Optimizer.GradClip;
+        if (clip > 0)
+        {
+            var sumsq = regionGrad.pow(2).sum().reshape(1);
+            if (Zero > 0) _comm.AllReduce(sumsq, ReduceOp.Sum); // each rank holds one shard of the gradient
+            var norm = Math.Sqrt(sumsq.item<float>());
+            LastGradNorm = norm;
+            var coef = clip / (norm + 1e-6);
+            if (coef < 1) regionGrad.mul_(coef);
+        }
+        _adam.Step(regionGrad, lr);
+    }
+
+    /// <summary>Global gradient norm before clipping, from the last step (0 when clipping is off).</summary>
+    public double LastGradNorm { get; private set; }
+
+    /// <summary>Makes the compute parameters match the fp32 masters again (after a step or a checkpoint load).</summary>
+    public void PublishParameters()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        switch (Zero)
+        {
+            case 0:
+                var full = _adam.Master.to(_dtype);
+                for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, full);
+                break;
+            case 1 or 2:
+                var shard = _adam.Master.to(_dtype);
+                var tasks = Layout.Groups.Select(gs => _comm.AllGatherAsync(shard.narrow(0, gs.ShardOffset, gs.ShardLength),
+                    _fullParams!.narrow(0, gs.FullOffset, gs.Padded))).ToList();
+                foreach (var t in tasks) CommunicatorExtensions.Wait(t);
+                for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, _fullParams!);
+                break;
+            default:
+                _paramShard!.copy_(_adam.Master);
+                break;
+        }
+    }
+
+    float AverageAcrossRanks(double value)
+    {
+        using var t = tensor(new[] { (float)value }, device: _device);
+        _comm.AllReduce(t, ReduceOp.Avg);
+        return t.cpu().item<float>();
+    }
+
+    /// <summary>Mean loss of the model on one batch (no gradients), averaged over ranks; ZeRO-3 gathers stage by stage.</summary>
+    public float Evaluate(Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Tensor logits;
+        if (Zero == 3)
+        {
+            var h = x;
+            for (var g = 0; g < _model.Stages.Count; g++)
+            {
+                var buf = Gather(g);
+                CommunicatorExtensions.Wait(buf.Task);
+                _copies.Materialize(g, buf.Buffer);
+                h = _model.Stages[g].Forward(h);
+                _copies.Release(g, _dtype, _device);
+            }
+            logits = h;
+        }
+        else logits = _model.Forward(x);
+        return AverageAcrossRanks(_model.Loss(logits, y).item<float>());
+    }
+
+    public void Dispose()
+    {
+        _adam.Dispose();
+        _fullGrad?.Dispose(); _fullParams?.Dispose(); _shardGrad?.Dispose(); _paramShard?.Dispose();
+    }
+}

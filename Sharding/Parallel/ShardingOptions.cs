@@ -1,0 +1,19 @@
+using Orchestrator.Sharding.Optim;
+
+namespace Orchestrator.Sharding.Parallel;
+
+/// <summary>
+/// How a <see cref="ShardedTrainer"/> splits the training state. Zero: 0 = DDP (everything replicated,
+/// gradients all-reduced in buckets), 1 = fp32 master weights and Adam moments partitioned, 2 = + gradients
+/// reduce-scattered into each rank's shard, 3 = + compute parameters partitioned and gathered per stage.
+/// </summary>
+public sealed record ShardingOptions(int Zero = 0, long BucketBytes = 25L << 20, AdamWOptions? AdamW = null)
+{
+    public AdamWOptions Optimizer => AdamW ?? new AdamWOptions();
+
+    public void Validate()
+    {
+        if (Zero is < 0 or > 3) throw new ArgumentException($"--zero {Zero}: the ZeRO stage must be 0 (DDP), 1, 2 or 3");
+        if (BucketBytes < 1024) throw new ArgumentException($"bucket size {BucketBytes} bytes is too small; DDP's default is 25 MB");
+    }
+}

@@ -1,0 +1,70 @@
+using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Launch;
+using Orchestrator.Sharding.Ring;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Optimization;
+
+namespace Orchestrator.Worker.Training.Distributed;
+
+/// <summary>
+/// What `orch train --nproc P --backend ring|nccl --zero Z` means for this process. In the process the user
+/// started (no RANK in the environment) with P > 1, <see cref="MustLaunch"/> is true: <see cref="LaunchAsync"/>
+/// starts P ranks of the same command (Sharding's <see cref="LocalLauncher"/>). In a rank (or with P = 1) it holds
+/// the communicator and supplies the trainer's rank, world size and optimizer strategy.
+/// </summary>
+public sealed class RankSession : IDisposable
+{
+    readonly int _zero;
+
+    public bool MustLaunch { get; private init; }
+    public int Rank { get; private init; }
+    public int WorldSize { get; private init; } = 1;
+    public ICommunicator? Communicator { get; private init; }
+
+    RankSession(int zero) => _zero = zero;
+
+    public static RankSession Open(int nproc, string backend, int zero, string device)
+    {
+        if (nproc < 1) throw new ArgumentException($"--nproc {nproc}: need at least 1 process");
+        if (zero is < 0 or > 3) throw new ArgumentException($"--zero {zero}: the ZeRO stage must be 0 (DDP), 1, 2 or 3");
+        var cuda = device.StartsWith("cuda", StringComparison.Ordinal);
+        if (backend == Rendezvous.Nccl && !cuda) throw new ArgumentException("--backend nccl needs --device cuda (NCCL moves GPU memory); use --backend ring on CPU");
+        if (backend == Rendezvous.Ring && cuda && (nproc > 1 || RankEnvironment.Current is { WorldSize: > 1 }))
+            throw new ArgumentException("--backend ring reduces CPU tensors; use --backend nccl with --device cuda");
+        if (zero == 3) throw new ArgumentException("--zero 3 is not available for `orch train` yet: the GPT ties its head to the token embedding " +
+                                                   "and the trainer runs the whole forward pass itself; use --zero 0, 1 or 2");
+        var env = RankEnvironment.Current;
+        if (env is null && nproc > 1) return new RankSession(zero) { MustLaunch = true };
+        if (env is null && zero == 0) return new RankSession(zero); // one process, the plain optimizer
+        var rank = env?.Rank ?? 0;
+        var world = env?.WorldSize ?? 1;
+        var comm = world == 1
+            ? RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, 0, 1, ["-"], null))
+            : CommunicatorFactory.CreateStandalone(env!.Backend, rank, world, env.Master);
+        return new RankSession(zero) { Rank = rank, WorldSize = world, Communicator = comm };
+    }
+
+    /// <summary>The trainer's options for this rank.</summary>
+    public TrainOptions Apply(TrainOptions o) => o with { Rank = Rank, WorldSize = WorldSize };
+
+    /// <summary>Null: the trainer's single-process default.</summary>
+    public Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? OptimizerFactory =>
+        Communicator is null ? null : (gpt, o, dev) => new ShardedAdamW(gpt, Communicator, _zero, o.Adam, dev.ComputeDtype);
+
+    /// <summary>Starts the ranks; rank 0's stdout is this command's stdout, everything else goes to stderr prefixed by rank.</summary>
+    public static async Task<int> LaunchAsync(int nproc, string backend, CancellationToken ct)
+    {
+        var (file, prefix) = LocalLauncher.Self();
+        var args = prefix.Concat(Environment.GetCommandLineArgs().Skip(1)).ToList();
+        var result = await LocalLauncher.RunAsync(new LaunchSpec(file, args, nproc, backend), (rank, line, err) =>
+        {
+            if (rank == 0 && !err) Console.Out.WriteLine(line);
+            else Console.Error.WriteLine($"[rank {rank}] {line}");
+        }, ct);
+        if (result.Succeeded) return 0;
+        Console.Error.WriteLine($"error: rank {result.FirstFailedRank} failed (exit {result.ExitCodes[result.FirstFailedRank]}); the other ranks were stopped");
+        return result.ExitCodes[result.FirstFailedRank] == 2 ? 2 : 1;
+    }
+
+    public void Dispose() => Communicator?.Dispose();
+}

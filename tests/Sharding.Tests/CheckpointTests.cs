@@ -1,0 +1,92 @@
+using Orchestrator.Sharding.Checkpointing;
+using Orchestrator.Sharding.Parallel;
+using Orchestrator.Sharding.RankHost;
+using Orchestrator.Tests.Sharding.Support;
+using static TorchSharp.torch;
+
+namespace Orchestrator.Tests.Sharding;
+
+/// <summary>Sharded checkpoint integrity: atomic files, checksums, no overwrite, a corrupt one skipped for the previous one.</summary>
+public sealed class CheckpointTests : IDisposable
+{
+    readonly string _root = Directory.CreateTempSubdirectory("orch-ckpt-unit-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    void SaveTwo(int world, int zero) => RingWorld.Run(world, comm =>
+    {
+        using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(zero));
+        for (var step = 1; step <= 2; step++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var (x, y) = TinyGpt.GlobalBatch(5, step, 4 * world);
+                t.Step([(x.narrow(0, comm.Rank * 4, 4), y.narrow(0, comm.Rank * 4, 4))], 0.01);
+            }
+            ShardedCheckpoint.Save(_root, t, step, $"cursor-{step}", new Dictionary<string, string> { ["model"] = "tiny" });
+        }
+        return 0;
+    });
+
+    [Fact]
+    public void A_saved_checkpoint_has_a_manifest_with_the_global_layout_and_no_temp_files()
+    {
+        SaveTwo(world: 3, zero: 2);
+        var dir = ShardedCheckpoint.StepDir(_root, 2);
+        var m = CheckpointManifest.Read(dir);
+        Assert.Equal((2L, 3, 2, "cursor-2"), (m.Step, m.WorldSize, m.Zero, m.Cursor));
+        Assert.Equal(m.TotalElements, m.Shards.Sum(s => s.Elements));               // every element saved exactly once
+        Assert.Equal(m.TotalElements, m.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b)));
+        Assert.Equal("embedding.wpe", m.Parameters[0].Name); // TorchSharp lists a module's own parameters before its submodules'
+        Assert.Contains(m.Parameters, p => p.Name == "head.lm_head.weight" && p.Shape.SequenceEqual(new long[] { TinyGpt.Vocab, TinyGpt.Embd }));
+        Assert.Equal<string>(["manifest.json", "shard-00000-of-00003.bin", "shard-00001-of-00003.bin", "shard-00002-of-00003.bin"],
+            Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(dir, ShardedCheckpoint.FindLatestValid(_root));
+    }
+
+    [Fact]
+    public void A_corrupt_shard_is_detected_and_the_previous_checkpoint_is_used()
+    {
+        SaveTwo(world: 2, zero: 1);
+        var newest = ShardedCheckpoint.StepDir(_root, 2);
+        var shard = Path.Combine(newest, "shard-00001-of-00002.bin");
+        var bytes = File.ReadAllBytes(shard);
+        bytes[100] ^= 0xFF;
+        File.WriteAllBytes(shard, bytes);
+        var skipped = new List<string>();
+        Assert.Equal(ShardedCheckpoint.StepDir(_root, 1), ShardedCheckpoint.FindLatestValid(_root, skipped));
+        Assert.Contains("shard-00001-of-00002.bin fails its SHA-256 check", Assert.Single(skipped));
+        var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
+        {
+            using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(0));
+            return ShardedCheckpoint.Load(newest, t);
+        }));
+        Assert.IsType<InvalidDataException>(e.InnerExceptions.Single());
+    }
+
+    [Fact]
+    public void A_checkpoint_without_its_manifest_does_not_count_and_an_existing_one_is_never_overwritten()
+    {
+        SaveTwo(world: 1, zero: 0);
+        File.Delete(Path.Combine(ShardedCheckpoint.StepDir(_root, 2), "manifest.json")); // as if rank 0 died before committing
+        Assert.Equal(ShardedCheckpoint.StepDir(_root, 1), ShardedCheckpoint.FindLatestValid(_root));
+        var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
+        {
+            using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(0));
+            return ShardedCheckpoint.Save(_root, t, 1, null);
+        }));
+        Assert.Contains("refusing to overwrite", e.InnerExceptions.Single().Message);
+    }
+
+    [Fact]
+    public void Loading_into_a_different_model_names_the_first_mismatch()
+    {
+        SaveTwo(world: 1, zero: 0);
+        var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
+        {
+            using var t = new ShardedTrainer(TinyGpt.Build(5, blocks: 3), comm, new ShardingOptions(0));
+            return ShardedCheckpoint.Load(ShardedCheckpoint.StepDir(_root, 2), t);
+        }));
+        Assert.Contains("saved from a different model", e.InnerExceptions.Single().Message);
+    }
+}
