@@ -29,6 +29,8 @@ public sealed record SweepAnalysis(
         }
         catch (ArgumentException e) { notes.Add($"No L(N, D) fit: {e.Message}."); }
         catch (InvalidOperationException e) { notes.Add($"No L(N, D) fit: {e.Message}."); }
+        if (fit is not null && points.Count < 2 * ChinchillaFitter.ParameterCount)
+            notes.Add($"L(N, D) rests on {points.Count} runs for 5 parameters: it is poorly determined (see how wide the intervals are); add sizes and budgets.");
 
         var byN = new List<PowerLaw>();
         foreach (var g in done.Where(r => r.FlopBudget is null).GroupBy(r => r.D).Where(g => g.Select(r => r.N).Distinct().Count() >= 2))
