@@ -1,14 +1,204 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Sharding.Native;
+using Orchestrator.Worker.Hosting;
+using Orleans.Configuration;
+using Orleans.Runtime;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>
+/// The process entry points: `orch coordinator` (control-plane silo), `orch worker` (one device: a silo that hosts
+/// its own worker grain and training thread) and `orch local` (both, as separate processes, in one command).
+/// </summary>
 public static class ClusterCommands
 {
-    public static IEnumerable<Command> Create() =>
-    [
-        Stub.Command("coordinator", "Run the coordinator silo"),
-        Stub.Command("worker", "Run a worker process for one device"),
-        Stub.Command("local", "Run a coordinator and N workers on this machine"),
-    ];
+    static readonly Option<string?> Redis = new("--redis")
+    { Description = "Cluster mode: Redis connection (host:port) for membership and run state; default $ORCH_REDIS" };
+
+    static readonly Option<int> ProbeMs = new("--probe-timeout-ms")
+    { Description = "Failure detection: probe timeout (a dead process is noticed after about timeout x missed probes)", DefaultValueFactory = _ => 2000 };
+    static readonly Option<int> MissedProbes = new("--missed-probes")
+    { Description = "Failure detection: missed probes before a process is declared dead", DefaultValueFactory = _ => 3 };
+
+    public static IEnumerable<Command> Create() => [Coordinator(), Worker(), Local()];
+
+    static SiloSettings WithProbes(SiloSettings s, ParseResult pr)
+    {
+        int ms = pr.GetValue(ProbeMs), missed = pr.GetValue(MissedProbes);
+        if (ms is < 100 or > 60_000) throw new ArgumentException($"--probe-timeout-ms: {ms} is not 100..60000");
+        if (missed is < 1 or > 10) throw new ArgumentException($"--missed-probes: {missed} is not 1..10");
+        return s with { ProbeTimeout = TimeSpan.FromMilliseconds(ms), MissedProbes = missed };
+    }
+
+    static Command Coordinator()
+    {
+        var port = new Option<int>("--port") { Description = "Silo port (workers join here)", DefaultValueFactory = _ => ClusterNames.DefaultSiloPort };
+        var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
+        var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
+        var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry)") { Redis, port, gateway, metrics, advertise, ProbeMs, MissedProbes };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            var settings = new SiloSettings
+            {
+                Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = RedisOf(pr),
+                SiloPort = pr.GetValue(port), GatewayPort = pr.GetValue(gateway), Advertise = AdvertiseOf(pr.GetValue(advertise)),
+            };
+            settings = WithProbes(settings, pr);
+            using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
+            await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
+            Console.Out.WriteLine($"coordinator up: silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
+                $"{(settings.Redis is null ? "embedded (in-memory state)" : "Redis " + settings.Redis)}" +
+                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : ""));
+            await WaitForShutdownAsync(host, ct);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Worker()
+    {
+        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's silo endpoint HOST:PORT (embedded mode)", DefaultValueFactory = _ => $"127.0.0.1:{ClusterNames.DefaultSiloPort}" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var name = new Option<string?>("--name") { Description = "Worker id (default HOST-DEVICE-PID)" };
+        var port = new Option<int>("--port") { Description = "This worker's silo port (0: any free port)" };
+        var advertise = new Option<string?>("--advertise") { Description = "Address peers reach this worker at; default $POD_IP or 127.0.0.1" };
+        var reportMs = new Option<int>("--report-every-ms") { Description = "Metrics batch interval", DefaultValueFactory = _ => 1000 };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Redis, ProbeMs, MissedProbes };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            var dev = pr.GetValue(device)!;
+            if (dev != "cpu" && !(dev.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(dev[5..], out var n) && n >= 0))
+                throw new ArgumentException($"--device: '{dev}' is not cpu or cuda:N");
+            var redis = RedisOf(pr);
+            var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
+            if (redis is null && !await LocalCluster.CanConnectAsync(primary, ct))
+                throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
+            // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
+            // silo whose threads stall that long mid-run is declared dead by its peers.
+            try { TorchRuntime.Initialize(); }
+            catch (TorchRuntimeException e) { Console.Error.WriteLine($"warning: libtorch did not load ({e.Message}); only light runs will work here"); }
+            var adv = AdvertiseOf(pr.GetValue(advertise));
+            var id = pr.GetValue(name) ?? $"{Environment.MachineName}-{dev.Replace(':', '-')}-{Environment.ProcessId}";
+            var info = new WorkerInfo
+            {
+                Id = id, Host = adv.ToString(), Device = dev, DeviceKind = dev == "cpu" ? "cpu" : "cuda",
+                MemoryBytes = dev == "cpu" ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : GpuMemory(dev),
+                ProtocolVersion = int.TryParse(Environment.GetEnvironmentVariable("ORCH_PROTOCOL_VERSION"), out var v) ? v : ProtocolVersion.Current,
+                ProcessId = Environment.ProcessId,
+            };
+            var settings = new SiloSettings
+            {
+                Name = id, IsCoordinator = false, Redis = redis, Primary = primary, Advertise = adv,
+                SiloPort = pr.GetValue(port) is > 0 and var p ? p : ClusterEndpoint.FreePort(), GatewayPort = ClusterEndpoint.FreePort(),
+            };
+            settings = WithProbes(settings, pr);
+            var builder = Host.CreateApplicationBuilder([]);
+            CoordinatorHost.ConfigureLogging(builder.Logging);
+            builder.UseOrleans(silo =>
+            {
+                silo.Configure(settings);
+                silo.Configure<ClusterMembershipOptions>(o => o.MaxJoinAttemptTime = TimeSpan.FromSeconds(20));
+            });
+            builder.Services.AddSingleton(sp => new WorkerRuntimeOptions
+            {
+                Info = info with { SiloAddress = sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString() },
+                ReportEvery = TimeSpan.FromMilliseconds(pr.GetValue(reportMs)),
+            });
+            builder.Services.AddSingleton<ITrainingJobFactory>(_ => new TrainingJobFactory());
+            builder.Services.AddSingleton<WorkerRuntime>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerRuntime>());
+            using var host = builder.Build();
+            await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
+            if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
+            Console.Out.WriteLine($"worker {id} up: {dev}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
+            await WaitForShutdownAsync(host, ct);
+            return Environment.ExitCode == CliAction.BadInput ? CliAction.BadInput : CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Local()
+    {
+        var workers = new Option<int>("--workers", "-w") { Description = "CPU workers to start", DefaultValueFactory = _ => 2 };
+        var port = new Option<int>("--port") { Description = "Coordinator silo port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultSiloPort };
+        var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
+        var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port; 0: off", DefaultValueFactory = _ => 9464 };
+        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            int n = pr.GetValue(workers);
+            if (n is < 0 or > 256) throw new ArgumentException($"--workers: {n} is not 0..256");
+            int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : ClusterEndpoint.FreePort();
+            int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : ClusterEndpoint.FreePort();
+            var redis = RedisOf(pr);
+            string[] redisArgs = redis is null ? [] : ["--redis", redis];
+            string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
+            // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
+            Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
+            await using var cluster = new LocalCluster();
+            var coord = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
+            var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
+            if (!await LocalCluster.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
+                throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
+            for (int i = 1; i <= n; i++)
+                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", .. redisArgs, .. probeArgs]);
+            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers; " +
+                $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
+            try { await coord.WaitForExitAsync(ct); }
+            catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
+            Console.Error.WriteLine($"error: the coordinator exited with code {coord.ExitCode}; stopping the workers");
+            return CliAction.Failure;
+        });
+        return cmd;
+    }
+
+    internal static string? RedisOf(ParseResult pr) => pr.GetValue(Redis) ?? Environment.GetEnvironmentVariable("ORCH_REDIS");
+
+    static IPAddress AdvertiseOf(string? flag)
+    {
+        var s = flag ?? Environment.GetEnvironmentVariable("POD_IP");
+        if (s is null) return IPAddress.Loopback;
+        return IPAddress.TryParse(s, out var ip) ? ip : throw new ArgumentException($"--advertise: '{s}' is not an IP address");
+    }
+
+    static async Task StartOrExplainAsync(IHost host, string what, CancellationToken ct)
+    {
+        try { await host.StartAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"cannot start {what}: {e.GetBaseException().Message}", e);
+        }
+    }
+
+    /// <summary>Runs until Ctrl-C / SIGTERM (either the command's token or the host's lifetime), then stops the silo gracefully.</summary>
+    static async Task WaitForShutdownAsync(IHost host, CancellationToken ct)
+    {
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        try { await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping).Token); }
+        catch (OperationCanceledException) { }
+        await host.StopAsync(TimeSpan.FromSeconds(10));
+    }
+
+    static long GpuMemory(string device)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("nvidia-smi", $"--query-gpu=memory.total --format=csv,noheader,nounits -i {device[5..]}")
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = Process.Start(psi)!;
+            var text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit(5000);
+            return long.TryParse(text.Trim(), out var mib) ? mib * 1024 * 1024 : 0;
+        }
+        catch (Exception) { return 0; }
+    }
 }

@@ -1,9 +1,190 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Experiments.Specs;
+using Orchestrator.Experiments.Sweeps;
+using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>
+/// `orch quickstart`: the README's main job. Fetches the Brown corpus (scripts/fetch-brown.sh), prepares it with the
+/// bytes tokenizer (`orch data prepare`), starts an embedded local cluster (a coordinator and CPU workers as child
+/// processes, their logs under the quickstart folder), runs a 3-size x 2-budget sweep of tiny GPTs, fits
+/// L(N, D), prints the law and the compute-optimal size, and writes the report. Everything lands in .data/quickstart.
+/// </summary>
 public static class QuickstartCommand
 {
-    public static Command Create() => Stub.Command("quickstart", "Fetch the Brown corpus, prepare it, run a small scaling-law sweep on CPU");
+    public static Command Create()
+    {
+        var workers = new Option<int>("--workers", "-w") { Description = "CPU workers (runs in flight at once)", DefaultValueFactory = _ => 2 };
+        var dir = new Option<string?>("--dir") { Description = "Working folder (default: REPO/.data/quickstart)" };
+        var trainer = new Option<string>("--trainer") { Description = "gpt (real training) or light (control-plane job: checks the plumbing in seconds)", DefaultValueFactory = _ => "gpt" };
+        trainer.AcceptOnlyFromAmong("gpt", "light");
+        var timeout = new Option<int>("--timeout-min") { Description = "Give up after this many minutes", DefaultValueFactory = _ => 10 };
+        var cmd = new Command("quickstart", "Fetch the Brown corpus, prepare it, run a small scaling-law sweep on CPU, fit and report") { workers, dir, trainer, timeout };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            int n = pr.GetValue(workers);
+            if (n is < 1 or > 16) throw new BadInputException($"--workers {n}: give 1..16");
+            var root = RepoRoot();
+            var work = Path.GetFullPath(pr.GetValue(dir) ?? Path.Combine(root, ".data", "quickstart"));
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(TimeSpan.FromMinutes(pr.GetValue(timeout)));
+            var sw = Stopwatch.StartNew();
+
+            Step(1, "fetch the Brown corpus (scripts/fetch-brown.sh)");
+            await RunAsync("bash", [Path.Combine(root, "scripts", "fetch-brown.sh")], null, deadline.Token);
+            var raw = Path.Combine(root, ".data", "brown", "raw");
+
+            Step(2, "prepare it: bytes tokenizer, 64-token blocks (orch data prepare)");
+            var corpus = Path.Combine(root, ".data", "brown", "bytes-64");
+            if (File.Exists(Path.Combine(corpus, "manifest.json"))) AnsiConsole.MarkupLineInterpolated($"  already prepared: {corpus}");
+            else await RunSelfAsync(["data", "prepare", "--input", raw, "--out", corpus, "--tokenizer", "bytes", "--block-size", "64"], null, deadline.Token);
+
+            Step(3, $"start a local cluster: coordinator + {n} CPU workers (logs in {Path.Combine(work, "logs")})");
+            Directory.CreateDirectory(Path.Combine(work, "logs"));
+            int siloPort = ClusterEndpoint.FreePort(), gatewayPort = ClusterEndpoint.FreePort();
+            await using var cluster = new ChildProcesses(Path.Combine(work, "logs"));
+            var coordinator = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0"]);
+            var gateway = new IPEndPoint(IPAddress.Loopback, gatewayPort);
+            if (!await LocalCluster.WaitForPortAsync(gateway, TimeSpan.FromSeconds(90), () => !coordinator.HasExited, deadline.Token))
+                throw new InvalidOperationException($"the coordinator did not come up (see {Path.Combine(work, "logs", "coordinator.log")})");
+            for (int i = 1; i <= n; i++)
+                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"]);
+
+            Step(4, "run the sweep: 3 model sizes x 2 token budgets on CPU");
+            var specPath = Path.Combine(work, "quickstart.yaml");
+            File.WriteAllText(specPath, SweepYaml(corpus, Path.Combine(work, "sweeps"), n, pr.GetValue(trainer)!));
+            var spec = SweepSpecYaml.Load(specPath);
+            using var host = await ClusterClientFactory.ConnectAsync(gateway, null, deadline.Token);
+            var client = host.Client();
+            var launched = await client.LaunchSweepAsync(spec);
+            AnsiConsole.MarkupLineInterpolated($"  sweep {launched.Id}: {launched.Runs.Length} runs, spec {specPath}");
+            int watched = await SweepView.WatchAsync(client, launched.Id, json: false, deadline.Token);
+            var final = await client.GetSweepStatusAsync(launched.Id);
+
+            if (final.Runs.FirstOrDefault(r => !r.Failures.IsEmpty) is { } failed)
+                AnsiConsole.MarkupLineInterpolated($"[yellow]first failure:[/] {failed.Failures[0]}");
+            Step(5, "fit L(N, D) and write the report");
+            var (report, analysis) = SweepView.WriteReport(final, Path.Combine(work, $"report-{final.Id}"), bootstrap: 200, deadline.Token);
+            SweepView.PrintSummary(analysis, report);
+            AnsiConsole.MarkupLineInterpolated($"done in {sw.Elapsed.TotalMinutes:F1} min; sweep folder {final.Folder}");
+            return watched == CliAction.Ok && analysis.Chinchilla is not null ? CliAction.Ok : CliAction.Failure;
+        });
+        return cmd;
+    }
+
+    /// <summary>
+    /// The sweep: ~25k-200k non-embedding parameters, 60 and 180 steps of 8 x 64 tokens, bytes vocabulary. Small on
+    /// purpose: 6 runs, 2 at a time, must fit in 10 minutes on 2 shared cores (`orch train` measured 0.1-0.5 s/step
+    /// there for the 100k model).
+    /// </summary>
+    static string SweepYaml(string corpus, string storage, int workers, string trainer) => $"""
+        # Written by `orch quickstart`; launch it yourself with `orch sweep launch` against `orch local`.
+        name: quickstart
+        data: {corpus}
+        storage: {storage}
+        params: [2.5e4, 7e4, 2e5]
+        tokens: [3.072e4, 9.216e4]
+        batch: 8
+        block_size: 64
+        lr: 3e-3
+        warmup_steps: 10
+        workers: 1
+        concurrency: {workers}
+        retries: 1
+        trainer: {trainer}
+        checkpoint_every: 100
+        report_budgets: [1e13, 1e15, 1e17]
+        """;
+
+    static void Step(int i, string what) => AnsiConsole.MarkupLineInterpolated($"[bold]{i}/5[/] {what}");
+
+    /// <summary>The repository root: the folder holding scripts/fetch-brown.sh, above the current folder or this program.</summary>
+    static string RepoRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "scripts", "fetch-brown.sh"))) return d.FullName;
+        throw new BadInputException("run `orch quickstart` inside the repository (scripts/fetch-brown.sh was not found above this folder)");
+    }
+
+    static Task RunSelfAsync(string[] args, string? log, CancellationToken ct)
+    {
+        var (exe, prefix) = ChildProcesses.Self();
+        return RunAsync(exe, [.. prefix, .. args], log, ct);
+    }
+
+    /// <summary>Runs a command to completion with its output shown indented; a non-zero exit is an error naming it.</summary>
+    static async Task RunAsync(string exe, string[] args, string? log, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Out.WriteLine("  " + e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("  " + e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        try { await p.WaitForExitAsync(ct); }
+        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw; }
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"`{Path.GetFileName(exe)} {string.Join(' ', args)}` failed with exit code {p.ExitCode}");
+    }
+
+    /// <summary>Child processes of this program with their output in log files; disposing kills them (they hold nothing that needs a clean exit: the sweep's state is in its folder).</summary>
+    sealed class ChildProcesses(string logDir) : IAsyncDisposable
+    {
+        readonly List<(Process Process, StreamWriter Log)> children = [];
+
+        public static (string Exe, string[] Prefix) Self()
+        {
+            var host = Environment.ProcessPath ?? "dotnet";
+            bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
+            return (host, viaDotnet ? [System.Reflection.Assembly.GetEntryAssembly()!.Location] : []);
+        }
+
+        public Process Start(string name, string[] args)
+        {
+            var (exe, prefix) = Self();
+            var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
+            var log = new StreamWriter(Path.Combine(logDir, name + ".log"), append: false) { AutoFlush = true };
+            var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}");
+            p.OutputDataReceived += (_, e) => Write(log, e.Data);
+            p.ErrorDataReceived += (_, e) => Write(log, e.Data);
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            children.Add((p, log));
+            return p;
+        }
+
+        static void Write(StreamWriter log, string? line)
+        {
+            if (line is null) return;
+            // A line can arrive after the log was closed (a child killed mid-write); it is dropped.
+            try { lock (log) log.WriteLine(line); }
+            catch (ObjectDisposedException) { }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Workers first, the coordinator last.
+            foreach (var (p, _) in Enumerable.Reverse(children))
+            {
+                if (p.HasExited) continue;
+                p.Kill(entireProcessTree: true);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try { await p.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
+            }
+            foreach (var (p, log) in children)
+            {
+                lock (log) log.Dispose();
+                p.Dispose();
+            }
+        }
+    }
 }

@@ -1,9 +1,206 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Coordinator.Runs;
+using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>`orch run submit|status|cancel|list`: the console of training runs (tables, live progress, --json).</summary>
 public static class RunCommands
 {
-    public static Command Create() => Stub.Command("run", "Submit, watch and cancel training runs");
+    public static Command Create()
+    {
+        var run = new Command("run", "Submit, watch and cancel training runs");
+        run.Subcommands.Add(Submit());
+        run.Subcommands.Add(Status());
+        run.Subcommands.Add(Cancel());
+        run.Subcommands.Add(List());
+        return run;
+    }
+
+    static Command Submit()
+    {
+        var spec = new Argument<string>("SPEC") { Description = "RunSpec YAML file (CLI.md)" };
+        var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
+        var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            var parsed = RunSpecYaml.Load(pr.GetValue(spec)!);
+            RunSpecValidator.Validate(parsed); // bad input fails here, before any connection
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var status = await host.Client().SubmitRunAsync(parsed);
+            if (pr.GetValue(watch)) return await RunView.WatchAsync(host.Client(), status.Id, pr.GetValue(ConsoleOptions.Json), ct);
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(RunJson.From(status));
+            else AnsiConsole.MarkupLineInterpolated($"submitted run [bold]{status.Id}[/]: {status.TotalSteps} steps, {parsed.Workers.Min}..{parsed.Workers.Max} workers");
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Status()
+    {
+        var id = new Argument<string?>("ID") { Description = "Run id (default: the newest run)", Arity = ArgumentArity.ZeroOrOne };
+        var watch = new Option<bool>("--watch") { Description = "Live progress until the run ends" };
+        var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, epoch, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var client = host.Client();
+            var runId = pr.GetValue(id) ?? (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync()).LastOrDefault()
+                ?? throw new BadInputException("no runs yet (submit one with `orch run submit SPEC.yaml`)");
+            if (pr.GetValue(watch)) return await RunView.WatchAsync(client, runId, pr.GetValue(ConsoleOptions.Json), ct);
+            var status = await client.GetRunStatusAsync(runId);
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(RunJson.From(status));
+            else RunView.Print(status);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Cancel()
+    {
+        var id = new Argument<string>("ID") { Description = "Run id" };
+        var cmd = new Command("cancel", "Cancel a run (ranks stop at their next step boundary)") { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var status = await host.Client().CancelRunAsync(pr.GetValue(id)!);
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(RunJson.From(status));
+            else AnsiConsole.MarkupLineInterpolated($"run [bold]{status.Id}[/]: {status.State} ({status.Reason})");
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command List()
+    {
+        var cmd = new Command("list", "Every run with its state and progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var client = host.Client();
+            var ids = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync();
+            var all = await Task.WhenAll(ids.Select(i => client.GetRunStatusAsync(i)));
+            if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all.Select(RunJson.Summary).ToArray()); return CliAction.Ok; }
+            var t = new Table().AddColumns("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints");
+            foreach (var s in all)
+                t.AddRow(Markup.Escape(s.Id), RunView.StateMarkup(s.State), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
+                    s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Epoch}", $"{s.Checkpoints.Length}");
+            AnsiConsole.Write(t);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
 }
+
+/// <summary>Options every console command shares, and the connection they make.</summary>
+static class ConsoleOptions
+{
+    public static readonly Option<bool> Json = new("--json") { Description = "Print one JSON document" };
+    public static readonly Option<string> Coordinator = new("--coordinator")
+    {
+        Description = "The coordinator's gateway HOST:PORT; default $ORCH_COORDINATOR or 127.0.0.1:30000",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ORCH_COORDINATOR") ?? $"127.0.0.1:{ClusterNames.DefaultGatewayPort}",
+    };
+    public static readonly Option<string?> Redis = new("--redis") { Description = "Cluster mode: find the gateways through Redis; default $ORCH_REDIS" };
+
+    public static Task<IHost> ConnectAsync(ParseResult pr, CancellationToken ct) =>
+        ClusterClientFactory.ConnectAsync(
+            ClusterEndpoint.Parse(pr.GetValue(Coordinator)!, ClusterNames.DefaultGatewayPort, "--coordinator"),
+            pr.GetValue(Redis) ?? Environment.GetEnvironmentVariable("ORCH_REDIS"), ct);
+}
+
+/// <summary>Human output of a run: a status table, and live progress (step / total, loss, tokens/s, ETA, world, epoch).</summary>
+static class RunView
+{
+    public static string StateMarkup(RunState s) => s switch
+    {
+        RunState.Completed => "[green]Completed[/]",
+        RunState.Failed => "[red]Failed[/]",
+        RunState.Cancelled => "[yellow]Cancelled[/]",
+        RunState.Recovering => "[orange1]Recovering[/]",
+        _ => s.ToString(),
+    };
+
+    public static void Print(RunStatus s)
+    {
+        var t = new Table().AddColumns("run", Markup.Escape(s.Id));
+        t.AddRow("state", StateMarkup(s.State) + (s.Reason is null ? "" : $" ({Markup.Escape(s.Reason)})"));
+        t.AddRow("step", $"{s.Step} / {s.TotalSteps}");
+        t.AddRow("loss", s.Loss?.ToString("F4") ?? "-");
+        if (s.ValLoss is { } v) t.AddRow("val loss", v.ToString("F4"));
+        t.AddRow("tokens/s", s.TokensPerSecond?.ToString("N0") ?? "-");
+        if (s.Mfu is { } m) t.AddRow("MFU", m.ToString("P1"));
+        t.AddRow("world size", $"{s.WorldSize} (epoch {s.Epoch})");
+        t.AddRow("workers", Markup.Escape(string.Join(", ", s.Workers)) + (s.Joining.IsEmpty ? "" : $" (joining: {Markup.Escape(string.Join(", ", s.Joining))})"));
+        t.AddRow("checkpoints", s.Checkpoints.IsEmpty ? "-" : Markup.Escape(string.Join("\n", s.Checkpoints.Select(c => $"step {c.Step}: {c.Path}"))));
+        AnsiConsole.Write(t);
+        var h = new Table().AddColumns("at", "state", "epoch", "reason");
+        foreach (var tr in s.Transitions) h.AddRow($"{tr.At:HH:mm:ss}", StateMarkup(tr.State), $"{tr.Epoch}", Markup.Escape(tr.Reason));
+        AnsiConsole.Write(h);
+    }
+
+    /// <summary>Polls the run until it ends. JSON mode prints only the final status (one document).</summary>
+    public static async Task<int> WatchAsync(IGrainFactory client, string runId, bool json, CancellationToken ct)
+    {
+        RunStatus last = await client.GetRunStatusAsync(runId);
+        if (json || Console.IsOutputRedirected)
+        {
+            await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct))
+            {
+                if (!json && (s.Step != last.Step || s.State != last.State)) System.Console.Out.WriteLine(Line(s));
+                last = s;
+            }
+        }
+        else
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask(Markup.Escape(Line(last)), maxValue: Math.Max(1, last.TotalSteps));
+                    await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct))
+                    {
+                        task.Description = Markup.Escape(Line(s));
+                        task.Value = s.Step;
+                        last = s;
+                    }
+                    task.StopTask();
+                });
+        }
+        if (json) JsonOutput.Write(RunJson.From(last));
+        else AnsiConsole.MarkupLine($"{Markup.Escape(last.Id)}: {StateMarkup(last.State)} ({Markup.Escape(last.Reason ?? "")})");
+        return last.State == RunState.Completed ? CliAction.Ok : CliAction.Failure;
+    }
+
+    static string Line(RunStatus s) =>
+        $"{s.Id} {s.State} step {s.Step}/{s.TotalSteps} loss {s.Loss?.ToString("F4") ?? "-"} " +
+        $"{s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s world {s.WorldSize} epoch {s.Epoch}";
+}
+
+/// <summary>The `--json` shape of a run (CLI.md: id, state, step, world_size, epoch, loss, checkpoints; more added).</summary>
+sealed record RunJson(
+    string Id, string Name, string State, int Step, int TotalSteps, int WorldSize, int Epoch, double? Loss, double? ValLoss,
+    double? TokensPerSecond, double? Mfu, IReadOnlyList<string> Workers, IReadOnlyList<string> Joining,
+    IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
+    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History)
+{
+    public static RunJson From(RunStatus s) => Summary(s) with
+    {
+        Transitions = [.. s.Transitions.Select(t => new TransitionJson(t.State.ToString(), t.Reason, t.At, t.Epoch))],
+        History = [.. s.History.Select(h => new MetricJson(h.Step, h.Loss, h.TokensPerSecond, h.Mfu, h.ValLoss, h.At))],
+    };
+
+    public static RunJson Summary(RunStatus s) => new(
+        s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
+        s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
+        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null);
+}
+
+sealed record CheckpointJson(int Step, string Path, int Epoch, int WorldSize, DateTimeOffset At);
+sealed record TransitionJson(string State, string Reason, DateTimeOffset At, int Epoch);
+sealed record MetricJson(int Step, double Loss, double TokensPerSecond, double? Mfu, double? ValLoss, DateTimeOffset At);

@@ -1,9 +1,214 @@
 using System.CommandLine;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Experiments.Fitting;
+using Orchestrator.Experiments.Planning;
+using Orchestrator.Experiments.Reports;
+using Orchestrator.Experiments.Specs;
+using Orchestrator.Experiments.Sweeps;
+using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
-// Placeholder until its issue lands: the command exists so `orch --help` shows the whole surface.
+/// <summary>
+/// `orch sweep launch SWEEP.yaml [--watch]`, `orch sweep status ID [--watch]`, `orch sweep report ID --out DIR`:
+/// scaling-law sweeps run by the coordinator's experiment grain, watched from the console, reported as Markdown,
+/// JSON and PNG/SVG plots.
+/// </summary>
 public static class SweepCommands
 {
-    public static Command Create() => Stub.Command("sweep", "Launch, watch and report scaling-law sweeps");
+    public static Command Create()
+    {
+        var sweep = new Command("sweep", "Launch, watch and report scaling-law sweeps");
+        sweep.Subcommands.Add(Launch());
+        sweep.Subcommands.Add(Status());
+        sweep.Subcommands.Add(Report());
+        return sweep;
+    }
+
+    static Command Launch()
+    {
+        var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr, lr_rule, seeds, workers, concurrency, retries, device, trainer" };
+        var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the plan; launch nothing" };
+        var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            bool json = pr.GetValue(ConsoleOptions.Json);
+            var spec = SweepSpecYaml.Load(pr.GetValue(file)!); // bad specs fail here, before any connection
+            var plan = SweepPlanner.Plan(spec);
+            if (pr.GetValue(dryRun))
+            {
+                if (json) JsonOutput.Write(plan);
+                else SweepView.PrintPlan(spec, plan);
+                return CliAction.Ok;
+            }
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var status = await host.Client().LaunchSweepAsync(spec);
+            if (pr.GetValue(watch)) return await SweepView.WatchAsync(host.Client(), status.Id, json, ct);
+            if (json) JsonOutput.Write(SweepView.Json(status));
+            else
+            {
+                SweepView.PrintPlan(spec, plan);
+                AnsiConsole.MarkupLineInterpolated($"launched sweep [bold]{status.Id}[/]: {plan.Count} runs, {spec.Concurrency} at a time, folder {status.Folder}");
+                AnsiConsole.MarkupLineInterpolated($"watch it: orch sweep status {status.Id} --watch");
+            }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Status()
+    {
+        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch)" };
+        var watch = new Option<bool>("--watch") { Description = "Live progress until the sweep ends" };
+        var cmd = new Command("status", "Progress of every run of a sweep") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var client = host.Client();
+            bool json = pr.GetValue(ConsoleOptions.Json);
+            if (pr.GetValue(watch)) return await SweepView.WatchAsync(client, pr.GetValue(id)!, json, ct);
+            var status = await client.GetSweepStatusAsync(pr.GetValue(id)!);
+            if (json) JsonOutput.Write(SweepView.Json(status));
+            else AnsiConsole.Write(SweepView.Table(status));
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Report()
+    {
+        var id = new Argument<string?>("ID") { Description = "Sweep id (or give --folder)", Arity = ArgumentArity.ZeroOrOne };
+        var output = new Option<string>("--out", "-o") { Description = "New folder for report.md, report.json and the plots", Required = true };
+        var folder = new Option<string?>("--folder") { Description = "Report from a sweep folder on disk, without a cluster" };
+        var bootstrap = new Option<int>("--bootstrap") { Description = "Bootstrap resamples for the intervals", DefaultValueFactory = _ => 1000 };
+        var cmd = new Command("report", "Fit the sweep's results and write Markdown, JSON and PNG/SVG plots") { id, output, folder, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            if (pr.GetValue(bootstrap) < 0) throw new BadInputException($"--bootstrap {pr.GetValue(bootstrap)}: give resamples >= 0");
+            SweepStatus status;
+            if (pr.GetValue(folder) is { } dir)
+            {
+                if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"--folder '{dir}' does not exist");
+                status = SweepFolder.ReadStatus(dir) with { Folder = Path.GetFullPath(dir) };
+            }
+            else
+            {
+                var sweepId = pr.GetValue(id) ?? throw new BadInputException("give a sweep ID or --folder DIR");
+                using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+                status = await host.Client().GetSweepStatusAsync(sweepId);
+            }
+            var (outDir, analysis) = SweepView.WriteReport(status, pr.GetValue(output)!, pr.GetValue(bootstrap), ct);
+            if (pr.GetValue(ConsoleOptions.Json))
+                JsonOutput.Write(new { report = outDir, fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets) : null, notes = analysis.Notes });
+            else SweepView.PrintSummary(analysis, outDir);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>Console views of a sweep, shared with `orch quickstart`.</summary>
+static class SweepView
+{
+    public static void PrintPlan(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
+    {
+        var t = new Table().AddColumns("run", "layers", "width", "heads", "N (non-emb.)", "tokens D", "steps", "lr", "FLOP budget");
+        foreach (var p in plan)
+            t.AddRow(Markup.Escape(p.Key), $"{p.Model.NLayer}", $"{p.Model.NEmbd}", $"{p.Model.NHead}", $"{p.NonEmbeddingParams:N0}",
+                $"{p.Tokens:G3}", $"{p.Steps}", $"{p.Lr:G3}", p.FlopBudget is { } c ? $"{c:G3}" : "-");
+        AnsiConsole.MarkupLineInterpolated($"sweep [bold]{spec.Name}[/]: {plan.Count} runs, batch {spec.Batch} x block {spec.BlockSize} x {spec.WorkersPerRun} worker(s)");
+        AnsiConsole.Write(t);
+    }
+
+    public static Table Table(SweepStatus s)
+    {
+        var t = new Table().AddColumns("run", "N", "D", "state", "progress", "loss", "attempts");
+        t.Title = new TableTitle($"sweep {Markup.Escape(s.Id)}: {s.State}, {s.Done}/{s.Runs.Length} done" + (s.Failed > 0 ? $", {s.Failed} failed" : ""));
+        foreach (var r in s.Runs)
+        {
+            double frac = r.TotalSteps > 0 ? Math.Clamp(r.Step / (double)r.TotalSteps, 0, 1) : 0;
+            int filled = (int)Math.Round(frac * 10);
+            string bar = r.State is null ? "" : $"{new string('█', filled)}{new string('░', 10 - filled)} {r.Step}/{r.TotalSteps}";
+            t.AddRow(Markup.Escape(r.Plan.Key), $"{r.Plan.NonEmbeddingParams:G3}", $"{r.TrainedTokens ?? r.Plan.Tokens:G3}",
+                r.State is { } st ? RunView.StateMarkup(st) : "[grey]queued[/]", bar,
+                (r.ValLoss ?? r.Loss)?.ToString("F4") ?? "-", r.Failures.IsEmpty ? $"{r.Attempts}" : $"[orange1]{r.Attempts}[/]");
+        }
+        return t;
+    }
+
+    /// <summary>Live table until the sweep ends (JSON mode: only the final status). Exit 1 if any run failed for good.</summary>
+    public static async Task<int> WatchAsync(IGrainFactory client, string id, bool json, CancellationToken ct)
+    {
+        SweepStatus last = await client.GetSweepStatusAsync(id);
+        if (json || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct))
+            {
+                if (!json && (s.Done != last.Done || s.Failed != last.Failed || s.IsFinal))
+                    Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {s.Id}: {s.Done}/{s.Runs.Length} done, {s.Failed} failed, {s.State}");
+                last = s;
+            }
+        }
+        else
+        {
+            await AnsiConsole.Live(Table(last)).StartAsync(async ctx =>
+            {
+                await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct))
+                {
+                    ctx.UpdateTarget(Table(s));
+                    last = s;
+                }
+            });
+        }
+        if (json) JsonOutput.Write(Json(last));
+        return last.State == SweepState.Completed ? CliAction.Ok : CliAction.Failure;
+    }
+
+    public static (string Dir, SweepAnalysis Analysis) WriteReport(SweepStatus status, string outDir, int bootstrap, CancellationToken ct)
+    {
+        var results = SweepFolder.LoadResults(status);
+        var analysis = SweepAnalysis.Analyze(results, bootstrap, ct);
+        return (SweepReportWriter.Write(results, analysis, outDir), analysis);
+    }
+
+    public static void PrintSummary(SweepAnalysis a, string outDir)
+    {
+        if (a.Chinchilla is { } fit)
+        {
+            var l = fit.Law;
+            AnsiConsole.MarkupLine($"[bold]L(N, D) = {l.E:G4} + {l.A:G4}/N^{l.Alpha:F3} + {l.B:G4}/D^{l.Beta:F3}[/]");
+            if (fit.Intervals is { } ci)
+                AnsiConsole.MarkupLine(Markup.Escape($"95% intervals: alpha [{ci.Alpha.Lower:F3}, {ci.Alpha.Upper:F3}], beta [{ci.Beta.Lower:F3}, {ci.Beta.Upper:F3}], E [{ci.E.Lower:G3}, {ci.E.Upper:G3}]"));
+            foreach (var c in a.Budgets)
+            {
+                var e = fit.ComputeOptimal(c);
+                string n = e.N is { } ni ? Markup.Escape($" [{ni.Lower:G3}, {ni.Upper:G3}]") : "";
+                AnsiConsole.MarkupLine($"compute-optimal at C = {c:G3} FLOPs: N* = [bold]{e.Optimum.N:G3}[/]{n} parameters, D* = {e.Optimum.D:G3} tokens ({e.Optimum.D / e.Optimum.N:F1} tokens/param)");
+            }
+        }
+        foreach (var p in a.LossVsN) AnsiConsole.MarkupLineInterpolated($"Kaplan L({p.Axis}) = ({p.Scale:G3}/N)^{p.Exponent:F3}  (R² {p.RSquared:F3})");
+        if (a.IsoFlop is { NExponent: { } an } iso) AnsiConsole.MarkupLineInterpolated($"IsoFLOP: N* ∝ C^{an:F3}, D* ∝ C^{iso.DExponent:F3}");
+        foreach (var n in a.Notes) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {n}");
+        AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(outDir, "report.md")} (JSON, PNG and SVG plots beside it)");
+    }
+
+    public static object Json(SweepStatus s) => new
+    {
+        id = s.Id,
+        name = s.Name,
+        state = s.State.ToString(),
+        folder = s.Folder,
+        done = s.Done,
+        failed = s.Failed,
+        runs = s.Runs.Select(r => new
+        {
+            key = r.Plan.Key, n = r.Plan.NonEmbeddingParams, d = r.TrainedTokens ?? r.Plan.Tokens, flop_budget = r.Plan.FlopBudget,
+            state = r.State?.ToString() ?? "Queued", step = r.Step, total_steps = r.TotalSteps, loss = r.Loss, val_loss = r.ValLoss,
+            attempts = r.Attempts, run_id = r.RunId, failures = r.Failures,
+        }).ToArray(),
+    };
 }

@@ -1,4 +1,8 @@
 using System.CommandLine;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Coordinator.Hosting;
+using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
@@ -8,8 +12,34 @@ public static class WorkersCommands
     public static Command Create()
     {
         var workers = new Command("workers", "List and scale workers");
-        workers.Subcommands.Add(Stub.Command("list", "Registered workers and their devices"));
+        workers.Subcommands.Add(List());
         workers.Subcommands.Add(WorkersScaleCommand.Create());
         return workers;
     }
+
+    static Command List()
+    {
+        var cmd = new Command("list", "Registered workers and their devices") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var all = await host.Client().GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListWorkersAsync();
+            if (pr.GetValue(ConsoleOptions.Json))
+            {
+                JsonOutput.Write(all.Select(w => new WorkerJson(w.Id, w.State.ToString(), w.Device, w.DeviceKind, w.MemoryBytes,
+                    w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion)).ToArray());
+                return CliAction.Ok;
+            }
+            var t = new Table().AddColumns("id", "state", "device", "memory", "host", "pid", "run");
+            foreach (var w in all)
+                t.AddRow(Markup.Escape(w.Id), w.State.ToString() + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
+                    $"{w.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", Markup.Escape(w.Host), $"{w.ProcessId}", Markup.Escape(w.RunId ?? "-"));
+            AnsiConsole.Write(t);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    sealed record WorkerJson(string Id, string State, string Device, string DeviceKind, long MemoryBytes, string Host,
+        int ProcessId, string? RunId, DateTimeOffset RegisteredAt, string? Reason, int ProtocolVersion);
 }

@@ -1,0 +1,49 @@
+using System.Collections.Immutable;
+using Orchestrator.Contracts.Runs;
+
+namespace Orchestrator.Contracts.Experiments;
+
+/// <summary>
+/// A validated scaling-law sweep (parsed from YAML by Orchestrator.Experiments.Specs.SweepSpecYaml). Either Tokens
+/// (a grid: every model × every token budget) or FlopBudgets (IsoFLOP profiles: every model at D = C / 6N) or both.
+/// Ids are never renumbered.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orch.SweepSpec")]
+public sealed record SweepSpec
+{
+    [Id(0)] public string Name { get; init; } = "";
+    /// <summary>Prepared corpus (`orch data prepare` output).</summary>
+    [Id(1)] public string Data { get; init; } = "";
+    /// <summary>Shared storage root: the sweep writes everything under Storage/&lt;sweep id&gt;/.</summary>
+    [Id(2)] public string Storage { get; init; } = "";
+    /// <summary>Model shapes, in order; targets given as parameter counts are already turned into shapes.</summary>
+    [Id(3)] public ImmutableArray<ModelShape> Models { get; init; } = [];
+    /// <summary>Token budgets D for the grid.</summary>
+    [Id(4)] public ImmutableArray<long> Tokens { get; init; } = [];
+    /// <summary>FLOP budgets C for IsoFLOP profiles (C = 6·N·D).</summary>
+    [Id(5)] public ImmutableArray<double> FlopBudgets { get; init; } = [];
+    [Id(6)] public ImmutableArray<int> Seeds { get; init; } = [1];
+    [Id(7)] public int Batch { get; init; } = 16;
+    [Id(8)] public double Lr { get; init; } = 1e-3;
+    /// <summary>Optional per-size learning rate: lr·(N / LrReferenceParams)^LrExponent; null to keep Lr for all.</summary>
+    [Id(9)] public double? LrReferenceParams { get; init; }
+    [Id(10)] public double LrExponent { get; init; }
+    [Id(11)] public int WarmupSteps { get; init; }
+    [Id(12)] public int WorkersPerRun { get; init; } = 1;
+    /// <summary>Runs in flight at once.</summary>
+    [Id(13)] public int Concurrency { get; init; } = 1;
+    /// <summary>How many times a failed run is resubmitted before the sweep gives up on it.</summary>
+    [Id(14)] public int Retries { get; init; } = 2;
+    [Id(15)] public string Device { get; init; } = "cpu";
+    [Id(16)] public string Backend { get; init; } = "ring";
+    /// <summary>gpt, or light (the coordinator's control-plane test job).</summary>
+    [Id(17)] public string Trainer { get; init; } = "gpt";
+    [Id(18)] public int CheckpointEvery { get; init; } = 100;
+    [Id(19)] public int EvalEvery { get; init; }
+    /// <summary>Passed to every run's RunSpec.Options (e.g. the light trainer's knobs).</summary>
+    [Id(20)] public ImmutableDictionary<string, string> Options { get; init; } = ImmutableDictionary<string, string>.Empty;
+    /// <summary>FLOP budgets the report gives the compute-optimal N*, D* for (empty: derived from the data).</summary>
+    [Id(21)] public ImmutableArray<double> ReportBudgets { get; init; } = [];
+    /// <summary>Context length of every model of the sweep (tokens per sequence).</summary>
+    [Id(22)] public int BlockSize { get; init; } = 128;
+}

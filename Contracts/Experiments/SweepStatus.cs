@@ -1,0 +1,54 @@
+using System.Collections.Immutable;
+using Orchestrator.Contracts.Runs;
+
+namespace Orchestrator.Contracts.Experiments;
+
+[GenerateSerializer]
+public enum SweepState
+{
+    Running = 0,
+    Completed = 1,
+    /// <summary>Done, but some runs failed after all their retries (the fit uses the rest).</summary>
+    CompletedWithFailures = 2,
+    Cancelled = 3,
+}
+
+/// <summary>One planned run's progress: which attempt, which run id, where it is.</summary>
+[GenerateSerializer, Immutable, Alias("orch.SweepRunStatus")]
+public sealed record SweepRunStatus
+{
+    [Id(0)] public PlannedRun Plan { get; init; } = null!;
+    /// <summary>0 before the first submission.</summary>
+    [Id(1)] public int Attempts { get; init; }
+    [Id(2)] public string? RunId { get; init; }
+    /// <summary>Null while queued (not yet submitted).</summary>
+    [Id(3)] public RunState? State { get; init; }
+    [Id(4)] public int Step { get; init; }
+    [Id(5)] public int TotalSteps { get; init; }
+    [Id(6)] public double? Loss { get; init; }
+    /// <summary>Final validation loss (the fit's y) once Completed.</summary>
+    [Id(7)] public double? ValLoss { get; init; }
+    /// <summary>Tokens actually trained (steps × global batch × block), which the fit uses as D.</summary>
+    [Id(8)] public long? TrainedTokens { get; init; }
+    /// <summary>Why earlier attempts failed, oldest first.</summary>
+    [Id(9)] public ImmutableArray<string> Failures { get; init; } = [];
+}
+
+/// <summary>What `orch sweep status` shows.</summary>
+[GenerateSerializer, Immutable, Alias("orch.SweepStatus")]
+public sealed record SweepStatus
+{
+    [Id(0)] public string Id { get; init; } = "";
+    [Id(1)] public string Name { get; init; } = "";
+    [Id(2)] public SweepState State { get; init; }
+    /// <summary>Storage/&lt;id&gt;: spec, per-run metrics and checkpoints, results.csv.</summary>
+    [Id(3)] public string Folder { get; init; } = "";
+    [Id(4)] public ImmutableArray<SweepRunStatus> Runs { get; init; } = [];
+    [Id(5)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(6)] public DateTimeOffset? EndedAt { get; init; }
+    [Id(7)] public SweepSpec? Spec { get; init; }
+
+    public int Done => Runs.Count(r => r.State is RunState.Completed);
+    public int Failed => Runs.Count(r => r.State is RunState.Failed or RunState.Cancelled);
+    public bool IsFinal => State is not SweepState.Running;
+}

@@ -1,0 +1,43 @@
+using System.Runtime.CompilerServices;
+using Orchestrator.Contracts.Cluster;
+
+namespace Orchestrator.Contracts.Runs;
+
+/// <summary>
+/// The easy way to drive runs from any grain client (CLI, experiment grains): submit, read, watch, wait.
+/// Watching polls: it survives a coordinator restart and never holds a grain turn open.
+/// </summary>
+public static class RunClient
+{
+    public static Task<RunStatus> SubmitRunAsync(this IGrainFactory grains, RunSpec spec) =>
+        grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).SubmitRunAsync(spec);
+
+    public static Task<RunStatus> GetRunStatusAsync(this IGrainFactory grains, string runId) =>
+        grains.GetGrain<IRunGrain>(runId).GetStatusAsync();
+
+    public static Task<RunStatus> CancelRunAsync(this IGrainFactory grains, string runId, string reason = "cancelled by user") =>
+        grains.GetGrain<IRunGrain>(runId).CancelAsync(reason);
+
+    /// <summary>Yields the status every <paramref name="poll"/> (default 1 s) until the run is final (the final status is yielded too).</summary>
+    public static async IAsyncEnumerable<RunStatus> WatchRunAsync(this IGrainFactory grains, string runId,
+        TimeSpan? poll = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var grain = grains.GetGrain<IRunGrain>(runId);
+        while (true)
+        {
+            var status = await grain.GetStatusAsync();
+            yield return status;
+            if (status.State.IsFinal()) yield break;
+            await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
+        }
+    }
+
+    /// <summary>Waits for the run to be Completed, Failed or Cancelled and returns its final status (ValLoss on success).</summary>
+    public static async Task<RunStatus> WaitForRunAsync(this IGrainFactory grains, string runId,
+        TimeSpan? poll = null, CancellationToken ct = default)
+    {
+        RunStatus last = null!;
+        await foreach (var s in grains.WatchRunAsync(runId, poll, ct)) last = s;
+        return last;
+    }
+}

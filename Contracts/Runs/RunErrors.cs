@@ -1,0 +1,9 @@
+namespace Orchestrator.Contracts.Runs;
+
+/// <summary>The RunSpec is malformed or invalid; the message names the field and the fix. Nothing was started.</summary>
+[GenerateSerializer, Alias("orch.InvalidRunSpecException")]
+public sealed class InvalidRunSpecException(string message) : ArgumentException(message);
+
+/// <summary>No run with this id was ever submitted.</summary>
+[GenerateSerializer, Alias("orch.UnknownRunException")]
+public sealed class UnknownRunException(string message) : ArgumentException(message);

@@ -1,0 +1,77 @@
+using System.Collections.Immutable;
+
+namespace Orchestrator.Contracts.Runs;
+
+/// <summary>
+/// One training run as submitted (CLI.md "RunSpec"; YAML keys are the snake_case of these names).
+/// Ids are never renumbered: add new fields with the next free id.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("orch.RunSpec")]
+public sealed record RunSpec
+{
+    /// <summary>Human name; the run id is derived from it (name + short suffix).</summary>
+    [Id(0)] public string Name { get; init; } = "";
+    /// <summary>Directory written by `orch data prepare` (its manifest.json is read by the trainer).</summary>
+    [Id(1)] public string Data { get; init; } = "";
+    [Id(2)] public ModelShape Model { get; init; } = new();
+    /// <summary>Per-rank micro-batch in sequences (nanoGPT's batch_size).</summary>
+    [Id(3)] public int Batch { get; init; } = 16;
+    /// <summary>The run's horizon in optimizer steps (the LR schedule spans it). Either this or <see cref="Tokens"/>.</summary>
+    [Id(4)] public int Steps { get; init; }
+    [Id(5)] public double Lr { get; init; } = 1e-3;
+    [Id(6)] public int Seed { get; init; } = 1337;
+    [Id(7)] public WorkerRange Workers { get; init; } = new();
+    /// <summary>cpu or cuda.</summary>
+    [Id(8)] public string Device { get; init; } = "cpu";
+    /// <summary>ring (TCP, CPU) or nccl.</summary>
+    [Id(9)] public string Backend { get; init; } = "ring";
+    /// <summary>ZeRO stage 0..3.</summary>
+    [Id(10)] public int Zero { get; init; }
+    [Id(11)] public CheckpointPolicy Checkpoint { get; init; } = new();
+    /// <summary>Token budget instead of steps: steps = ceil(tokens / (batch x block_size x grad_accum x workers.max)).</summary>
+    [Id(12)] public long? Tokens { get; init; }
+    [Id(13)] public int GradAccum { get; init; } = 1;
+    [Id(14)] public int WarmupSteps { get; init; }
+    /// <summary>Evaluate validation loss every N steps (0: only at the end).</summary>
+    [Id(15)] public int EvalEvery { get; init; }
+    /// <summary>gpt (the real trainer) or light (a CPU job without TorchSharp that exercises the control plane).</summary>
+    [Id(16)] public string Trainer { get; init; } = "gpt";
+    /// <summary>Light trainer only: milliseconds of work per step.</summary>
+    [Id(17)] public int StepMs { get; init; } = 50;
+    /// <summary>Free-form extra settings passed through to the trainer.</summary>
+    [Id(18)] public ImmutableDictionary<string, string> Options { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Steps this spec asks for, resolving a token budget.</summary>
+    public int ResolvedSteps => Steps > 0 || Tokens is null
+        ? Steps
+        : (int)Math.Ceiling(Tokens.Value / (double)((long)Batch * Model.BlockSize * GradAccum * Workers.Max));
+}
+
+/// <summary>GPT shape: explicit sizes, or a preset name (gpt2, gpt2-medium, ...; sizes then come from the preset).</summary>
+[GenerateSerializer, Immutable, Alias("orch.ModelShape")]
+public sealed record ModelShape
+{
+    [Id(0)] public string? Preset { get; init; }
+    [Id(1)] public int NLayer { get; init; } = 2;
+    [Id(2)] public int NHead { get; init; } = 4;
+    [Id(3)] public int NEmbd { get; init; } = 128;
+    [Id(4)] public int BlockSize { get; init; } = 128;
+    [Id(5)] public double Dropout { get; init; }
+}
+
+/// <summary>Elastic world size: the run starts with at least Min workers and grows to Max.</summary>
+[GenerateSerializer, Immutable, Alias("orch.WorkerRange")]
+public sealed record WorkerRange
+{
+    [Id(0)] public int Min { get; init; } = 1;
+    [Id(1)] public int Max { get; init; } = 1;
+}
+
+/// <summary>Checkpoint every N steps into Path/&lt;run id&gt;/, keeping the newest Keep.</summary>
+[GenerateSerializer, Immutable, Alias("orch.CheckpointPolicy")]
+public sealed record CheckpointPolicy
+{
+    [Id(0)] public int Every { get; init; } = 100;
+    [Id(1)] public int Keep { get; init; } = 3;
+    [Id(2)] public string Path { get; init; } = "";
+}

@@ -1,0 +1,283 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Coordinator.Telemetry;
+
+namespace Orchestrator.Coordinator.Runs;
+
+/// <summary>
+/// One training run: validation, gang scheduling (nothing starts below workers.min), rendezvous per membership
+/// epoch, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new epoch
+/// that resumes from the last committed checkpoint. Calls out only one-way (to workers and the scheduler), so a
+/// turn never waits on another grain that could be waiting on it.
+/// </summary>
+[ControlPlanePlacement]
+public sealed partial class RunGrain(
+    [PersistentState("run", ClusterNames.Storage)] IPersistentState<RunGrainState> store,
+    TimeProvider time,
+    CoordinatorMetrics metrics,
+    ILogger<RunGrain> log) : Grain, IRunGrain
+{
+    const int MaxHistory = 512;
+    /// <summary>Epochs restarted after transient errors without a new checkpoint before the run fails.</summary>
+    const int MaxRestartsWithoutProgress = 5;
+
+    RunGrainState S => store.State;
+    string Id => this.GetPrimaryKeyString();
+    RunStatus Status => S.Status ?? throw new UnknownRunException($"no run '{Id}' (`orch run list` shows the runs)");
+    RunSpec Spec => Status.Spec!;
+    ISchedulerGrain Scheduler => GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key);
+
+    public async Task<RunStatus> SubmitAsync(RunSpec spec)
+    {
+        if (S.Status is not null)
+            throw new InvalidRunSpecException($"run '{Id}' already exists (submit under another name)");
+        RunSpecValidator.Validate(spec);
+        var now = time.GetUtcNow();
+        var reason = $"submitted; waiting for {spec.Workers.Min}..{spec.Workers.Max} {spec.Device} workers";
+        S.Status = new RunStatus
+        {
+            Id = Id, Name = spec.Name, State = RunState.Pending, TotalSteps = spec.ResolvedSteps, CreatedAt = now,
+            Spec = spec, Reason = reason, Transitions = [new StateTransition(RunState.Pending, reason, now, 0)],
+        };
+        await SaveAsync();
+        metrics.RunSubmitted();
+        LogSubmitted(Id, spec.ResolvedSteps, spec.Workers.Min, spec.Workers.Max);
+        await Scheduler.RequestWorkersAsync(Id);
+        return Status;
+    }
+
+    public Task<RunStatus> GetStatusAsync() => Task.FromResult(Status);
+
+    public async Task<RunStatus> CancelAsync(string reason)
+    {
+        if (Status.State.IsFinal()) return Status;
+        await EndAsync(RunState.Cancelled, reason);
+        return Status;
+    }
+
+    public async Task<ImmutableArray<string>> OfferWorkersAsync(ImmutableArray<WorkerInfo> workers)
+    {
+        if (S.Status is not { } st || st.State.IsFinal()) return [];
+        int room = Spec.Workers.Max - st.Workers.Length - st.Joining.Length;
+        if (room <= 0) return [];
+        var taken = workers
+            .Where(w => w.State == WorkerState.Idle && w.DeviceKind == Spec.Device)
+            .Select(w => w.Id)
+            .Where(id => !st.Workers.Contains(id) && !st.Joining.Contains(id))
+            .Take(room).ToImmutableArray();
+        if (taken.IsEmpty) return [];
+
+        if (st.State is RunState.Pending or RunState.Recovering)
+        {
+            // Gang scheduling: start only when the whole minimum world is there; take nobody before that.
+            if (st.Workers.Length + taken.Length < Spec.Workers.Min) return [];
+            var members = st.Workers.AddRange(taken);
+            var why = st.State == RunState.Pending
+                ? $"{members.Length} workers gathered (min {Spec.Workers.Min})"
+                : $"back to {members.Length} workers (min {Spec.Workers.Min})";
+            await StartEpochAsync(members, why);
+        }
+        else
+        {
+            // Running: the newcomers are taken in at the next checkpoint boundary (no work is thrown away).
+            S.Status = st with { Joining = st.Joining.AddRange(taken) };
+            await SaveAsync();
+            LogJoining(Id, string.Join(",", taken), st.Epoch);
+        }
+        return taken;
+    }
+
+    public async Task WorkerLostAsync(string workerId, string reason)
+    {
+        if (S.Status is not { } st || st.State.IsFinal()) return;
+        if (st.Joining.Contains(workerId))
+        {
+            S.Status = st with { Joining = st.Joining.Remove(workerId) };
+            await SaveAsync();
+            return;
+        }
+        if (!st.Workers.Contains(workerId)) return;
+        metrics.WorkerLost();
+        // A recovery is a boundary too: joiners waiting for a checkpoint come in now.
+        var survivors = st.Workers.Remove(workerId).AddRange(st.Joining);
+        var from = st.Checkpoints.IsEmpty ? "the start" : $"checkpoint step {st.Checkpoints[^1].Step}";
+        var why = $"worker {workerId} lost ({reason})";
+        LogWorkerLost(Id, workerId, st.Epoch, reason);
+        Transition(RunState.Recovering, why);
+        if (survivors.Length >= Spec.Workers.Min)
+        {
+            await StartEpochAsync(survivors, $"{why}; continuing with {survivors.Length} workers from {from}");
+        }
+        else
+        {
+            // Below min: hold the survivors, stop them at their next report (new epoch, no assignment), wait for offers.
+            S.Status = Status with { Workers = survivors, Joining = [], WorldSize = survivors.Length, Epoch = st.Epoch + 1 };
+            S.Bootstraps = new string?[survivors.Length];
+            Transition(RunState.Recovering, $"{why}; {survivors.Length} left, waiting for {Spec.Workers.Min}");
+            await SaveAsync();
+            await Scheduler.RequestWorkersAsync(Id);
+        }
+    }
+
+    public async Task<RendezvousReply> RendezvousAsync(RendezvousRequest request)
+    {
+        if (!IsCurrentMember(request.Epoch, request.Rank, request.WorkerId)) return new(RendezvousOutcome.Stale, []);
+        var st = Status;
+        if (S.Bootstraps[request.Rank] != request.Bootstrap)
+        {
+            S.Bootstraps[request.Rank] = request.Bootstrap;
+            if (S.Bootstraps.All(b => b is not null) && st.State == RunState.Rendezvous)
+            {
+                S.Status = st with { StartedAt = st.StartedAt ?? time.GetUtcNow() };
+                Transition(RunState.Running, $"all {st.WorldSize} ranks arrived at epoch {st.Epoch}");
+                LogRunning(Id, st.Epoch, st.WorldSize);
+            }
+            await SaveAsync();
+        }
+        return S.Bootstraps.All(b => b is not null)
+            ? new(RendezvousOutcome.Ready, [.. S.Bootstraps.Select(b => b!)])
+            : new(RendezvousOutcome.Waiting, []);
+    }
+
+    public async Task<ReportOutcome> ReportAsync(ProgressReport r)
+    {
+        if (S.Status is not { } st || st.State.IsFinal()) return ReportOutcome.Stop;
+        if (!IsCurrentMember(r.Epoch, r.Rank, r.WorkerId)) return ReportOutcome.Stale;
+
+        if (r.Rank == 0 && r.Steps.Length > 0)
+        {
+            var last = r.Steps[^1];
+            st = st with
+            {
+                Step = last.Step, Loss = last.Loss, TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
+                ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
+                History = Thin(st.History.AddRange(r.Steps)),
+            };
+            metrics.Observe(st);
+        }
+        CheckpointRef? committed = null;
+        foreach (var ck in r.CheckpointsWritten.Where(c => c.Epoch == st.Epoch))
+        {
+            if (!S.ShardsWritten.TryGetValue(ck.Step, out var ranks)) S.ShardsWritten[ck.Step] = ranks = [];
+            ranks.Add(r.Rank);
+            if (ranks.Count < st.WorldSize) continue;
+            S.ShardsWritten.Remove(ck.Step);
+            committed = ck;
+            var kept = st.Checkpoints.RemoveAll(c => c.Step >= ck.Step).Add(ck);
+            st = st with { Checkpoints = kept.Length > Spec.Checkpoint.Keep ? kept[^Spec.Checkpoint.Keep..] : kept };
+            S.RestartsWithoutProgress = 0;
+            LogCheckpoint(Id, ck.Step, st.Epoch, ck.Path);
+        }
+        if (r.FinalValLoss is { } v) { S.FinalValLoss = v; st = st with { ValLoss = v }; }
+        S.Status = st;
+
+        if (r.Error is { } error)
+        {
+            var why = $"rank {r.Rank} ({r.WorkerId}) failed: {error}";
+            if (!r.ErrorIsTransient || ++S.RestartsWithoutProgress > MaxRestartsWithoutProgress)
+            {
+                await EndAsync(RunState.Failed, why);
+                return ReportOutcome.Stop;
+            }
+            // A communication failure usually means a peer died before failure detection said so: rebuild the
+            // world from the last checkpoint; if the peer really is gone, its loss starts yet another epoch.
+            Transition(RunState.Recovering, why);
+            await StartEpochAsync(st.Workers.AddRange(st.Joining), $"{why}; restarting epoch");
+            return ReportOutcome.Stale;
+        }
+        if (r.Finished && S.FinishedRanks.Add(r.Rank) && S.FinishedRanks.Count == st.WorldSize)
+        {
+            await EndAsync(RunState.Completed, $"all {st.WorldSize} ranks finished step {st.TotalSteps}");
+            return ReportOutcome.Stop;
+        }
+        if (committed is not null && !st.Joining.IsEmpty && !r.Finished)
+        {
+            await StartEpochAsync(st.Workers.AddRange(st.Joining),
+                $"taking in {string.Join(", ", st.Joining)} at checkpoint step {committed.Step}");
+            return ReportOutcome.Stale;
+        }
+        await SaveAsync();
+        return ReportOutcome.Continue;
+    }
+
+    /// <summary>Bumps the epoch, assigns ranks in member order and tells every member (one-way).</summary>
+    async Task StartEpochAsync(ImmutableArray<string> members, string reason)
+    {
+        var st = Status;
+        var resume = st.Checkpoints.IsEmpty ? null : st.Checkpoints[^1];
+        int epoch = st.Epoch + 1;
+        S.Bootstraps = new string?[members.Length];
+        S.ShardsWritten.Clear();
+        S.FinishedRanks.Clear();
+        S.Status = st with
+        {
+            Epoch = epoch, Workers = members, WorldSize = members.Length,
+            Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0,
+        };
+        Transition(RunState.Rendezvous, reason);
+        await SaveAsync();
+        metrics.EpochStarted();
+        LogEpoch(Id, epoch, members.Length, resume?.Step ?? 0, reason);
+        for (int rank = 0; rank < members.Length; rank++)
+        {
+            var assignment = new RunAssignment(Id, Spec, epoch, rank, members.Length, members, resume, st.TotalSteps);
+            await GrainFactory.GetGrain<IWorkerGrain>(members[rank]).AssignAsync(assignment);
+        }
+    }
+
+    /// <summary>Final state: releases every worker (theirs and the scheduler's view).</summary>
+    async Task EndAsync(RunState state, string reason)
+    {
+        var st = Status;
+        var workers = st.Workers.AddRange(st.Joining);
+        S.Status = st with { EndedAt = time.GetUtcNow(), Joining = [], ValLoss = S.FinalValLoss ?? st.ValLoss };
+        Transition(state, reason);
+        await SaveAsync();
+        metrics.RunEnded(S.Status, state);
+        LogEnded(Id, state, reason);
+        foreach (var w in workers) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, reason);
+        await Scheduler.ReleaseWorkersAsync(Id, workers, runEnded: true);
+    }
+
+    bool IsCurrentMember(int epoch, int rank, string workerId) =>
+        S.Status is { } st && !st.State.IsFinal() && st.State is RunState.Rendezvous or RunState.Running
+        && epoch == st.Epoch && rank >= 0 && rank < st.Workers.Length && st.Workers[rank] == workerId;
+
+    void Transition(RunState state, string reason)
+    {
+        var st = Status;
+        S.Status = st with
+        {
+            State = state, Reason = reason,
+            Transitions = st.Transitions.Add(new StateTransition(state, reason, time.GetUtcNow(), st.Epoch)),
+        };
+    }
+
+    /// <summary>Keeps the history bounded: past the cap, every other old point goes (the newest half stays dense).</summary>
+    static ImmutableArray<MetricPoint> Thin(ImmutableArray<MetricPoint> h)
+    {
+        if (h.Length <= MaxHistory) return h;
+        int half = h.Length / 2;
+        return [.. h.Take(half).Where((_, i) => i % 2 == 0), .. h.Skip(half)];
+    }
+
+    Task SaveAsync() => store.WriteStateAsync();
+
+    [LoggerMessage(LogLevel.Information, "run {RunId}: submitted, {Steps} steps, {Min}..{Max} workers")]
+    partial void LogSubmitted(string runId, int steps, int min, int max);
+    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]
+    partial void LogEpoch(string runId, int epoch, int worldSize, int step, string reason);
+    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: running with {WorldSize} ranks")]
+    partial void LogRunning(string runId, int epoch, int worldSize);
+    [LoggerMessage(LogLevel.Warning, "run {RunId} epoch {Epoch}: worker {WorkerId} lost: {Reason}")]
+    partial void LogWorkerLost(string runId, string workerId, int epoch, string reason);
+    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: workers {Workers} join at the next checkpoint")]
+    partial void LogJoining(string runId, string workers, int epoch);
+    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: checkpoint step {Step} committed at {Path}")]
+    partial void LogCheckpoint(string runId, int step, int epoch, string path);
+    [LoggerMessage(LogLevel.Information, "run {RunId}: {State} ({Reason})")]
+    partial void LogEnded(string runId, RunState state, string reason);
+}

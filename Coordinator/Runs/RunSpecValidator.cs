@@ -1,0 +1,68 @@
+using Orchestrator.Contracts.Runs;
+
+namespace Orchestrator.Coordinator.Runs;
+
+/// <summary>
+/// Checks a RunSpec before anything starts. Every problem is collected and named with its field and the fix, so
+/// one submit shows them all.
+/// </summary>
+public static class RunSpecValidator
+{
+    static readonly string[] Presets = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"];
+
+    /// <summary>Returns the problems (empty when the spec is valid).</summary>
+    public static IReadOnlyList<string> Problems(RunSpec spec)
+    {
+        var p = new List<string>();
+        if (string.IsNullOrWhiteSpace(spec.Name)) p.Add("name: missing (give the run a name, e.g. name: tiny-brown)");
+        else if (!spec.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            p.Add($"name: '{spec.Name}' has characters other than letters, digits, '-', '_' and '.'");
+        if (spec.Trainer is not ("gpt" or "light")) p.Add($"trainer: '{spec.Trainer}' is not gpt or light");
+        if (spec.Trainer == "gpt" && string.IsNullOrWhiteSpace(spec.Data))
+            p.Add("data: missing (the directory written by `orch data prepare`)");
+        if (spec.Model.Preset is { } preset)
+        {
+            if (!Presets.Contains(preset)) p.Add($"model.preset: '{preset}' is not one of {string.Join(", ", Presets)}");
+        }
+        else
+        {
+            if (spec.Model.NLayer < 1) p.Add($"model.n_layer: {spec.Model.NLayer} must be at least 1");
+            if (spec.Model.NHead < 1) p.Add($"model.n_head: {spec.Model.NHead} must be at least 1");
+            if (spec.Model.NEmbd < 1) p.Add($"model.n_embd: {spec.Model.NEmbd} must be at least 1");
+            else if (spec.Model.NHead >= 1 && spec.Model.NEmbd % spec.Model.NHead != 0)
+                p.Add($"model.n_embd: {spec.Model.NEmbd} is not a multiple of n_head {spec.Model.NHead}");
+        }
+        if (spec.Model.BlockSize < 1) p.Add($"model.block_size: {spec.Model.BlockSize} must be at least 1");
+        if (spec.Batch < 1) p.Add($"batch: {spec.Batch} must be at least 1");
+        if (spec.GradAccum < 1) p.Add($"grad_accum: {spec.GradAccum} must be at least 1");
+        if (spec.Steps > 0 && spec.Tokens is not null) p.Add("steps and tokens: give one of them, not both");
+        else if (spec.Steps <= 0 && spec.Tokens is null) p.Add("steps: missing (or give a token budget with tokens: N)");
+        else if (spec.Steps < 0) p.Add($"steps: {spec.Steps} must be positive");
+        else if (spec.Tokens is <= 0) p.Add($"tokens: {spec.Tokens} must be positive");
+        if (!(spec.Lr > 0 && double.IsFinite(spec.Lr))) p.Add($"lr: {spec.Lr} must be a positive number");
+        if (spec.Workers.Min < 1) p.Add($"workers.min: {spec.Workers.Min} must be at least 1");
+        if (spec.Workers.Max < spec.Workers.Min) p.Add($"workers.max: {spec.Workers.Max} is below workers.min {spec.Workers.Min}");
+        if (spec.Device is not ("cpu" or "cuda")) p.Add($"device: '{spec.Device}' is not cpu or cuda");
+        if (spec.Backend is not ("ring" or "nccl")) p.Add($"backend: '{spec.Backend}' is not ring or nccl");
+        else if (spec.Backend == "nccl" && spec.Device != "cuda") p.Add("backend: nccl needs device: cuda (use backend: ring on CPU)");
+        if (spec.Zero is < 0 or > 3) p.Add($"zero: {spec.Zero} is not a ZeRO stage 0..3");
+        if (spec.Checkpoint.Every < 1) p.Add($"checkpoint.every: {spec.Checkpoint.Every} must be at least 1 step");
+        if (spec.Checkpoint.Keep < 1) p.Add($"checkpoint.keep: {spec.Checkpoint.Keep} must be at least 1");
+        if (string.IsNullOrWhiteSpace(spec.Checkpoint.Path))
+            p.Add("checkpoint.path: missing (a directory every worker can reach, e.g. /shared/runs)");
+        else if (!Path.IsPathFullyQualified(spec.Checkpoint.Path))
+            p.Add($"checkpoint.path: '{spec.Checkpoint.Path}' is not an absolute path (workers run in other directories)");
+        if (spec.WarmupSteps < 0) p.Add($"warmup_steps: {spec.WarmupSteps} must not be negative");
+        if (spec.EvalEvery < 0) p.Add($"eval_every: {spec.EvalEvery} must not be negative");
+        if (spec.Trainer == "light" && spec.StepMs is < 0 or > 60_000) p.Add($"step_ms: {spec.StepMs} must be 0..60000");
+        return p;
+    }
+
+    /// <summary>Throws <see cref="InvalidRunSpecException"/> listing every problem.</summary>
+    public static void Validate(RunSpec spec)
+    {
+        var problems = Problems(spec);
+        if (problems.Count > 0)
+            throw new InvalidRunSpecException($"invalid run spec: {string.Join("; ", problems)}");
+    }
+}

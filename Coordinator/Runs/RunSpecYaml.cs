@@ -1,0 +1,59 @@
+using System.Collections.Immutable;
+using Orchestrator.Contracts.Runs;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Orchestrator.Coordinator.Runs;
+
+/// <summary>Reads a RunSpec from YAML (CLI.md keys, snake_case). Unknown keys are errors: a typo must not be silently ignored.</summary>
+public static class RunSpecYaml
+{
+    static readonly IDeserializer Reader = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .WithTypeConverter(new ImmutableMapConverter())
+        .Build();
+
+    public static RunSpec Parse(string yaml, string source = "spec")
+    {
+        if (string.IsNullOrWhiteSpace(yaml)) throw new InvalidRunSpecException($"{source}: the file is empty (see CLI.md for a RunSpec example)");
+        try
+        {
+            var spec = Reader.Deserialize<RunSpec>(yaml)
+                ?? throw new InvalidRunSpecException($"{source}: no YAML mapping found (see CLI.md for a RunSpec example)");
+            return spec with
+            {
+                Model = spec.Model ?? new(),
+                Workers = spec.Workers ?? new(),
+                Checkpoint = spec.Checkpoint ?? new(),
+                Options = spec.Options ?? [],
+            };
+        }
+        catch (YamlException e)
+        {
+            var inner = e.InnerException?.Message ?? e.Message;
+            throw new InvalidRunSpecException($"{source}: line {e.Start.Line}, column {e.Start.Column}: {Clean(inner)}");
+        }
+    }
+
+    public static RunSpec Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"run spec '{path}' does not exist");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    static string Clean(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>YamlDotNet cannot build immutable dictionaries: read a plain one and freeze it.</summary>
+    sealed class ImmutableMapConverter : IYamlTypeConverter
+    {
+        public bool Accepts(Type type) => type == typeof(ImmutableDictionary<string, string>);
+
+        public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer) =>
+            ((Dictionary<string, string>?)rootDeserializer(typeof(Dictionary<string, string>)))?.ToImmutableDictionary()
+            ?? ImmutableDictionary<string, string>.Empty;
+
+        public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer) =>
+            serializer(value is ImmutableDictionary<string, string> d ? d.ToDictionary() : null, typeof(Dictionary<string, string>));
+    }
+}

@@ -1,0 +1,39 @@
+using ScottPlot;
+
+namespace Orchestrator.Experiments.Reports;
+
+/// <summary>
+/// ScottPlot figures saved as PNG and SVG side by side. Log axes are drawn as log10 of the data with ticks
+/// labelled 1e{k} (ScottPlot 5 has no native log axis).
+/// </summary>
+static class PlotWriter
+{
+    public const int Width = 900, Height = 600;
+
+    public static Plot New(string title, string xLabel, string yLabel, bool logX)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        if (logX)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                LabelFormatter = v => $"{Math.Pow(10, v):G2}",
+            };
+        }
+        return plot;
+    }
+
+    /// <summary>Saves name.png and name.svg in <paramref name="dir"/>; returns the two file names.</summary>
+    public static string[] Save(Plot plot, string dir, string name)
+    {
+        if (plot.GetPlottables().Count() > 1) plot.ShowLegend(Alignment.UpperRight);
+        plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
+        plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);
+        return [name + ".png", name + ".svg"];
+    }
+
+    public static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
+}

@@ -1,0 +1,81 @@
+using System.Text;
+using Orchestrator.Experiments.Fitting;
+
+namespace Orchestrator.Experiments.Reports;
+
+/// <summary>report.md: the runs table, the fitted laws with intervals, compute-optimal sizes, the figures.</summary>
+static class ReportMarkdown
+{
+    public static string Build(SweepResults r, SweepAnalysis a, IReadOnlyList<string> plots)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Sweep {r.Name} ({r.Id})").AppendLine();
+        md.AppendLine($"{a.Completed.Count} of {r.Runs.Count} runs completed.").AppendLine();
+
+        if (a.Chinchilla is { } fit)
+        {
+            var law = fit.Law;
+            md.AppendLine("## Fitted law (Chinchilla approach 3)").AppendLine();
+            md.AppendLine($"L(N, D) = {law.E:G4} + {law.A:G4} / N^{law.Alpha:F3} + {law.B:G4} / D^{law.Beta:F3}").AppendLine();
+            md.AppendLine($"Huber loss (δ = 1e-3) on log loss, L-BFGS from {fit.Starts} starts ({fit.ConvergedStarts} converged).");
+            if (fit.Intervals is { } ci)
+            {
+                md.AppendLine($" 95% intervals from {fit.BootstrapLaws.Count} bootstrap resamples.").AppendLine();
+                md.AppendLine("| parameter | value | 95% interval |").AppendLine("|---|---|---|");
+                Row(md, "E", law.E, ci.E);
+                Row(md, "A", law.A, ci.A);
+                Row(md, "B", law.B, ci.B);
+                Row(md, "α", law.Alpha, ci.Alpha);
+                Row(md, "β", law.Beta, ci.Beta);
+            }
+            md.AppendLine().AppendLine("### Compute-optimal allocation (C = 6ND)").AppendLine();
+            md.AppendLine("| budget C (FLOPs) | N* | D* | tokens per parameter | predicted loss |").AppendLine("|---|---|---|---|---|");
+            foreach (var c in a.Budgets)
+            {
+                var e = fit.ComputeOptimal(c);
+                md.AppendLine($"| {c:G3} | {e.Optimum.N:G3}{Span(e.N)} | {e.Optimum.D:G3}{Span(e.D)} | {e.Optimum.D / e.Optimum.N:F1} | {e.Optimum.Loss:F4} |");
+            }
+            md.AppendLine();
+        }
+
+        if (a.LossVsN.Count + a.LossVsD.Count > 0)
+        {
+            md.AppendLine("## Single-axis power laws (Kaplan: L = (X_c / X)^α)").AppendLine();
+            md.AppendLine("| axis | X_c | α | R² | points |").AppendLine("|---|---|---|---|---|");
+            foreach (var p in a.LossVsN.Concat(a.LossVsD))
+                md.AppendLine($"| {p.Axis} | {p.Scale:G3} | {p.Exponent:F4} | {p.RSquared:F3} | {p.Points} |");
+            md.AppendLine();
+        }
+
+        if (a.IsoFlop is { } iso)
+        {
+            md.AppendLine("## IsoFLOP profiles (Chinchilla approach 2)").AppendLine();
+            md.AppendLine("| budget C | N* | D* | loss at N* | inside sizes tried |").AppendLine("|---|---|---|---|---|");
+            foreach (var m in iso.Minima) md.AppendLine($"| {m.Flops:G3} | {m.OptimalN:G3} | {m.OptimalD:G3} | {m.Loss:F4} | {(m.IsInterior ? "yes" : "no")} |");
+            if (iso.NExponent is { } an) md.AppendLine().AppendLine($"N* ∝ C^{an:F3}, D* ∝ C^{iso.DExponent:F3}");
+            md.AppendLine();
+        }
+
+        md.AppendLine("## Runs").AppendLine();
+        md.AppendLine("| run | state | N | D | FLOP budget | final loss | attempts |").AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var x in r.Runs)
+            md.AppendLine($"| {x.Key} | {x.State} | {x.N:G3} | {x.D:G3} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
+        md.AppendLine();
+
+        if (a.Notes.Count > 0)
+        {
+            md.AppendLine("## Notes").AppendLine();
+            foreach (var n in a.Notes) md.AppendLine($"- {n}");
+            md.AppendLine();
+        }
+
+        md.AppendLine("## Figures").AppendLine();
+        foreach (var png in plots.Where(p => p.EndsWith(".png")))
+            md.AppendLine($"![{Path.GetFileNameWithoutExtension(png)}]({png}) ([svg]({Path.ChangeExtension(png, ".svg")}))").AppendLine();
+        return md.ToString();
+    }
+
+    static void Row(StringBuilder md, string name, double v, Interval i) => md.AppendLine($"| {name} | {v:G4} | [{i.Lower:G4}, {i.Upper:G4}] |");
+
+    static string Span(Interval? i) => i is { } x ? $" [{x.Lower:G3}, {x.Upper:G3}]" : "";
+}

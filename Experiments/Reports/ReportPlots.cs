@@ -1,0 +1,88 @@
+using Orchestrator.Experiments.Fitting;
+
+namespace Orchestrator.Experiments.Reports;
+
+/// <summary>The report's four figures: loss curves, final loss vs N with the fit, IsoFLOP profiles, residuals.</summary>
+static class ReportPlots
+{
+    public static string[] LossCurves(SweepResults r, string dir)
+    {
+        var plot = PlotWriter.New("Loss curves", "tokens trained (log scale)", "train loss", logX: true);
+        int i = 0;
+        foreach (var run in r.Runs.Where(x => x.Curve.Count > 0).OrderBy(x => x.N).ThenBy(x => x.D))
+        {
+            var pts = run.Curve.Where(p => p.Tokens > 0).ToList();
+            if (pts.Count == 0) continue;
+            var s = plot.Add.ScatterLine(pts.Select(p => Math.Log10(p.Tokens)).ToArray(), pts.Select(p => p.Loss).ToArray(),
+                PlotWriter.Palette(i++));
+            s.LegendText = run.Key;
+        }
+        return PlotWriter.Save(plot, dir, "loss_curves");
+    }
+
+    /// <summary>One colour per token budget (or FLOP budget): measured final losses and the fitted law's curve.</summary>
+    public static string[] LossVsN(IReadOnlyList<RunResult> done, ChinchillaFit? fit, string dir)
+    {
+        var plot = PlotWriter.New("Final loss vs model size", "non-embedding parameters N (log scale)", "final loss", logX: true);
+        int i = 0;
+        foreach (var group in done.GroupBy(GroupKey).OrderBy(g => g.Key))
+        {
+            var color = PlotWriter.Palette(i++);
+            var pts = group.OrderBy(x => x.N).ToList();
+            var dots = plot.Add.ScatterPoints(pts.Select(p => Math.Log10(p.N)).ToArray(), pts.Select(p => p.FinalLoss!.Value).ToArray(), color);
+            dots.MarkerSize = 9;
+            dots.LegendText = group.Key;
+            if (fit is null || pts.Count < 2) continue;
+            // The law along this group's runs: at fixed D for a token budget, at D = C/6N for a FLOP budget.
+            double lo = Math.Log10(pts[0].N), hi = Math.Log10(pts[^1].N);
+            var xs = Enumerable.Range(0, 50).Select(k => lo + (hi - lo) * k / 49).ToArray();
+            var ys = xs.Select(x =>
+            {
+                double n = Math.Pow(10, x);
+                double d = pts[0].FlopBudget is { } c ? c / (6 * n) : pts[0].D;
+                return fit.Law.Predict(n, d);
+            }).ToArray();
+            // Solid: Skia's SVG backend cannot draw dash effects (it prints a warning on stdout instead).
+            plot.Add.ScatterLine(xs, ys, color.WithAlpha(0.6));
+        }
+        return PlotWriter.Save(plot, dir, "loss_vs_n");
+    }
+
+    public static string[] IsoFlop(IsoFlopFit iso, IReadOnlyList<RunResult> done, string dir)
+    {
+        var plot = PlotWriter.New("IsoFLOP profiles", "non-embedding parameters N (log scale)", "final loss", logX: true);
+        int i = 0;
+        foreach (var m in iso.Minima)
+        {
+            var color = PlotWriter.Palette(i++);
+            var pts = done.Where(x => x.FlopBudget == m.Flops).OrderBy(x => x.N).ToList();
+            var dots = plot.Add.ScatterPoints(pts.Select(p => Math.Log10(p.N)).ToArray(), pts.Select(p => p.FinalLoss!.Value).ToArray(), color);
+            dots.MarkerSize = 9;
+            dots.LegendText = $"C = {m.Flops:G3}";
+            double lo = Math.Log10(pts[0].N), hi = Math.Log10(pts[^1].N);
+            var xs = Enumerable.Range(0, 50).Select(k => lo + (hi - lo) * k / 49).ToArray();
+            plot.Add.ScatterLine(xs, xs.Select(x => m.PredictLoss(Math.Pow(10, x))).ToArray(), color);
+            var star = plot.Add.Marker(Math.Log10(m.OptimalN), m.Loss, ScottPlot.MarkerShape.FilledDiamond, 14, color);
+            star.LegendText = $"N* = {m.OptimalN:G3}";
+        }
+        return PlotWriter.Save(plot, dir, "isoflop");
+    }
+
+    public static string[] Residuals(IReadOnlyList<RunResult> done, ChinchillaFit fit, string dir)
+    {
+        var plot = PlotWriter.New("Residuals of the fit: ln(measured) - ln(fitted)", "non-embedding parameters N (log scale)", "log residual", logX: true);
+        int i = 0;
+        foreach (var group in done.GroupBy(GroupKey).OrderBy(g => g.Key))
+        {
+            var pts = group.ToList();
+            var dots = plot.Add.ScatterPoints(pts.Select(p => Math.Log10(p.N)).ToArray(),
+                pts.Select(p => Math.Log(p.FinalLoss!.Value) - Math.Log(fit.Law.Predict(p.N, p.D))).ToArray(), PlotWriter.Palette(i++));
+            dots.MarkerSize = 9;
+            dots.LegendText = group.Key;
+        }
+        plot.Add.HorizontalLine(0, 1, ScottPlot.Colors.Gray, ScottPlot.LinePattern.Solid);
+        return PlotWriter.Save(plot, dir, "residuals");
+    }
+
+    public static string GroupKey(RunResult r) => r.FlopBudget is { } c ? $"C = {c:G3}" : $"D = {r.D:G3}";
+}

@@ -1,0 +1,173 @@
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Experiments.Planning;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Orchestrator.Experiments.Specs;
+
+/// <summary>
+/// Reads and validates a sweep YAML. Every problem is an <see cref="InvalidDataException"/> (exit 2) that names the
+/// file, the key and the fix: unknown keys, impossible shapes, non-positive budgets, duplicate runs.
+/// </summary>
+public static partial class SweepSpecYaml
+{
+    static readonly IDeserializer Deserializer = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .Build();
+
+    /// <summary>
+    /// Reads a spec file. Relative data and storage paths are made absolute against the current folder here, because
+    /// the coordinator that runs the sweep has its own current folder.
+    /// </summary>
+    public static SweepSpec Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"sweep spec '{path}' does not exist", path);
+        var spec = Parse(File.ReadAllText(path), path);
+        return spec with { Data = Path.GetFullPath(spec.Data), Storage = Path.GetFullPath(spec.Storage) };
+    }
+
+    public static SweepSpec Parse(string yaml, string source = "sweep spec")
+    {
+        SweepYamlDocument? doc;
+        try
+        {
+            doc = Deserializer.Deserialize<SweepYamlDocument>(yaml);
+        }
+        catch (YamlException e)
+        {
+            throw new InvalidDataException($"{source}:{e.Start.Line}: {Explain(e)}");
+        }
+        if (doc is null) throw new InvalidDataException($"{source} is empty: give at least name, data, models or params, and tokens or flop_budgets");
+        try
+        {
+            var spec = Build(doc);
+            SweepPlanner.Plan(spec); // impossible budgets and duplicate runs are spec errors too
+            return spec;
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{source}: {e.Message}");
+        }
+    }
+
+    static SweepSpec Build(SweepYamlDocument d)
+    {
+        string name = Require(d.Name, "name");
+        if (!SafeName().IsMatch(name))
+            throw new ArgumentException($"name '{name}' may only hold letters, digits, '-', '_' and '.' (it names the sweep's folder)");
+        int block = Positive(d.BlockSize ?? 128, "block_size");
+
+        var models = new List<ModelShape>();
+        for (int i = 0; i < (d.Models?.Count ?? 0); i++)
+        {
+            var m = d.Models![i];
+            string where = $"models[{i}]";
+            if (m.Params is { } target)
+            {
+                if (m.NLayer is not null || m.NHead is not null || m.NEmbd is not null)
+                    throw new ArgumentException($"{where}: give either params or n_layer/n_head/n_embd, not both");
+                models.Add(ModelShapes.FromTarget(target, block, where));
+                continue;
+            }
+            if (m.NLayer is null || m.NHead is null || m.NEmbd is null)
+                throw new ArgumentException($"{where}: needs n_layer, n_head and n_embd (or params: a target non-embedding parameter count)");
+            var shape = new ModelShape { NLayer = m.NLayer.Value, NHead = m.NHead.Value, NEmbd = m.NEmbd.Value, BlockSize = block };
+            ModelShapes.Validate(shape, where);
+            models.Add(shape);
+        }
+        for (int i = 0; i < (d.Params?.Count ?? 0); i++) models.Add(ModelShapes.FromTarget(d.Params![i], block, $"params[{i}]"));
+        if (models.Count == 0) throw new ArgumentException("no models: give models (shapes) or params (target parameter counts)");
+
+        var tokens = Budgets(d.Tokens, "tokens").Select(t => (long)Math.Round(t)).ToImmutableArray();
+        var flops = Budgets(d.FlopBudgets, "flop_budgets").ToImmutableArray();
+        if (tokens.IsEmpty && flops.IsEmpty)
+            throw new ArgumentException("no budgets: give tokens (a grid) and/or flop_budgets (IsoFLOP profiles)");
+
+        var seeds = (d.Seeds ?? [1]).ToImmutableArray();
+        if (seeds.IsEmpty) throw new ArgumentException("seeds is empty: give at least one seed or leave it out");
+        if (seeds.Distinct().Count() != seeds.Length) throw new ArgumentException("seeds has duplicates: each seed once");
+
+        double? lrRef = null;
+        double lrExp = 0;
+        if (d.LrRule is { } rule)
+        {
+            lrRef = rule.ReferenceParams is { } r && r > 0 ? r
+                : throw new ArgumentException("lr_rule.reference_params must be a positive parameter count (lr applies at that size)");
+            lrExp = rule.Exponent ?? throw new ArgumentException("lr_rule.exponent is missing (e.g. -0.25: smaller lr for bigger models)");
+        }
+
+        string device = OneOf(d.Device ?? "cpu", "device", "cpu", "cuda");
+        return new SweepSpec
+        {
+            Name = name,
+            Data = Require(d.Data, "data"),
+            Storage = Require(d.Storage, "storage"),
+            Models = [.. models],
+            Tokens = tokens,
+            FlopBudgets = flops,
+            Seeds = seeds,
+            Batch = Positive(d.Batch ?? 16, "batch"),
+            BlockSize = block,
+            Lr = d.Lr is { } lr && lr > 0 ? lr : d.Lr is null ? 1e-3 : throw new ArgumentException($"lr {d.Lr} must be > 0"),
+            LrReferenceParams = lrRef,
+            LrExponent = lrExp,
+            WarmupSteps = NonNegative(d.WarmupSteps ?? 0, "warmup_steps"),
+            WorkersPerRun = Positive(d.Workers ?? 1, "workers"),
+            Concurrency = Positive(d.Concurrency ?? 1, "concurrency"),
+            Retries = NonNegative(d.Retries ?? 2, "retries"),
+            Device = device,
+            Backend = OneOf(d.Backend ?? (device == "cuda" ? "nccl" : "ring"), "backend", "ring", "nccl"),
+            Trainer = OneOf(d.Trainer ?? "gpt", "trainer", "gpt", "light"),
+            CheckpointEvery = Positive(d.CheckpointEvery ?? 100, "checkpoint_every"),
+            EvalEvery = NonNegative(d.EvalEvery ?? 0, "eval_every"),
+            Options = (d.Options ?? []).ToImmutableDictionary(),
+            ReportBudgets = Budgets(d.ReportBudgets, "report_budgets").ToImmutableArray(),
+        };
+    }
+
+    static List<double> Budgets(List<double>? values, string key)
+    {
+        var list = values ?? [];
+        for (int i = 0; i < list.Count; i++)
+            if (!(list[i] > 0) || !double.IsFinite(list[i]))
+                throw new ArgumentException($"{key}[{i}] = {list[i]} must be a positive number");
+        if (list.Distinct().Count() != list.Count) throw new ArgumentException($"{key} has duplicates: list each budget once");
+        return list;
+    }
+
+    static string Require(string? value, string key) =>
+        string.IsNullOrWhiteSpace(value) ? throw new ArgumentException($"missing '{key}'") : value;
+
+    static int Positive(int value, string key) => value >= 1 ? value : throw new ArgumentException($"{key} {value} must be >= 1");
+
+    static int NonNegative(int value, string key) => value >= 0 ? value : throw new ArgumentException($"{key} {value} must be >= 0");
+
+    static string OneOf(string value, string key, params string[] allowed) =>
+        allowed.Contains(value) ? value : throw new ArgumentException($"{key} '{value}' is not one of {string.Join(", ", allowed)}");
+
+    /// <summary>YamlDotNet says "Property 'x' not found on type '...'"; users need the key and the keys that exist.</summary>
+    static string Explain(YamlException e)
+    {
+        string message = e.InnerException?.Message ?? e.Message;
+        var unknown = UnknownProperty().Match(e.Message);
+        if (unknown.Success)
+        {
+            string type = unknown.Groups[2].Value;
+            var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
+                : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets";
+            return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
+        }
+        return message;
+    }
+
+    [GeneratedRegex(@"Property '([^']+)' not found on type '([^']+)'")]
+    private static partial Regex UnknownProperty();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex SafeName();
+}

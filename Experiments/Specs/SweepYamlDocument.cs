@@ -1,0 +1,62 @@
+namespace Orchestrator.Experiments.Specs;
+
+// The sweep YAML exactly as written (snake_case keys, every field optional so missing ones get a clear error or a
+// default). Unknown keys are rejected by the deserializer; SweepSpecYaml turns this into a validated SweepSpec.
+// Example:
+//   name: brown-small
+//   data: .data/brown
+//   storage: .data/sweeps
+//   params: [1e5, 3e5, 1e6]          # target non-embedding parameter counts -> shapes
+//   models: [{ n_layer: 2, n_head: 2, n_embd: 64 }]   # and/or explicit shapes
+//   tokens: [2e6, 8e6]               # grid: every model x every token budget
+//   flop_budgets: [1e13, 3e13]       # IsoFLOP: every model at D = C / 6N
+//   seeds: [1]
+//   batch: 16
+//   block_size: 128
+//   lr: 1e-3
+//   lr_rule: { reference_params: 1e6, exponent: -0.25 }   # lr x (N / ref)^exponent
+//   workers: 1
+//   concurrency: 2
+//   retries: 2
+
+sealed class SweepYamlDocument
+{
+    public string? Name { get; set; }
+    public string? Data { get; set; }
+    public string? Storage { get; set; }
+    public List<ModelYaml>? Models { get; set; }
+    public List<double>? Params { get; set; }
+    public List<double>? Tokens { get; set; }
+    public List<double>? FlopBudgets { get; set; }
+    public List<int>? Seeds { get; set; }
+    public int? Batch { get; set; }
+    public int? BlockSize { get; set; }
+    public double? Lr { get; set; }
+    public LrRuleYaml? LrRule { get; set; }
+    public int? WarmupSteps { get; set; }
+    public int? Workers { get; set; }
+    public int? Concurrency { get; set; }
+    public int? Retries { get; set; }
+    public string? Device { get; set; }
+    public string? Backend { get; set; }
+    public string? Trainer { get; set; }
+    public int? CheckpointEvery { get; set; }
+    public int? EvalEvery { get; set; }
+    public Dictionary<string, string>? Options { get; set; }
+    public List<double>? ReportBudgets { get; set; }
+}
+
+sealed class ModelYaml
+{
+    public int? NLayer { get; set; }
+    public int? NHead { get; set; }
+    public int? NEmbd { get; set; }
+    /// <summary>A target non-embedding parameter count instead of n_layer/n_head/n_embd.</summary>
+    public double? Params { get; set; }
+}
+
+sealed class LrRuleYaml
+{
+    public double? ReferenceParams { get; set; }
+    public double? Exponent { get; set; }
+}

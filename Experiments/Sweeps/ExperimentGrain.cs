@@ -1,0 +1,205 @@
+using System.Collections.Immutable;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Workers;
+
+namespace Orchestrator.Experiments.Sweeps;
+
+/// <summary>
+/// One sweep. A timer (kept alive while the sweep runs) polls the runs in flight, records finished ones (metrics file,
+/// results.csv), resubmits failed ones up to the retry limit, and tops the flight up to the concurrency limit from
+/// the queue. All of it lives in the persisted status, so a coordinator restarted with Redis storage finds the sweep
+/// where it was: the next call activates the grain and the timer picks up the runs by id.
+/// </summary>
+[ControlPlanePlacement]
+public sealed partial class ExperimentGrain(
+    [PersistentState("sweep", ClusterNames.Storage)] IPersistentState<ExperimentState> store,
+    IServiceProvider services,
+    ILogger<ExperimentGrain> log) : Grain, IExperimentGrain
+{
+    readonly ExperimentOptions options = services.GetService<ExperimentOptions>() ?? new ExperimentOptions();
+    readonly TimeProvider time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+    IGrainTimer? timer;
+    SweepStatus? current;
+
+    string Id => this.GetPrimaryKeyString();
+    SweepStatus Status => current ?? throw new UnknownSweepException($"no sweep '{Id}' (launch one with `orch sweep launch SWEEP.yaml`)");
+
+    public override Task OnActivateAsync(CancellationToken ct)
+    {
+        current = store.State.Read();
+        if (current is { IsFinal: false }) StartTimer();
+        return Task.CompletedTask;
+    }
+
+    public async Task<SweepStatus> LaunchAsync(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
+    {
+        if (current is { } existing)
+        {
+            if (existing.Spec == spec || (existing.Spec is not null && SameSpec(existing.Spec, spec))) return existing;
+            throw new ArgumentException($"sweep '{Id}' already exists with a different spec: launch under another name");
+        }
+        if (plan.Count == 0) throw new ArgumentException("the sweep plans no runs");
+        if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
+        var status = new SweepStatus
+        {
+            Id = Id,
+            Name = spec.Name,
+            State = SweepState.Running,
+            Folder = SweepFolder.For(spec.Storage, Id),
+            Runs = [.. plan.Select(p => new SweepRunStatus { Plan = p, TotalSteps = p.Steps })],
+            CreatedAt = time.GetUtcNow(),
+            Spec = spec,
+        };
+        current = status;
+        await SaveAsync();
+        LogLaunched(Id, plan.Count, spec.Concurrency);
+        await TickAsync(CancellationToken.None);
+        StartTimer();
+        return Status;
+    }
+
+    public Task<SweepStatus> GetStatusAsync() => Task.FromResult(Status);
+
+    public async Task<SweepStatus> CancelAsync(string reason)
+    {
+        if (Status.IsFinal) return Status;
+        var runs = Status.Runs.ToBuilder();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            if (runs[i].RunId is { } runId && runs[i].State is { } st && !st.IsFinal())
+            {
+                try { await GrainFactory.CancelRunAsync(runId, $"sweep {Id} cancelled: {reason}"); }
+                catch (Exception e) when (e is not OperationCanceledException) { LogPollFailed(runId, e.Message); }
+                runs[i] = runs[i] with { State = RunState.Cancelled };
+            }
+        }
+        current = Status with { Runs = runs.ToImmutable(), State = SweepState.Cancelled, EndedAt = time.GetUtcNow() };
+        await SaveAsync();
+        StopTimer();
+        return Status;
+    }
+
+    void StartTimer() => timer ??= this.RegisterGrainTimer(TickAsync,
+        new GrainTimerCreationOptions(options.PollInterval, options.PollInterval) { KeepAlive = true, Interleave = false });
+
+    void StopTimer()
+    {
+        timer?.Dispose();
+        timer = null;
+    }
+
+    /// <summary>One pass: poll the flight, retire or retry finished runs, submit from the queue, finish the sweep.</summary>
+    async Task TickAsync(CancellationToken ct)
+    {
+        var status = Status;
+        if (status.IsFinal) { StopTimer(); return; }
+        var spec = status.Spec!;
+        var runs = status.Runs.ToBuilder();
+        bool changed = false;
+
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var r = runs[i];
+            if (r.RunId is not { } runId || r.State is null || r.State.Value.IsFinal()) continue;
+            RunStatus run;
+            try { run = await GrainFactory.GetRunStatusAsync(runId); }
+            catch (Exception e) when (e is not OperationCanceledException) { LogPollFailed(runId, e.Message); continue; }
+            var next = r with { State = run.State, Step = run.Step, TotalSteps = run.TotalSteps, Loss = run.Loss };
+            if (run.State == RunState.Completed)
+            {
+                next = next with
+                {
+                    ValLoss = run.ValLoss ?? run.Loss,
+                    TrainedTokens = RunSpecs.TrainedTokens(spec, r.Plan, run.TotalSteps),
+                };
+                SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
+                LogRunDone(Id, r.Plan.Key, next.ValLoss);
+            }
+            else if (run.State is RunState.Failed or RunState.Cancelled)
+            {
+                SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
+                var failures = r.Failures.Add($"attempt {r.Attempts} ({runId}): {run.State}: {run.Reason}");
+                // A run cancelled by hand is a decision, not a failure: it is not retried.
+                bool retry = run.State == RunState.Failed && r.Attempts <= spec.Retries;
+                next = retry
+                    ? next with { State = null, RunId = null, Step = 0, Loss = null, Failures = failures }
+                    : next with { Failures = failures };
+                LogRunFailed(Id, r.Plan.Key, r.Attempts, run.Reason ?? "", retry);
+            }
+            if (next != r) { runs[i] = next; changed = true; }
+        }
+
+        int inFlight = runs.Count(r => r.State is { } s && !s.IsFinal());
+        for (int i = 0; i < runs.Count && inFlight < spec.Concurrency; i++)
+        {
+            var r = runs[i];
+            if (r.State is not null) continue;
+            int attempt = r.Attempts + 1;
+            try
+            {
+                var submitted = await GrainFactory.SubmitRunAsync(RunSpecs.For(spec, Id, status.Folder, r.Plan, attempt));
+                runs[i] = r with { Attempts = attempt, RunId = submitted.Id, State = submitted.State, TotalSteps = submitted.TotalSteps };
+                inFlight++;
+            }
+            catch (ArgumentException e)
+            {
+                // The coordinator refused the spec: retrying cannot help.
+                runs[i] = r with { Attempts = attempt, State = RunState.Failed, Failures = r.Failures.Add($"refused: {e.Message}") };
+                LogRunFailed(Id, r.Plan.Key, attempt, e.Message, false);
+            }
+            changed = true;
+        }
+
+        var final = runs.All(r => r.State is { } s && s.IsFinal());
+        var updated = status with { Runs = runs.ToImmutable() };
+        if (final)
+        {
+            updated = updated with
+            {
+                State = runs.All(r => r.State == RunState.Completed) ? SweepState.Completed : SweepState.CompletedWithFailures,
+                EndedAt = time.GetUtcNow(),
+            };
+            LogSweepDone(Id, updated.Done, runs.Count);
+        }
+        if (changed || final)
+        {
+            current = updated;
+            await SaveAsync();
+        }
+        if (final) StopTimer();
+    }
+
+    async Task SaveAsync()
+    {
+        store.State.Write(Status);
+        await store.WriteStateAsync();
+        // The folder mirrors the state for reports and `orch fit`; a failing shared disk must not stop the sweep.
+        try { SweepFolder.WriteStatus(Status); }
+        catch (IOException e) { LogFolderFailed(Status.Folder, e.Message); }
+        catch (UnauthorizedAccessException e) { LogFolderFailed(Status.Folder, e.Message); }
+    }
+
+    static bool SameSpec(SweepSpec a, SweepSpec b) =>
+        a with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty }
+        == b with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty }
+        && a.Models.SequenceEqual(b.Models) && a.Tokens.SequenceEqual(b.Tokens) && a.FlopBudgets.SequenceEqual(b.FlopBudgets)
+        && a.Seeds.SequenceEqual(b.Seeds) && a.ReportBudgets.SequenceEqual(b.ReportBudgets)
+        && a.Options.OrderBy(kv => kv.Key).SequenceEqual(b.Options.OrderBy(kv => kv.Key));
+
+    [LoggerMessage(LogLevel.Information, "sweep {SweepId} launched: {Runs} runs, {Concurrency} at a time")]
+    partial void LogLaunched(string sweepId, int runs, int concurrency);
+    [LoggerMessage(LogLevel.Information, "sweep {SweepId}: run {Key} completed, loss {Loss}")]
+    partial void LogRunDone(string sweepId, string key, double? loss);
+    [LoggerMessage(LogLevel.Warning, "sweep {SweepId}: run {Key} attempt {Attempt} failed ({Reason}); retry: {Retry}")]
+    partial void LogRunFailed(string sweepId, string key, int attempt, string reason, bool retry);
+    [LoggerMessage(LogLevel.Information, "sweep {SweepId} finished: {Done}/{Runs} runs completed")]
+    partial void LogSweepDone(string sweepId, int done, int runs);
+    [LoggerMessage(LogLevel.Warning, "polling run {RunId} failed: {Error}")]
+    partial void LogPollFailed(string runId, string error);
+    [LoggerMessage(LogLevel.Warning, "cannot write sweep folder {Folder}: {Error}")]
+    partial void LogFolderFailed(string folder, string error);
+}

@@ -1,0 +1,25 @@
+using System.Text.Json;
+using Orchestrator.Contracts.Experiments;
+
+namespace Orchestrator.Experiments.Sweeps;
+
+/// <summary>
+/// The experiment grain's persisted state: its status is the whole truth (plan, attempts, run ids, results). It is
+/// kept as System.Text.Json text because grain storage providers serialize state with Newtonsoft.Json by default,
+/// which cannot rebuild init-only records holding ImmutableArrays; a string round-trips through any provider.
+/// </summary>
+[GenerateSerializer, Alias("orch.ExperimentState")]
+public sealed class ExperimentState
+{
+    [Id(0)] public string? StatusJson { get; set; }
+
+    public SweepStatus? Read() => StatusJson is null ? null : JsonSerializer.Deserialize<SweepStatus>(StatusJson, SweepFolder.Json);
+
+    public void Write(SweepStatus status) => StatusJson = JsonSerializer.Serialize(status, SweepFolder.Json);
+}
+
+/// <summary>How often the grain polls its runs (tests shorten it).</summary>
+public sealed record ExperimentOptions
+{
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

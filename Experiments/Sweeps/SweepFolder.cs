@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Experiments.Reports;
+
+namespace Orchestrator.Experiments.Sweeps;
+
+/// <summary>
+/// The sweep's folder on shared storage, Storage/&lt;sweep id&gt;/:
+///   status.json        the sweep's status (spec, plan, attempts, results), rewritten as it changes
+///   results.csv        N,D,loss of completed runs (`orch fit --input` reads it)
+///   metrics/KEY.json   each finished attempt's status with its step history (loss curve)
+///   runs/RUN-ID/       each attempt's checkpoints (RunSpec.Checkpoint.Path)
+/// Every file is written to a temp name and renamed, so readers never see half a file.
+/// </summary>
+public static class SweepFolder
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string For(string storage, string sweepId) => Path.Combine(storage, sweepId);
+    public static string RunsDir(string folder) => Path.Combine(folder, "runs");
+    public static string MetricsFile(string folder, string key) => Path.Combine(folder, "metrics", key + ".json");
+
+    public static void WriteStatus(SweepStatus status)
+    {
+        WriteAtomic(Path.Combine(status.Folder, "status.json"), JsonSerializer.Serialize(status, Json));
+        var csv = new StringBuilder("N,D,loss,key\n");
+        foreach (var r in status.Runs.Where(r => r is { State: RunState.Completed, ValLoss: not null }))
+            csv.Append(CultureInfo.InvariantCulture, $"{r.Plan.NonEmbeddingParams},{r.TrainedTokens ?? r.Plan.Tokens},{r.ValLoss},{r.Plan.Key}\n");
+        WriteAtomic(Path.Combine(status.Folder, "results.csv"), csv.ToString());
+    }
+
+    public static void WriteMetrics(string folder, string key, RunStatus run) =>
+        WriteAtomic(MetricsFile(folder, key), JsonSerializer.Serialize(run, Json));
+
+    public static SweepStatus ReadStatus(string folder)
+    {
+        string path = Path.Combine(folder, "status.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"'{folder}' is not a sweep folder: it has no status.json", path);
+        return JsonSerializer.Deserialize<SweepStatus>(File.ReadAllText(path), Json)
+            ?? throw new InvalidDataException($"{path} is empty");
+    }
+
+    /// <summary>Everything a report needs, from the folder alone (no cluster).</summary>
+    public static SweepResults LoadResults(SweepStatus status)
+    {
+        var runs = new List<RunResult>();
+        foreach (var r in status.Runs)
+        {
+            var curve = new List<CurvePoint>();
+            string metrics = MetricsFile(status.Folder, r.Plan.Key);
+            if (File.Exists(metrics) && JsonSerializer.Deserialize<RunStatus>(File.ReadAllText(metrics), Json) is { } run)
+            {
+                long perStep = status.Spec is { } s ? (long)s.Batch * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
+                curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss)));
+            }
+            runs.Add(new RunResult(r.Plan.Key, r.State?.ToString() ?? "Queued", r.Plan.NonEmbeddingParams,
+                r.TrainedTokens ?? r.Plan.Tokens, r.Plan.FlopBudget, r.State == RunState.Completed ? r.ValLoss : null,
+                r.Attempts, curve));
+        }
+        return new SweepResults(status.Id, status.Name, runs, status.Spec?.ReportBudgets.ToArray() ?? []);
+    }
+
+    static void WriteAtomic(string path, string text)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string tmp = $"{path}.tmp-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net.Sockets;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Ring;
+using Orchestrator.Worker.Checkpoints;
+using Orchestrator.Worker.Data;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Optimization;
+using Orchestrator.Worker.Training;
+using Orchestrator.Worker.Training.Distributed;
+
+namespace Orchestrator.Worker.Hosting;
+
+/// <summary>
+/// One rank of a GPT run behind the worker seam: the real <see cref="Trainer"/> (model branch) with the ring or NCCL
+/// communicator and DDP/ZeRO optimizer (sharding branch). Checkpoints go to CHECKPOINT_PATH/RUN_ID; rank 0 writes
+/// the full state, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
+/// One <see cref="Step"/> trains up to the next checkpoint boundary; <see cref="Abort"/> cancels the loop at its
+/// next step and aborts the communicator, so a collective stuck on a dead peer fails at once.
+/// </summary>
+public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITrainingJob
+{
+    readonly CancellationTokenSource abort = new();
+    Socket? listener;
+    ICommunicator? comm;
+    Trainer? trainer;
+    long step;
+
+    string OutDir => Path.Combine(a.Spec.Checkpoint.Path, a.RunId);
+    string Backend => a.Spec.Backend == "nccl" ? Rendezvous.Nccl : Rendezvous.Ring;
+
+    public int NextStep => (int)step + 1;
+
+    public string PrepareBootstrap()
+    {
+        if (a.WorldSize == 1) return "-";
+        if (Backend == Rendezvous.Ring)
+        {
+            (listener, var endpoint) = RingCommunicator.Listen(worker.AdvertiseHost);
+            return endpoint;
+        }
+        return a.Rank == 0 ? Convert.ToBase64String(NcclCommunicator.MakeUniqueId()) : "";
+    }
+
+    public void Start(IReadOnlyList<string> bootstraps)
+    {
+        var s = a.Spec;
+        // `orch local` runs several CPU workers on one machine and says how many threads each may use.
+        if (int.TryParse(Environment.GetEnvironmentVariable("ORCH_TORCH_THREADS"), out var threads) && threads > 0)
+            TorchSharp.torch.set_num_threads(threads);
+        if (a.WorldSize > 1 || s.Zero > 0)
+        {
+            comm = a.WorldSize == 1
+                ? RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, 0, 1, ["-"], null))
+                : Backend == Rendezvous.Ring
+                    ? RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, a.Rank, a.WorldSize, bootstraps, null), listener)
+                    : NcclCommunicator.Create(new Rendezvous(Rendezvous.Nccl, a.Rank, a.WorldSize, [], Convert.FromBase64String(bootstraps[0])), CudaIndex());
+        }
+        int vocab = CorpusSources.VocabSize(s.Data);
+        var config = (s.Model.Preset is { } preset ? GptPresets.Get(preset) with { VocabSize = vocab }
+            : new GptConfig(s.Model.NLayer, s.Model.NHead, s.Model.NEmbd, s.Model.BlockSize, vocab, Dropout: s.Model.Dropout)).Validate();
+        var options = new TrainOptions
+        {
+            Steps = a.TotalSteps, BatchSize = s.Batch, BlockSize = Math.Min(config.BlockSize, CorpusSources.BlockSize(s.Data) ?? config.BlockSize),
+            GradAccum = s.GradAccum, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
+            Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
+            CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
+            Rank = a.Rank, WorldSize = a.WorldSize,
+        };
+        Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? optimizer = comm is null ? null
+            : (gpt, o, dev) => new ShardedAdamW(gpt, comm, s.Zero, o.Adam, dev.ComputeDtype);
+        trainer = new Trainer(config, options, CorpusSources.Open, _ => { }, optimizer);
+        step = trainer.StartStep;
+    }
+
+    public StepOutcome Step()
+    {
+        var t = trainer ?? throw new InvalidOperationException("Start first");
+        int every = Math.Max(1, a.Spec.Checkpoint.Every);
+        long stopAt = Math.Min(a.TotalSteps, (step / every + 1) * every);
+        var metrics = new List<MetricPoint>();
+        TrainResult result;
+        try
+        {
+            result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss, r.MsPerStep / 1000)),
+                abort.Token, stopAt);
+        }
+        catch (CommunicatorException e)
+        {
+            throw new TransientJobException($"communication failed: {e.Message}", e);
+        }
+        step = result.Steps;
+        bool finished = step >= a.TotalSteps;
+        var path = a.Rank == 0 && result.Checkpoint is { } c ? c : Path.Combine(OutDir, CheckpointStore.FolderName(step));
+        var ck = new CheckpointRef((int)step, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow);
+        return new StepOutcome(metrics, ck, finished, finished ? result.FinalValLoss : null);
+    }
+
+    int CudaIndex() => worker.Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(worker.Device[5..], out var n) ? n : 0;
+
+    public void Abort()
+    {
+        abort.Cancel();
+        comm?.Abort("the run moved to a new membership epoch");
+    }
+
+    public void Dispose()
+    {
+        trainer?.Dispose();
+        comm?.Dispose();
+        listener?.Dispose();
+        abort.Dispose();
+    }
+}

@@ -1,0 +1,174 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Contracts.Runs;
+
+namespace Orchestrator.Worker.Hosting;
+
+/// <summary>
+/// The training thread. Waits for an assignment, rendezvous with the other ranks of its epoch, then steps; at
+/// every step boundary it checks the mailbox (a newer epoch or a release wins), and it reports metrics in batches
+/// (every ReportEvery, at checkpoints, at the end). Calls to the coordinator happen here, never in a grain turn;
+/// when the coordinator is briefly unreachable the batch is kept and training goes on.
+/// </summary>
+sealed class TrainingLoop(WorkerRuntime rt)
+{
+    static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
+    readonly ILogger log = rt.Log;
+
+    public void Run()
+    {
+        while (!rt.Stopping.IsCancellationRequested)
+        {
+            var cmd = rt.Mailbox.Take(rt.Stopping);
+            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested) cmd = RunEpoch(a.Assignment);
+        }
+    }
+
+    /// <summary>Runs one epoch of one run; returns the command that interrupted it, or null when it ended.</summary>
+    WorkerCommand? RunEpoch(RunAssignment a)
+    {
+        using var scope = log.BeginScope("run {RunId} rank {Rank} epoch {Epoch}", a.RunId, a.Rank, a.Epoch);
+        var run = rt.Grains.GetGrain<IRunGrain>(a.RunId);
+        var buffer = new ReportBuffer(rt.Info.Id, a);
+        ITrainingJob? job = null;
+        try
+        {
+            job = rt.Jobs.Create(a, new WorkerIdentity(rt.Info.Id, rt.Info.Device, rt.Info.Host));
+            rt.SetCurrent(job);
+            var bootstrap = job.PrepareBootstrap();
+            RendezvousReply reply;
+            while (true)
+            {
+                if (Interrupting(a) is { } c) return c;
+                if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(rt.Info.Id, a.Epoch, a.Rank, bootstrap)), out reply))
+                    reply = new RendezvousReply(RendezvousOutcome.Waiting, []);
+                if (reply.Outcome == RendezvousOutcome.Ready) break;
+                if (reply.Outcome == RendezvousOutcome.Stale) return null;
+                rt.Stopping.WaitHandle.WaitOne(Poll);
+                if (rt.Stopping.IsCancellationRequested) return null;
+            }
+            job.Start(reply.Bootstraps);
+            log.LogInformation("started at step {Step} of {Total} with {World} ranks", job.NextStep, a.TotalSteps, a.WorldSize);
+            var lastReport = Stopwatch.StartNew();
+            while (!rt.Stopping.IsCancellationRequested)
+            {
+                if (Interrupting(a) is { } c)
+                {
+                    Flush(run, buffer);
+                    return c;
+                }
+                var o = job.Step();
+                buffer.Add(o);
+                if (o.Finished || o.Checkpoint is not null || lastReport.Elapsed >= rt.Options.ReportEvery)
+                {
+                    lastReport.Restart();
+                    var outcome = Flush(run, buffer);
+                    if (outcome is ReportOutcome.Stale or ReportOutcome.Stop) return null;
+                }
+                if (o.Finished)
+                {
+                    // Done: make sure the coordinator heard it, then wait for the next command.
+                    while (!buffer.IsEmpty && !rt.Stopping.IsCancellationRequested)
+                    {
+                        if (Interrupting(a) is { } c2) return c2;
+                        rt.Stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+                        Flush(run, buffer);
+                    }
+                    return null;
+                }
+            }
+            return null;
+        }
+        catch (Exception e)
+        {
+            // Our own abort (a newer command arrived) is not a failure.
+            if (Interrupting(a) is { } c) return c;
+            if (rt.Stopping.IsCancellationRequested) return null;
+            bool transient = e is TransientJobException or IOException or SocketException or TimeoutException or OperationCanceledException;
+            log.LogError(e, "job failed ({Kind})", transient ? "transient" : "fatal");
+            buffer.Fail(e.GetBaseException().Message, transient);
+            for (int i = 0; i < 20 && !buffer.IsEmpty && Flush(run, buffer) is null; i++)
+                rt.Stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+            return null;
+        }
+        finally
+        {
+            rt.SetCurrent(null);
+            job?.Dispose();
+        }
+    }
+
+    /// <summary>The command that ends this epoch now, if any (a release of another run is ignored).</summary>
+    WorkerCommand? Interrupting(RunAssignment a)
+    {
+        if (!rt.Mailbox.HasPending) return null;
+        var c = rt.Mailbox.TryTake();
+        if (c is ReleaseCommand r && r.RunId != a.RunId) return null;
+        return c;
+    }
+
+    /// <summary>Sends the buffered batch; keeps it when the coordinator is unreachable (returns null).</summary>
+    ReportOutcome? Flush(IRunGrain run, ReportBuffer buffer)
+    {
+        if (buffer.IsEmpty) return ReportOutcome.Continue;
+        var report = buffer.Peek();
+        if (!TryCall(() => run.ReportAsync(report), out var outcome)) return null;
+        buffer.Clear();
+        return outcome;
+    }
+
+    bool TryCall<T>(Func<Task<T>> call, out T value)
+    {
+        try
+        {
+            value = call().WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            log.LogWarning("coordinator call failed: {Error}", e.GetBaseException().Message);
+            value = default!;
+            return false;
+        }
+    }
+
+    /// <summary>Steps, checkpoints and end state waiting to be reported; only rank 0 sends its step metrics.</summary>
+    sealed class ReportBuffer(string workerId, RunAssignment a)
+    {
+        const int MaxSteps = 10_000;
+        readonly List<MetricPoint> steps = [];
+        readonly List<CheckpointRef> checkpoints = [];
+        bool finished;
+        double? finalVal;
+        string? error;
+        bool transient;
+
+        public bool IsEmpty => steps.Count == 0 && checkpoints.Count == 0 && !finished && error is null;
+
+        public void Add(StepOutcome o)
+        {
+            if (a.Rank == 0)
+            {
+                steps.AddRange(o.Metrics);
+                if (steps.Count > MaxSteps) steps.RemoveRange(0, steps.Count - MaxSteps);
+            }
+            if (o.Checkpoint is { } ck) checkpoints.Add(ck);
+            if (o.Finished) { finished = true; finalVal = o.FinalValLoss; }
+        }
+
+        public void Fail(string message, bool isTransient) { error = message; transient = isTransient; }
+
+        public ProgressReport Peek() => new()
+        {
+            WorkerId = workerId, Epoch = a.Epoch, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
+            Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient,
+        };
+
+        public void Clear()
+        {
+            steps.Clear(); checkpoints.Clear(); finished = false; error = null;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Workers;
+
+namespace Orchestrator.Tests.Coordinator;
+
+/// <summary>Membership epochs: a lost worker, a worker below min, a joiner taken in at the next checkpoint.</summary>
+public sealed class ElasticTests : ClusterTest
+{
+    RunLifecycleTests Helper => new();
+
+    async Task<(string Id, RunAssignment[] Ranks)> StartAsync(int max)
+    {
+        await RegisterAsync("w1");
+        await RegisterAsync("w2");
+        var id = (await Scheduler.SubmitRunAsync(Spec("elastic", 2, max, 100, 10))).Id;
+        var ranks = new[] { await Commands.AssignmentAsync("w1", 1), await Commands.AssignmentAsync("w2", 1) };
+        Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, ranks)).Outcome);
+        return (id, ranks);
+    }
+
+    [Fact]
+    public async Task Joiner_waits_for_the_next_checkpoint_then_everyone_resumes_from_it_at_a_new_epoch()
+    {
+        var (id, a) = await StartAsync(max: 3);
+        await RegisterAsync("w3");
+        var joining = await RunLifecycleTests.Eventually(() => Run(id).GetStatusAsync(), s => s.Joining.Length == 1);
+        Assert.Equal("w3", Assert.Single(joining.Joining));
+        Assert.Equal((1, 2, RunState.Running), (joining.Epoch, joining.WorldSize, joining.State));
+        Assert.Empty(Commands.Assignments("w3"));
+
+        // Steps without a checkpoint: nothing changes.
+        Assert.Equal(ReportOutcome.Continue, await Run(id).ReportAsync(Steps(a[0], 1, 5)));
+        // The checkpoint at step 10 commits when rank 1 reports it: that is the boundary.
+        Assert.Equal(ReportOutcome.Continue, await Run(id).ReportAsync(Steps(a[0], 6, 10, checkpointAt: 10)));
+        Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[1], 1, 10, checkpointAt: 10) with { Steps = [] }));
+
+        var b = new[] { await Commands.AssignmentAsync("w1", 2), await Commands.AssignmentAsync("w2", 2), await Commands.AssignmentAsync("w3", 2) };
+        Assert.All(b, x => Assert.Equal((3, 10), (x.WorldSize, x.ResumeFrom!.Step)));
+        Assert.Equal([0, 1, 2], b.Select(x => x.Rank));
+        var s = await Run(id).GetStatusAsync();
+        Assert.Equal((2, 3, RunState.Rendezvous, 10), (s.Epoch, s.WorldSize, s.State, s.Step));
+        Assert.Empty(s.Joining);
+        // The old epoch is over for everyone.
+        Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[0], 11, 11)));
+        Assert.Equal(RendezvousOutcome.Stale, (await Run(id).RendezvousAsync(new RendezvousRequest("w1", 1, 0, "x"))).Outcome);
+        Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, b)).Outcome);
+    }
+
+    [Fact]
+    public async Task Lost_worker_starts_a_new_epoch_with_the_survivors_from_the_last_checkpoint()
+    {
+        await RegisterAsync("w3");
+        var (id, a) = await StartAsyncWithThree();
+        foreach (var r in a) await Run(id).ReportAsync(Steps(r, 1, 10, checkpointAt: 10));
+        await Run(id).ReportAsync(Steps(a[0], 11, 14));
+
+        Time.Advance(TimeSpan.FromSeconds(30));
+        await Scheduler.WorkerLostAsync("w2", "declared dead by failure detection", "silo-w2");
+        var b1 = await Commands.AssignmentAsync("w1", 2);
+        var b3 = await Commands.AssignmentAsync("w3", 2);
+        Assert.Equal((0, 2, 10), (b1.Rank, b1.WorldSize, b1.ResumeFrom!.Step));
+        Assert.Equal((1, 2), (b3.Rank, b3.WorldSize));
+        var s = await Run(id).GetStatusAsync();
+        Assert.Equal((2, 2, 10, RunState.Rendezvous), (s.Epoch, s.WorldSize, s.Step, s.State));
+        Assert.Contains(s.Transitions, t => t.State == RunState.Recovering && t.Reason.Contains("worker w2 lost") && t.At == Time.GetUtcNow());
+        Assert.Equal(WorkerState.Lost, (await Scheduler.ListWorkersAsync()).Single(w => w.Id == "w2").State);
+
+        // A report from the dead epoch is refused; the new one runs.
+        Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[2], 11, 12)));
+        Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, [b1, b3])).Outcome);
+        Assert.Equal(RunState.Running, (await Run(id).GetStatusAsync()).State);
+    }
+
+    [Fact]
+    public async Task Below_min_the_run_waits_then_a_new_worker_brings_it_back()
+    {
+        var (id, a) = await StartAsync(max: 2);
+        foreach (var r in a) await Run(id).ReportAsync(Steps(r, 1, 10, checkpointAt: 10));
+        await Scheduler.WorkerLostAsync("w1", "killed");
+        var waiting = await Run(id).GetStatusAsync();
+        Assert.Equal((RunState.Recovering, 1, 2), (waiting.State, waiting.WorldSize, waiting.Epoch));
+        Assert.Contains("waiting for 2", waiting.Reason);
+        Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[1], 11, 11)));
+
+        await RegisterAsync("w4");
+        var c2 = await Commands.AssignmentAsync("w2", 3);
+        var c4 = await Commands.AssignmentAsync("w4", 3);
+        Assert.Equal((0, 1, 10), (c2.Rank, c4.Rank, c4.ResumeFrom!.Step));
+        Assert.Equal(RunState.Rendezvous, (await Run(id).GetStatusAsync()).State);
+    }
+
+    [Fact]
+    public async Task A_stale_death_notice_for_a_restarted_worker_is_ignored()
+    {
+        await RegisterAsync("w1");
+        await Scheduler.WorkerLostAsync("w1", "old process died", "some-older-silo");
+        Assert.Equal(WorkerState.Idle, (await Scheduler.ListWorkersAsync()).Single().State);
+    }
+
+    async Task<(string, RunAssignment[])> StartAsyncWithThree()
+    {
+        await RegisterAsync("w1");
+        await RegisterAsync("w2");
+        var id = (await Scheduler.SubmitRunAsync(Spec("three", 2, 3, 100, 10))).Id;
+        var ranks = new[] { await Commands.AssignmentAsync("w1", 1), await Commands.AssignmentAsync("w2", 1), await Commands.AssignmentAsync("w3", 1) };
+        Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, ranks)).Outcome);
+        return (id, ranks);
+    }
+}

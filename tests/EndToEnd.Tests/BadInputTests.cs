@@ -1,0 +1,63 @@
+namespace Orchestrator.Tests.EndToEnd;
+
+/// <summary>What users see when something is wrong: one line naming the problem, the right exit code, no stack trace.</summary>
+public sealed class BadInputTests
+{
+    [Fact]
+    public async Task Malformed_and_invalid_specs_exit_2_before_contacting_anyone()
+    {
+        var dir = Directory.CreateTempSubdirectory("orch-bad-");
+        var malformed = Path.Combine(dir.FullName, "bad.yaml");
+        File.WriteAllText(malformed, "name: x\nworkers: { min: 2, max\n");
+        var r = await OrchProcess.RunAsync("run", "submit", malformed, "--coordinator", $"127.0.0.1:{OrchProcess.FreePort()}");
+        Assert.Equal(2, r.Exit);
+        Assert.StartsWith($"error: {malformed}: line ", r.Stderr);
+        Assert.Single(r.Stderr.Trim().Split('\n'));
+
+        var invalid = Path.Combine(dir.FullName, "invalid.yaml");
+        File.WriteAllText(invalid, "name: x\ntrainer: light\nsteps: 10\nworkers: { min: 3, max: 2 }\ncheckpoint: { path: /tmp/x }\n");
+        r = await OrchProcess.RunAsync("run", "submit", invalid, "--coordinator", $"127.0.0.1:{OrchProcess.FreePort()}");
+        Assert.Equal(2, r.Exit);
+        Assert.Equal("error: invalid run spec: workers.max: 2 is below workers.min 3", r.Stderr.Trim());
+
+        r = await OrchProcess.RunAsync("run", "submit", Path.Combine(dir.FullName, "missing.yaml"));
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("does not exist", r.Stderr);
+        dir.Delete(true);
+    }
+
+    [Fact]
+    public async Task Absent_coordinator_is_one_line_with_the_address()
+    {
+        int port = OrchProcess.FreePort();
+        var r = await OrchProcess.RunAsync("run", "list", "--coordinator", $"127.0.0.1:{port}");
+        Assert.Equal(1, r.Exit);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.StartsWith($"error: cannot reach the coordinator at 127.0.0.1:{port}", line);
+
+        var w = await OrchProcess.RunAsync("worker", "--coordinator", $"127.0.0.1:{port}");
+        Assert.Equal(1, w.Exit);
+        Assert.Equal($"error: cannot reach the coordinator at 127.0.0.1:{port} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)", w.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Unknown_run_and_incompatible_worker_against_a_live_coordinator()
+    {
+        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
+        await coordinator.WaitForLineAsync("coordinator up");
+
+        var r = await OrchProcess.RunAsync("run", "status", "nope-000000", "--coordinator", $"127.0.0.1:{gateway}");
+        Assert.Equal(2, r.Exit);
+        Assert.Equal("error: no run 'nope-000000' (`orch run list` shows the runs)", r.Stderr.Trim());
+
+        await using var old = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "old"],
+            new Dictionary<string, string> { ["ORCH_PROTOCOL_VERSION"] = "0" });
+        Assert.Equal(2, await old.WaitForExitAsync(TimeSpan.FromSeconds(90)));
+        Assert.Contains("error: worker 'old' speaks protocol 0 but this coordinator speaks 1", old.Output);
+
+        var list = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", $"127.0.0.1:{gateway}");
+        Assert.Equal(0, list.Exit);
+        Assert.Equal("[]", list.Stdout.Trim());
+    }
+}

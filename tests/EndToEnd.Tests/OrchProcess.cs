@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Orchestrator.Tests.EndToEnd;
+
+/// <summary>
+/// A real `orch` process (dotnet Orchestrator.Cli.dll ...) whose output is captured line by line; tests await the
+/// line that marks an event instead of sleeping.
+/// </summary>
+public sealed class OrchProcess : IAsyncDisposable
+{
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "Orchestrator.Cli.dll");
+    readonly Process process;
+    readonly StringBuilder output = new();
+    readonly List<(Regex Pattern, TaskCompletionSource<Match> Done)> waiters = [];
+    readonly object gate = new();
+
+    OrchProcess(Process p) => process = p;
+
+    public int Id => process.Id;
+    public bool HasExited => process.HasExited;
+    public string Output { get { lock (gate) return output.ToString(); } }
+
+    public static OrchProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_TieredPGO"] = "0";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        var p = new Process { StartInfo = psi };
+        var orch = new OrchProcess(p);
+        p.OutputDataReceived += (_, e) => orch.OnLine(e.Data);
+        p.ErrorDataReceived += (_, e) => orch.OnLine(e.Data);
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return orch;
+    }
+
+    void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (gate)
+        {
+            output.AppendLine(line);
+            foreach (var w in waiters.ToList())
+                if (w.Pattern.Match(line) is { Success: true } m) { w.Done.TrySetResult(m); waiters.Remove(w); }
+        }
+    }
+
+    /// <summary>Completes with the first line (already seen or to come) matching the pattern; fails after the guard timeout or if the process exits.</summary>
+    public async Task<Match> WaitForLineAsync(string pattern, TimeSpan? timeout = null)
+    {
+        var re = new Regex(pattern);
+        TaskCompletionSource<Match> tcs;
+        lock (gate)
+        {
+            foreach (var line in output.ToString().Split('\n'))
+                if (re.Match(line.TrimEnd('\r')) is { Success: true } m) return m;
+            tcs = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiters.Add((re, tcs));
+        }
+        var exited = process.WaitForExitAsync();
+        var guard = Task.Delay(timeout ?? TimeSpan.FromSeconds(120));
+        var first = await Task.WhenAny(tcs.Task, exited, guard);
+        if (first == tcs.Task) return await tcs.Task;
+        throw new Xunit.Sdk.XunitException($"no line matching /{pattern}/ ({(first == exited ? "process exited" : "timed out")}); output:\n{Tail(Output)}");
+    }
+
+    public void KillHard() { if (!process.HasExited) process.Kill(); } // SIGKILL on Linux
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
+
+    /// <summary>Runs a short command to the end: exit code, stdout, stderr.</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    static string Tail(string s) => s.Length > 6000 ? s[^6000..] : s;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Orchestrator.Contracts.Cluster;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Workers;
+using Orchestrator.Experiments.Fitting;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
+
+namespace Orchestrator.Tests.Experiments.Sweeps;
+
+/// <summary>
+/// A stand-in for the coordinator's scheduler and run grains: a run advances a third of its steps each time it is
+/// polled and completes with the loss a known law gives (N from its shape, D from its steps), so the sweep's fit has
+/// a truth to find. Runs whose name contains a FailOnce key fail on their first attempt; AlwaysFail keys always fail.
+/// </summary>
+public static class FakeCoordinator
+{
+    public static readonly ChinchillaLaw Law = new(1.8, 30, 600, 0.3, 0.3);
+    public static readonly ConcurrentDictionary<string, byte> FailOnce = new();
+    public static readonly ConcurrentDictionary<string, byte> AlwaysFail = new();
+    public static readonly ConcurrentDictionary<string, byte> Active = new();
+    public static int MaxActive;
+    public static int Submitted;
+
+    internal static void Started(string id)
+    {
+        Active[id] = 0;
+        Interlocked.Increment(ref Submitted);
+        int now = Active.Count, seen;
+        while (now > (seen = MaxActive) && Interlocked.CompareExchange(ref MaxActive, now, seen) != seen) { }
+    }
+}
+
+public sealed class FakeSchedulerGrain : Grain, ISchedulerGrain
+{
+    int next;
+
+    public async Task<RunStatus> SubmitRunAsync(RunSpec spec)
+    {
+        if (spec.Steps < 1) throw new InvalidRunSpecException("steps: missing");
+        return await GrainFactory.GetGrain<IRunGrain>($"{spec.Name}-{next++:x4}").SubmitAsync(spec);
+    }
+
+    public Task<WorkerInfo> RegisterWorkerAsync(WorkerInfo worker) => throw new NotSupportedException();
+    public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() => Task.FromResult(ImmutableArray<WorkerInfo>.Empty);
+    public Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null) => Task.CompletedTask;
+    public Task<ImmutableArray<string>> ListRunsAsync() => Task.FromResult(ImmutableArray<string>.Empty);
+    public Task RequestWorkersAsync(string runId) => Task.CompletedTask;
+    public Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds, bool runEnded) => Task.CompletedTask;
+}
+
+public sealed class FakeRunGrain : Grain, IRunGrain
+{
+    RunStatus? status;
+    int polls;
+
+    public Task<RunStatus> SubmitAsync(RunSpec spec)
+    {
+        status = new RunStatus { Id = this.GetPrimaryKeyString(), Name = spec.Name, State = RunState.Pending, TotalSteps = spec.Steps, Spec = spec };
+        FakeCoordinator.Started(status.Id);
+        return Task.FromResult(status);
+    }
+
+    public Task<RunStatus> GetStatusAsync()
+    {
+        var s = status ?? throw new UnknownRunException($"no run '{this.GetPrimaryKeyString()}'");
+        if (s.State.IsFinal()) return Task.FromResult(s);
+        var spec = s.Spec!;
+        int step = Math.Min(spec.Steps, spec.Steps * ++polls / 3);
+        long n = 12L * spec.Model.NLayer * spec.Model.NEmbd * spec.Model.NEmbd;
+        double tokensPerStep = spec.Batch * spec.Model.BlockSize * spec.Workers.Max;
+        double loss = FakeCoordinator.Law.Predict(n, Math.Max(1, step) * tokensPerStep);
+        var history = s.History.Add(new MetricPoint(step, loss, 1000, null, DateTimeOffset.UtcNow));
+        bool fail = FakeCoordinator.AlwaysFail.Keys.Any(spec.Name.Contains)
+            || (spec.Name.EndsWith(".a1") && FakeCoordinator.FailOnce.Keys.Any(spec.Name.Contains));
+        if (fail && polls == 2)
+            s = s with { State = RunState.Failed, Step = step, Loss = loss, History = history, Reason = "worker crashed (injected)" };
+        else if (step >= spec.Steps)
+            s = s with { State = RunState.Completed, Step = step, Loss = loss, ValLoss = loss, History = history, Reason = "done" };
+        else
+            s = s with { State = RunState.Running, Step = step, Loss = loss, History = history };
+        if (s.State.IsFinal()) FakeCoordinator.Active.TryRemove(s.Id, out _);
+        status = s;
+        return Task.FromResult(s);
+    }
+
+    public Task<RunStatus> CancelAsync(string reason)
+    {
+        if (status is { } s && !s.State.IsFinal())
+        {
+            status = s with { State = RunState.Cancelled, Reason = reason };
+            FakeCoordinator.Active.TryRemove(s.Id, out _);
+        }
+        return Task.FromResult(status!);
+    }
+
+    public Task<ImmutableArray<string>> OfferWorkersAsync(ImmutableArray<WorkerInfo> workers) => Task.FromResult(ImmutableArray<string>.Empty);
+    public Task WorkerLostAsync(string workerId, string reason) => Task.CompletedTask;
+    public Task<RendezvousReply> RendezvousAsync(RendezvousRequest request) => throw new NotSupportedException();
+    public Task<ReportOutcome> ReportAsync(ProgressReport report) => throw new NotSupportedException();
+}
+
+/// <summary>The coordinator's control-plane director lives in Coordinator; in this one-silo cluster any silo will do.</summary>
+public sealed class AnySiloDirector : IPlacementDirector
+{
+    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context) =>
+        Task.FromResult(context.GetCompatibleSilos(target).First());
+}
