@@ -101,7 +101,8 @@ public sealed class OrchProcess : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    static string Tail(string s) => s.Length > 6000 ? s[^6000..] : s;
+    /// <summary>The first and last lines of a long output (the cause of a crash is usually near the top).</summary>
+    static string Tail(string s) => s.Length > 8000 ? s[..3000] + "\n...\n" + s[^5000..] : s;
 
     public async ValueTask DisposeAsync()
     {
