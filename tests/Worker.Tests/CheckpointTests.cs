@@ -52,6 +52,27 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void Resuming_a_finished_run_keeps_its_checkpoint()
+    {
+        var data = TestData.PatternCorpus();
+        var run = TestData.TempDir("done");
+        var config = new GptConfig(NLayer: 1, NHead: 1, NEmbd: 8, BlockSize: 16, VocabSize: 32);
+        var o = new TrainOptions { Steps = 3, BatchSize = 2, BlockSize = 16, LogEvery = 1, EvalBatches = 1, DataDir = data, OutDir = run };
+        string first;
+        using (var t = new Trainer(config, o, TestData.Open)) first = t.Run().Checkpoint!;
+        var sha = File.ReadAllText(Path.Combine(first, CheckpointManifest.FileName));
+        using (var t = new Trainer(config, o with { Resume = true }, TestData.Open))
+        {
+            Assert.Equal(3, t.StartStep);
+            var r = t.Run();
+            Assert.Equal(first, r.Checkpoint);
+            Assert.Empty(r.Losses);
+        }
+        Assert.Equal(sha, File.ReadAllText(Path.Combine(first, CheckpointManifest.FileName)));
+        Assert.Equal([Path.GetFileName(first)], Directory.GetDirectories(run).Select(d => Path.GetFileName(d)!));
+    }
+
+    [Fact]
     public void Bf16_compute_trains_with_fp32_masters()
     {
         var data = TestData.PatternCorpus();
