@@ -17,7 +17,7 @@ sealed class ProgressLine
         int filled = (int)(frac * 24);
         var eta = TimeSpan.FromMilliseconds(r.MsPerStep * (r.Steps - r.Step));
         var line = $"step {r.Step}/{r.Steps} [{new string('=', filled)}{new string(' ', 24 - filled)}] loss {r.Loss:F4}" +
-                   (r.ValLoss is double v ? $" val {v:F4}" : "") +
+                   (r.ValLoss is double v ? $" val {v:F4} (ppl {Math.Exp(v):F2})" : "") +
                    $" | {r.TokensPerSecond:N0} tok/s | {r.MsPerStep:F1} ms/step" + (r.Mfu is double m ? $" | MFU {m:P1}" : "") +
                    $" | lr {r.LearningRate:E2} | ETA {eta:hh\\:mm\\:ss}";
         if (_tty)

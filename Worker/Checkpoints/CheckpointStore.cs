@@ -34,6 +34,7 @@ public sealed class CheckpointStore(string root, int keep = 3)
     {
         Directory.CreateDirectory(Root);
         var final = Path.Combine(Root, FolderName(state.Step));
+        if (IsValid(final)) return final; // this step is already saved (a resume that had nothing left to do)
         var temp = Path.Combine(Root, TempPrefix + state.Step.ToString("D6", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(temp);
         try
@@ -91,6 +92,13 @@ public sealed class CheckpointStore(string root, int keep = 3)
             }
         }
         return null;
+    }
+
+    static bool IsValid(string dir)
+    {
+        if (!Directory.Exists(dir)) return false;
+        try { Verify(dir); return true; }
+        catch (InvalidDataException) { return false; }
     }
 
     /// <summary>Checks the manifest and every file's size and SHA-256; <see cref="InvalidDataException"/> says what is wrong.</summary>

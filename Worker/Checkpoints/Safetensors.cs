@@ -70,42 +70,55 @@ public static class Safetensors
     }
 
     /// <summary>
-    /// Reads every tensor of a safetensors file onto the CPU. A malformed file throws <see cref="InvalidDataException"/>
-    /// naming it.
+    /// Reads every tensor of a safetensors file onto the CPU, one tensor at a time (files may exceed 2 GB; a single
+    /// tensor may not). A malformed or truncated file throws <see cref="InvalidDataException"/> naming it.
     /// </summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
-        var data = File.ReadAllBytes(path);
-        if (data.Length < 8) throw Bad(path, "shorter than the 8-byte header length");
-        long headerLen = BinaryPrimitives.ReadInt64LittleEndian(data);
-        if (headerLen <= 0 || 8 + headerLen > data.Length) throw Bad(path, "header length is out of range (truncated?)");
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        long fileLength = fs.Length;
+        if (fileLength < 8) throw Bad(path, "shorter than the 8-byte header length");
+        Span<byte> len = stackalloc byte[8];
+        fs.ReadExactly(len);
+        long headerLen = BinaryPrimitives.ReadInt64LittleEndian(len);
+        if (headerLen <= 0 || headerLen > 100_000_000 || 8 + headerLen > fileLength) throw Bad(path, "header length is out of range (truncated?)");
+        var headerBytes = new byte[headerLen];
+        fs.ReadExactly(headerBytes);
         JsonObject header;
-        try { header = JsonNode.Parse(Encoding.UTF8.GetString(data, 8, (int)headerLen))!.AsObject(); }
-        catch (JsonException e) { throw Bad(path, "header is not valid JSON: " + e.Message); }
+        try { header = JsonNode.Parse(headerBytes)!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw Bad(path, "header is not valid JSON: " + e.Message); }
         long dataStart = 8 + headerLen;
         var tensors = new Dictionary<string, Tensor>();
         var metadata = new Dictionary<string, string>();
-        foreach (var (name, node) in header)
+        try
         {
-            if (name == "__metadata__")
+            foreach (var (name, node) in header)
             {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
-                continue;
+                if (name == "__metadata__")
+                {
+                    foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
+                    continue;
+                }
+                var o = node!.AsObject();
+                var dtype = ParseDtype(o["dtype"]!.GetValue<string>(), path);
+                var shape = o["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
+                var offs = o["data_offsets"]!.AsArray();
+                long begin = offs[0]!.GetValue<long>(), end = offs[1]!.GetValue<long>();
+                var t = empty(shape, dtype);
+                tensors[name] = t;
+                long expected = t.numel() * t.ElementSize;
+                if (end - begin != expected || begin < 0 || dataStart + end > fileLength || expected > int.MaxValue)
+                    throw Bad(path, $"tensor '{name}' data is out of range (truncated?)");
+                var buffer = new byte[expected];
+                fs.Position = dataStart + begin;
+                fs.ReadExactly(buffer);
+                t.bytes = buffer;
             }
-            var o = node!.AsObject();
-            var dtype = ParseDtype(o["dtype"]!.GetValue<string>(), path);
-            var shape = o["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var offs = o["data_offsets"]!.AsArray();
-            long begin = offs[0]!.GetValue<long>(), end = offs[1]!.GetValue<long>();
-            var t = empty(shape, dtype);
-            long expected = t.numel() * t.ElementSize;
-            if (end - begin != expected || dataStart + end > data.Length || begin < 0)
-            {
-                t.Dispose();
-                throw Bad(path, $"tensor '{name}' data is out of range (truncated?)");
-            }
-            t.bytes = data.AsSpan((int)(dataStart + begin), (int)expected);
-            tensors[name] = t;
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
         }
         return (tensors, metadata);
     }

@@ -69,6 +69,8 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
 
     // GPT-2 initialisation: N(0, 0.02) for Linear and Embedding weights, zero biases, LayerNorm weight 1, and the
     // residual projections (c_proj) scaled by 1/sqrt(2·n_layer) so the residual stream's variance stays put with depth.
+    // Drawn with randn from our own generator: TorchSharp 0.107's nn.init.normal_ ignores its generator argument and
+    // uses the process-wide one, which other threads (or a later manual_seed) would change under us.
     void Initialise(long seed)
     {
         using var gen = new Generator((ulong)seed);
@@ -82,9 +84,15 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
                 else p.zero_();
             }
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-            else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) nn.init.normal_(p, 0.0, projStd, gen);
-            else nn.init.normal_(p, 0.0, 0.02, gen);
+            else if (name.EndsWith("c_proj.weight", StringComparison.Ordinal)) Normal(p, projStd, gen);
+            else Normal(p, 0.02, gen);
         }
+    }
+
+    static void Normal(Tensor p, double std, Generator gen)
+    {
+        using var draw = randn(p.shape, dtype: ScalarType.Float32, generator: gen);
+        p.copy_(draw.mul_(std));
     }
 
     protected override void Dispose(bool disposing)

@@ -115,6 +115,23 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     }
 
     [Fact]
+    public void Bench_train_prints_throughput_on_the_cpu()
+    {
+        var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
+            "--batch", "2", "--block", "16", "--steps", "3", "--warmup-steps", "1", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var j = JsonDocument.Parse(r.Stdout).RootElement;
+        double tps = j.GetProperty("tokens_per_second").GetDouble(), ms = j.GetProperty("ms_per_step").GetDouble();
+        Assert.True(tps > 0);
+        Assert.Equal(1000.0 * 2 * 16 / tps, ms, 6);
+        Assert.Equal(3, j.GetProperty("steps").GetInt32());
+        Assert.Equal("Float32", j.GetProperty("dtype").GetString());
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("mfu").ValueKind);
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("gpu_memory_used_mb").ValueKind);
+        Assert.InRange(j.GetProperty("final_loss").GetDouble(), 3.0, 5.0); // about ln 64 = 4.16 on random tokens
+    }
+
+    [Fact]
     public void Bad_input_exits_2_with_one_clear_line()
     {
         var empty = TestData.TempDir("foreign");

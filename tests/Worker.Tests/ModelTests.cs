@@ -87,3 +87,19 @@ public sealed class ModelTests
         Assert.Equal(6.0 * 123_689_472 + 12.0 * 12 * 12 * 64 * 1024, c.FlopsPerToken(1024));
     }
 }
+
+public sealed class InitDeterminismTests
+{
+    [Fact]
+    public void Init_depends_on_the_seed_only_not_on_the_global_generator()
+    {
+        TorchRuntime.Initialize();
+        var c = new GptConfig(NLayer: 1, NHead: 2, NEmbd: 16, BlockSize: 8, VocabSize: 32);
+        manual_seed(1);
+        using var a = new Gpt(c, seed: 7);
+        manual_seed(2);
+        using var b = new Gpt(c, seed: 7);
+        foreach (var ((name, pa), (_, pb)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(pa.allclose(pb, 0, 0), name);
+    }
+}
