@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Two-GPU figures of issue 5, side by side with torch.distributed in the same call: all-reduce bus bandwidth
+# 1 MB-1 GB through our NCCL bindings vs torch.distributed; GPT-2 124M tokens/s at 1 and 2 GPUs for DDP and
+# ZeRO-1/2/3 with the peak GPU memory per rank (nvidia-smi sampled every 100 ms).
+# Run on nvidia-h200-x2 from the repository root with .publish/orch.tar.xz carried.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/gpu-env.sh
+nvidia-smi --query-gpu=name --format=csv,noheader; date -u
+OUTDIR="${OUT:-/tmp/orch-bench}"; mkdir -p "$OUTDIR"
+
+echo "== all-reduce fp32: orch (our NCCL bindings)"
+"$ORCH" bench comm --backend nccl --nproc 2 --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
+echo "== all-reduce fp32: torch.distributed"
+/opt/torch/.venv/bin/torchrun --standalone --nproc_per_node 2 bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
+  --iters 20 --warmup 5 --json > "$OUTDIR/comm_torch.json" 2> "$OUTDIR/comm_torch.err"
+python3 - "$OUTDIR/comm_orch.json" "$OUTDIR/comm_torch.json" <<'PY'
+import json, sys
+def load(p):
+    text = open(p).read(); text = text[text.index("{"):]
+    return {r["bytes"]: r["busbw_gbps"] for r in json.loads(text)["results"]}
+o, t = load(sys.argv[1]), load(sys.argv[2])
+print("bytes,orch_busbw_gbps,torch_busbw_gbps,ratio")
+for b in sorted(o):
+    if b in t: print(f"{b},{o[b]:.1f},{t[b]:.1f},{o[b]/t[b]:.3f}")
+PY
+
+"$ORCH" bench data generate --out /tmp/synthetic --tokens 20000000 > /dev/null
+run() { # name, args...
+  local name=$1; shift
+  nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 100 > "$OUTDIR/mem_$name.csv" &
+  local smi=$!
+  "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch 12 --block 1024 \
+    --steps 50 --log-every 10 --eval-batches 0 --warmup 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
+  local rc=$?
+  kill $smi 2>/dev/null
+  python3 - "$name" "$rc" "$OUTDIR/train_$name.json" "$OUTDIR/mem_$name.csv" <<'PY'
+import json, sys
+name, rc, path, mem = sys.argv[1:5]
+try:
+    text = open(path).read(); d = json.loads(text[text.index("{"):])
+    tps, ws = d.get("tokens_per_second"), d.get("world_size")
+except Exception as e:
+    tps, ws = None, f"failed rc={rc}"
+peak = {}
+for line in open(mem):
+    i, m = [x.strip() for x in line.split(",")]
+    peak[i] = max(peak.get(i, 0), int(m))
+print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}")
+PY
+}
+run 1gpu
+for z in 0 1 2 3; do run 2gpu-zero$z --nproc 2 --backend nccl --zero $z; done
