@@ -26,7 +26,15 @@ public sealed class FlatAdamW : IDisposable
         ExpAvg = zeros_like(master).DetachFromDisposeScope();
         ExpAvgSq = zeros_like(master).DetachFromDisposeScope();
         _o = options;
+        _fused = FusedAdamWKernel.TryCreate(master.device, out _);
+        _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
     }
+
+    readonly FusedAdamWKernel? _fused;   // libtorch's fused AdamW (one kernel), when this libtorch has it
+    readonly Tensor _step;               // its float32 step count, on the device
+
+    /// <summary>Whether libtorch's fused kernel does the update (else element-wise tensor ops).</summary>
+    public bool Fused => _fused is not null;
 
     /// <summary>One update with <paramref name="grad"/> (fp32, same length as <see cref="Master"/>).</summary>
     public void Step(Tensor grad, double lr)
@@ -34,17 +42,25 @@ public sealed class FlatAdamW : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         StepCount++;
+        // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only: the fused kernel takes one decay for
+        // the whole buffer, so it runs with 0 and the mask is applied here in one pass.
+        if (_o.WeightDecay > 0) Master.addcmul_(Master, DecayMask, value: -lr * _o.WeightDecay);
+        if (_fused is not null)
+        {
+            _step.fill_(StepCount);
+            _fused.Step(Master, grad, ExpAvg, ExpAvgSq, _step, lr, _o.Beta1, _o.Beta2, 0, _o.Eps);
+            return;
+        }
         ExpAvg.mul_(_o.Beta1).add_(grad, alpha: 1 - _o.Beta1);
         ExpAvgSq.mul_(_o.Beta2).addcmul_(grad, grad, value: 1 - _o.Beta2);
         var bc1 = 1 - Math.Pow(_o.Beta1, StepCount);
         var bc2 = 1 - Math.Pow(_o.Beta2, StepCount);
-        if (_o.WeightDecay > 0) Master.sub_(Master * DecayMask * (lr * _o.WeightDecay));
         var denom = (ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(_o.Eps);
         Master.addcdiv_(ExpAvg, denom, value: -lr / bc1);
     }
 
     public void Dispose()
     {
-        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); DecayMask.Dispose();
+        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); DecayMask.Dispose(); _step.Dispose(); _fused?.Dispose();
     }
 }

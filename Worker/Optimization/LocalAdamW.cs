@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Orchestrator.Worker.Optimization;
+namespace Orchestrator.Sharding.Optim;
 
 /// <summary>
 /// libtorch's fused AdamW kernel (<c>torch._fused_adamw_</c>, what PyTorch's <c>AdamW(fused=True)</c> calls), reached
