@@ -3,7 +3,7 @@ using Orchestrator.Cli.Hosting;
 using Orchestrator.Sharding.Benchmarks;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Launch;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Ring;
 using static TorchSharp.torch;
 

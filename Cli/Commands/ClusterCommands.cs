@@ -7,7 +7,7 @@ using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Hosting;
 using Orleans.Configuration;
 using Orleans.Runtime;

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Orchestrator.Cli.Hosting;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.DataPipeline.Tokenization;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Data;
 using Orchestrator.Worker.Export;

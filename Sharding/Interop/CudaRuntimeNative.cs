@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Orchestrator.Sharding.Native;
 using cudaError_t = int;
 using cudaStream_t = nint;
 using cudaEvent_t = nint;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Orchestrator.Sharding.Communication;
-using Orchestrator.Sharding.Native;
 using TorchSharp;
 
 namespace Orchestrator.Sharding.Interop;

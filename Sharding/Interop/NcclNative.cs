@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Orchestrator.Sharding.Native;
 using ncclComm_t = nint;
 using cudaStream_t = nint;
 using size_t = nuint;

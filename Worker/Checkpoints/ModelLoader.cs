@@ -1,4 +1,4 @@
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;

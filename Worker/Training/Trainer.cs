@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Orchestrator.DataPipeline.Loading;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Optimization;

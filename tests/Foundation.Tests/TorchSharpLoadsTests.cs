@@ -1,4 +1,4 @@
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using TorchSharp;
 using static TorchSharp.torch;
 

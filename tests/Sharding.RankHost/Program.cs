@@ -2,7 +2,7 @@ using System.Globalization;
 using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Launch;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Parallel;
 using Orchestrator.Sharding.RankHost;
 using Orchestrator.Sharding.Ring;

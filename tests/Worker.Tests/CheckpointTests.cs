@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;

@@ -1,6 +1,6 @@
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Tests.Worker;

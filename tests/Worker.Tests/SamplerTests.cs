@@ -1,4 +1,4 @@
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Sampling;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Orchestrator.Sharding.Communication;
-using Orchestrator.Sharding.Native;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Ring;
 
 namespace Orchestrator.Tests.Sharding.Support;

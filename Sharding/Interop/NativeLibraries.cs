@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Orchestrator.Sharding.Native;
+namespace Orchestrator.Sharding.Interop;
 
 /// <summary>
 /// Maps the import names used by this assembly's bindings ("nccl", "cudart") to real files. The pip NCCL

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Orchestrator.Sharding.Native;
+namespace Orchestrator.Sharding.Interop;
 
 /// <summary>Finds libnccl and reads its version without initialising a communicator.</summary>
 public static partial class NcclVersion

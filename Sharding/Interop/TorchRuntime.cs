@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace Orchestrator.Sharding.Native;
+namespace Orchestrator.Sharding.Interop;
 
 /// <summary>
 /// Loads libtorch before TorchSharp touches it. With <c>ORCH_LIBTORCH=/path/to/torch/lib</c> the libraries of an
