@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The GPU scaling-law sweep of issue 7: prepares Brown (carried as .data/brown/raw), starts a coordinator and one
+# worker per GPU, launches bench/gpu-sweep.yaml, waits, and writes the report (Markdown, JSON, PNG, SVG) to $OUT.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/gpu-env.sh
+OUTDIR="${OUT:-/tmp/orch-sweep}"; mkdir -p "$OUTDIR"
+"$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --json > "$OUTDIR/prepare.json"
+"$ORCH" coordinator --metrics-port 0 > "$OUTDIR/coordinator.log" 2>&1 &
+sleep 8
+GPUS=$(nvidia-smi -L | wc -l)
+for ((g = 0; g < GPUS; g++)); do
+  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --name gpu$g > "$OUTDIR/worker$g.log" 2>&1 &
+done
+sleep 10
+"$ORCH" workers list
+"$ORCH" sweep launch bench/gpu-sweep.yaml --json > "$OUTDIR/launch.json"; cat "$OUTDIR/launch.json"
+ID=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.loads(t[t.index("{"):])["id"])' "$OUTDIR/launch.json")
+for ((i = 0; i < ${SWEEP_MINUTES:-7} * 6; i++)); do
+  "$ORCH" sweep status "$ID" --json > "$OUTDIR/status.json" 2>/dev/null
+  STATE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$OUTDIR/status.json" 2>/dev/null)
+  [[ -n "$STATE" && "$STATE" != "Running" && "$STATE" != "0" ]] && break
+  sleep 10
+done
+"$ORCH" sweep status "$ID"
+"$ORCH" sweep report "$ID" --out "$OUTDIR/report" --bootstrap 1000
