@@ -2,17 +2,18 @@
 # Two-GPU figures of issue 5, side by side with torch.distributed in the same call: all-reduce bus bandwidth
 # 1 MB-1 GB through our NCCL bindings vs torch.distributed; GPT-2 124M tokens/s at 1 and 2 GPUs for DDP and
 # ZeRO-1/2/3 with the peak GPU memory per rank (nvidia-smi sampled every 100 ms).
-# Run on nvidia-h200-x2 from the repository root with .publish/orch.tar.xz carried.
+# Run on nvidia-h200-x2 from the repository root with .publish/orch.tar.xz carried; NPROC=4 or 8 on larger machines.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/gpu-env.sh
 nvidia-smi --query-gpu=name --format=csv,noheader; date -u
 OUTDIR="${OUT:-/tmp/orch-bench}"; mkdir -p "$OUTDIR"
+NP="${NPROC:-2}"
 
 echo "== all-reduce fp32: orch (our NCCL bindings)"
-"$ORCH" bench comm --backend nccl --nproc 2 --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
+"$ORCH" bench comm --backend nccl --nproc "$NP" --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
 echo "== all-reduce fp32: torch.distributed"
-/opt/torch/.venv/bin/torchrun --standalone --nproc_per_node 2 bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
+/opt/torch/.venv/bin/torchrun --standalone --nproc_per_node "$NP" bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
   --iters 20 --warmup 5 --json > "$OUTDIR/comm_torch.json" 2> "$OUTDIR/comm_torch.err"
 python3 - "$OUTDIR/comm_orch.json" "$OUTDIR/comm_torch.json" <<'PY'
 import json, sys
@@ -50,4 +51,4 @@ print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}")
 PY
 }
 run 1gpu
-for z in 0 1 2 3; do run 2gpu-zero$z --nproc 2 --backend nccl --zero $z; done
+for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done

@@ -57,7 +57,7 @@ public static class ChinchillaFitter
         Parallel.For(0, options.Bootstrap, new ParallelOptions { CancellationToken = ct }, b =>
         {
             // One Random per resample, seeded by its index: the same intervals whatever the thread schedule.
-            var rng = new Random(HashCode.Combine(options.Seed, b));
+            var rng = new Random(unchecked(options.Seed * 1_000_003 + b * 7_919)); // not HashCode.Combine: randomised per process
             var sample = new ScalingPoint[points.Count];
             for (int i = 0; i < sample.Length; i++) sample[i] = points[rng.Next(points.Count)];
             var objective = new LogSumExpObjective(sample, options.HuberDelta);

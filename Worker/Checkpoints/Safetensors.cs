@@ -55,8 +55,13 @@ public static class Safetensors
             Emit(fs, sha, headerBytes);
             foreach (var (_, t) in list)
             {
-                using var cpu = t.detach().to(DeviceType.CPU).contiguous();
+                // A dispose scope per tensor holds every temporary (detach, to, contiguous) until its bytes are out:
+                // an unreferenced temporary can be finalized by the GC while libtorch still uses its handle, which
+                // crashed resumed runs now and then (SIGSEGV in THSTensor_to_device) before this scope.
+                using var scope = NewDisposeScope();
+                var cpu = t.detach().to(DeviceType.CPU).contiguous();
                 Emit(fs, sha, cpu.bytes);
+                GC.KeepAlive(t);
             }
             fs.Flush(flushToDisk: true);
         }

@@ -20,7 +20,7 @@ public sealed class SyntheticBatchSource(int batchSize, int blockSize, int vocab
     {
         for (int b = 0; b < batchSize; b++)
         {
-            var rng = new Random(HashCode.Combine(seed, _consumed + (long)rank * batchSize + b));
+            var rng = new Random(TokenArrayBatchSource.DeterministicSeed(seed, _consumed + (long)rank * batchSize + b));
             long prev = rng.Next(vocabSize);
             for (int t = 0; t < blockSize; t++)
             {

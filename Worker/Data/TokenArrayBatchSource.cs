@@ -37,7 +37,7 @@ public sealed class TokenArrayBatchSource : IBatchSource
         int span = _tokens.Length - BlockSize;
         for (int b = 0; b < BatchSize; b++)
         {
-            var rng = new Random(HashCode.Combine(_seed, 0x5eed, _consumed + (long)_rank * BatchSize + b));
+            var rng = new Random(DeterministicSeed(_seed, _consumed + (long)_rank * BatchSize + b));
             int start = rng.Next(span);
             for (int t = 0; t < BlockSize; t++)
             {
@@ -49,4 +49,16 @@ public sealed class TokenArrayBatchSource : IBatchSource
     }
 
     public void Dispose() { }
+
+    /// <summary>
+    /// A seed that is the same in every process (HashCode.Combine is randomised per process): SplitMix64 of
+    /// (seed, index).
+    /// </summary>
+    public static int DeterministicSeed(long seed, long index)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)index + 0x5EED);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return (int)(z ^ (z >> 31));
+    }
 }

@@ -184,7 +184,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
 
         // --resume skips the corrupt newest one (with a warning) and continues from step 4; the corrupt folder is set aside, not overwritten.
         r = OrchProcess.Run("train", "--data", _run.Corpus, "--out", run, "--resume", "--steps", "6", "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.ExitCode == 0, $"exit code {r.ExitCode}; stdout: {r.Stdout}; stderr: {r.Stderr}");
         Assert.Contains("skipping checkpoint", r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(Path.Combine(run, "ckpt-000004"), j.GetProperty("resumed_from").GetString());
