@@ -56,7 +56,7 @@ public static class QuickstartCommand
             for (int i = 1; i <= n; i++)
                 cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"]);
 
-            Step(4, "run the sweep: 3 model sizes x 2 token budgets on CPU");
+            Step(4, "run the sweep: 4 model sizes x 3 token budgets on CPU");
             var specPath = Path.Combine(work, "quickstart.yaml");
             File.WriteAllText(specPath, SweepYaml(corpus, Path.Combine(work, "sweeps"), n, pr.GetValue(trainer)!));
             var spec = SweepSpecYaml.Load(specPath);
@@ -79,17 +79,17 @@ public static class QuickstartCommand
     }
 
     /// <summary>
-    /// The sweep: ~25k-200k non-embedding parameters, 60 and 180 steps of 8 x 64 tokens, bytes vocabulary. Small on
-    /// purpose: 6 runs, 2 at a time, must fit in 10 minutes on 2 shared cores (`orch train` measured 0.1-0.5 s/step
-    /// there for the 100k model).
+    /// The sweep: ~25k-500k non-embedding parameters x 60, 180 and 540 steps of 8 x 64 tokens, bytes vocabulary:
+    /// 12 runs, 2 at a time, within 10 minutes on 2 cores. Three budgets per size so the five-parameter L(N, D)
+    /// has something to stand on (6 runs on 2 budgets left it under-determined).
     /// </summary>
     static string SweepYaml(string corpus, string storage, int workers, string trainer) => $"""
         # Written by `orch quickstart`; launch it yourself with `orch sweep launch` against `orch local`.
         name: quickstart
         data: {corpus}
         storage: {storage}
-        params: [2.5e4, 7e4, 2e5]
-        tokens: [3.072e4, 9.216e4]
+        params: [2.5e4, 7e4, 2e5, 5e5]
+        tokens: [3.072e4, 9.216e4, 2.7648e5]
         batch: 8
         block_size: 64
         lr: 3e-3
