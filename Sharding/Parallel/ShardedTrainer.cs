@@ -40,8 +40,8 @@ public sealed partial class ShardedTrainer : IDisposable
     public int Rank => _comm.Rank;
 
     /// <param name="computeDtype">
-    /// Converts the compute parameters to this dtype (bf16 on GPUs) after the fp32 masters were taken from them;
-    /// the Parameter objects stay the same (set_), so references held elsewhere stay valid.
+    /// The compute dtype (bf16 on GPUs); the stages' parameters must already be in it (the fp32 masters are taken
+    /// from them here and broadcast from rank 0).
     /// </param>
     public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null)
     {
@@ -57,8 +57,12 @@ public sealed partial class ShardedTrainer : IDisposable
         using var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
         for (var g = 0; g < Layout.Groups.Count; g++) _copies.ParamsToFlat(g, full);
         comm.Broadcast(full, 0);
-        foreach (var (_, p, _) in model.Parameters)
-            if (p.dtype != _dtype) p.set_(p.detach().to(_dtype));
+        // set_ cannot change a Parameter's dtype (libtorch reinterprets the storage and fails its bounds check), so
+        // the caller converts the module before building the stages (ShardedAdamW does) and we only check it here.
+        foreach (var (name, p, _) in model.Parameters)
+            if (p.dtype != _dtype)
+                throw new InvalidOperationException(
+                    $"parameter {name} is {p.dtype} but the compute dtype is {_dtype}: convert the module (module.to({_dtype})) before building its stages");
         using var mask = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
         foreach (var p in Layout.Params)
             if (p.Shape.Length >= 2) mask.narrow(0, Layout.FullOffset(p), p.Numel).fill_(1);
