@@ -43,6 +43,7 @@ public sealed class CheckpointStore(string root, int keep = 3)
             void Add(string name, string sha) => files.Add(new CheckpointFile(name, new FileInfo(Path.Combine(temp, name)).Length, sha));
             var meta = new Dictionary<string, string> { ["format"] = "orchestrator-checkpoint", ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
             Add(ModelFile, Safetensors.Write(Path.Combine(temp, ModelFile), model, meta));
+            CheckpointFailpoint.Reached(state.Step);
             Add(OptimizerFile, Safetensors.Write(Path.Combine(temp, OptimizerFile), optimizer, meta));
             Add(StateFile, WriteSynced(Path.Combine(temp, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, Json)));
             var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, state.Step, DateTimeOffset.UtcNow, files);

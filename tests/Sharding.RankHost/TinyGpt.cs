@@ -50,6 +50,15 @@ public static class TinyGpt
     /// <param name="tied">The head reuses the token embedding's weight (GPT-2's tying): a parameter shared by two stages.</param>
     public static StagedModel Build(int seed, int blocks = 2, bool tied = false)
     {
+        // manual_seed sets libtorch's one global CPU generator: tests that run ranks as threads of one process build
+        // their models at the same time, and interleaved draws would give each rank (and the reference) other weights.
+        lock (InitLock) return BuildSeeded(seed, blocks, tied);
+    }
+
+    static readonly Lock InitLock = new();
+
+    static StagedModel BuildSeeded(int seed, int blocks, bool tied)
+    {
         manual_seed(seed);
         var embedding = new Embedding();
         var stages = new List<ModelStage> { new("embedding", embedding) };
