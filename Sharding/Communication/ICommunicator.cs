@@ -36,6 +36,14 @@ public interface ICommunicator : IDisposable
     /// <summary>Returns once every rank has reached it.</summary>
     Task BarrierAsync();
 
+    /// <summary>
+    /// Orders the compute that this rank queues from now on after <paramref name="collective"/>, without blocking the
+    /// host where the backend can (NCCL: the compute stream waits on the collective's CUDA event, so the CPU keeps
+    /// queueing kernels ahead of the GPU). The ring runs its collectives on host threads, so it waits here. A
+    /// failure already known is thrown; a later one surfaces at the next collective.
+    /// </summary>
+    void WaitOnDevice(Task collective) => CommunicatorExtensions.Wait(collective);
+
     /// <summary>Fails pending and future collectives at once and tears the connections down, so peers fail fast too.</summary>
     void Abort(string reason);
 }

@@ -107,6 +107,22 @@ public sealed class NcclCommunicator : ICommunicator
         return AllReduceAsync(token).ContinueWith(t => { token.Dispose(); t.GetAwaiter().GetResult(); }, TaskScheduler.Default);
     }
 
+    public void WaitOnDevice(Task collective)
+    {
+        lock (_gate)
+        {
+            if (_fault is { } f) throw f;
+            // Still pending: its event is alive (the watchdog destroys events under this lock).
+            foreach (var p in _pending)
+            {
+                if (p.Done.Task != collective) continue;
+                CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamWaitEvent(CudaRuntimeNative.DefaultStream, p.Event, 0), "cudaStreamWaitEvent");
+                return;
+            }
+        }
+        CommunicatorExtensions.Wait(collective); // finished already (or failed: rethrows)
+    }
+
     public void Abort(string reason) => Fail(new CommunicatorException($"nccl rank {Rank}: communicator aborted: {reason}"));
 
     Task Enqueue(string op, Func<nint, int> call)
@@ -141,8 +157,11 @@ public sealed class NcclCommunicator : ICommunicator
                 var q = CudaRuntimeNative.cudaEventQuery(p.Event);
                 if (q == CudaRuntimeNative.Success)
                 {
-                    _pending.TryDequeue(out _);
-                    CudaRuntimeNative.cudaEventDestroy(p.Event);
+                    lock (_gate)
+                    {
+                        _pending.TryDequeue(out _);
+                        CudaRuntimeNative.cudaEventDestroy(p.Event);
+                    }
                     p.Done.TrySetResult();
                     continue;
                 }

@@ -28,29 +28,61 @@ public sealed class FlatAdamW : IDisposable
         _o = options;
         _fused = FusedAdamWKernel.TryCreate(master.device, out _);
         _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
+        _one = ones(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
+        (_decayRuns, _plainRuns) = Runs(decayMask);
+        _views = [.. new[] { _decayRuns, _plainRuns }.Select(runs => new[] { Master, ExpAvg, ExpAvgSq }
+            .Select(buffer => runs.Select(r => buffer.narrow(0, r.Offset, r.Length).DetachFromDisposeScope()).ToArray()).ToArray())];
     }
 
     readonly FusedAdamWKernel? _fused;   // libtorch's fused AdamW (one kernel), when this libtorch has it
     readonly Tensor _step;               // its float32 step count, on the device
+    readonly Tensor _one;                // the gradient scale when nothing is clipped
+    readonly (long Offset, long Length)[] _decayRuns, _plainRuns;
+    readonly Tensor[][][] _views;        // [decay, plain][master, exp_avg, exp_avg_sq][run]
 
     /// <summary>Whether libtorch's fused kernel does the update (else element-wise tensor ops).</summary>
     public bool Fused => _fused is not null;
 
-    /// <summary>One update with <paramref name="grad"/> (fp32, same length as <see cref="Master"/>).</summary>
-    public void Step(Tensor grad, double lr)
+    // The mask's maximal runs of 1s (decayed) and of 0s, read once: the fused kernel takes one weight decay per
+    // call, so it runs twice, each time over that kind's runs of the flat buffers (views: no copies).
+    static ((long, long)[] Decay, (long, long)[] Plain) Runs(Tensor mask)
+    {
+        var m = mask.cpu().data<float>().ToArray();
+        List<(long, long)> decay = [], plain = [];
+        for (long i = 0; i < m.Length;)
+        {
+            long j = i;
+            while (j < m.Length && m[j] == m[i]) j++;
+            (m[i] != 0 ? decay : plain).Add((i, j - i));
+            i = j;
+        }
+        return ([.. decay], [.. plain]);
+    }
+
+    /// <summary>
+    /// One update with <paramref name="grad"/> (fp32, same length as <see cref="Master"/>), divided first by
+    /// <paramref name="gradScale"/> when given (a one-element device tensor: max(1, norm / clip) clips the gradient).
+    /// </summary>
+    public void Step(Tensor grad, double lr, Tensor? gradScale = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         StepCount++;
-        // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only: the fused kernel takes one decay for
-        // the whole buffer, so it runs with 0 and the mask is applied here in one pass.
-        if (_o.WeightDecay > 0) Master.addcmul_(Master, DecayMask, value: -lr * _o.WeightDecay);
         if (_fused is not null)
         {
             _step.fill_(StepCount);
-            _fused.Step(Master, grad, ExpAvg, ExpAvgSq, _step, lr, _o.Beta1, _o.Beta2, 0, _o.Eps);
+            for (var kind = 0; kind < 2; kind++)
+            {
+                var runs = kind == 0 ? _decayRuns : _plainRuns;
+                var grads = runs.Select(r => grad.narrow(0, r.Offset, r.Length)).ToArray();
+                _fused.Step(_views[kind][0], grads, _views[kind][1], _views[kind][2], _step, gradScale ?? _one, lr, _o.Beta1, _o.Beta2,
+                    kind == 0 ? _o.WeightDecay : 0, _o.Eps);
+            }
             return;
         }
+        if (gradScale is not null) grad.div_(gradScale);
+        // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only.
+        if (_o.WeightDecay > 0) Master.addcmul_(Master, DecayMask, value: -lr * _o.WeightDecay);
         ExpAvg.mul_(_o.Beta1).add_(grad, alpha: 1 - _o.Beta1);
         ExpAvgSq.mul_(_o.Beta2).addcmul_(grad, grad, value: 1 - _o.Beta2);
         var bc1 = 1 - Math.Pow(_o.Beta1, StepCount);
@@ -61,6 +93,7 @@ public sealed class FlatAdamW : IDisposable
 
     public void Dispose()
     {
-        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); DecayMask.Dispose(); _step.Dispose(); _fused?.Dispose();
+        foreach (var v in _views.SelectMany(k => k).SelectMany(b => b)) v.Dispose();
+        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); DecayMask.Dispose(); _step.Dispose(); _one.Dispose(); _fused?.Dispose();
     }
 }

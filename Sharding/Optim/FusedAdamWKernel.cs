@@ -5,17 +5,19 @@ namespace Orchestrator.Sharding.Optim;
 
 /// <summary>
 /// libtorch's fused AdamW kernel (<c>torch._fused_adamw_</c>, what PyTorch's <c>AdamW(fused=True)</c> calls), reached
-/// through a TorchScript function because TorchSharp does not bind it. One kernel per flat buffer instead of about
-/// ten element-wise passes. The caller keeps the step count in a float32 device tensor and sets it before each call
-/// (PyTorch increments it before calling the kernel; bias correction divides by 1 - beta^step).
+/// through a TorchScript function because TorchSharp does not bind it. It takes lists of tensors (one multi-tensor
+/// launch for all of them, so contiguous runs of a flat buffer cost no more than the whole buffer) and a
+/// <c>grad_scale</c> tensor that divides the gradients inside the kernel: gradient clipping rides along for free
+/// (scale = max(1, norm / clip)) instead of a separate pass over the gradients. The caller keeps the step count in
+/// a float32 device tensor and sets it before each call (PyTorch increments it before calling the kernel; bias
+/// correction divides by 1 - beta^step).
 /// </summary>
 public sealed class FusedAdamWKernel : IDisposable
 {
     // ps[0] is returned so TorchScript keeps the call: a mutation of a list built in the function is otherwise dropped.
     const string Script = @"
-def adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: Tensor, lr: float, b1: float, b2: float, wd: float, eps: float):
-    ps = [p]
-    torch._fused_adamw_(ps, [g], [m], [v], [], [step], lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps, amsgrad=False, maximize=False)
+def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor], steps: List[Tensor], scale: Tensor, lr: float, b1: float, b2: float, wd: float, eps: float):
+    torch._fused_adamw_(ps, gs, ms, vs, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps, amsgrad=False, maximize=False, grad_scale=scale, found_inf=None)
     return ps[0]
 ";
 
@@ -35,15 +37,20 @@ def adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: Tensor, lr: float, b
         try
         {
             var kernel = new FusedAdamWKernel(jit.compile(Script));
-            // Smoke test on the device: one step from p = 1, g = 0.5 must give 1·(1 - 0.1·0.1) - 0.1 = 0.89.
-            using var p = ones(4, device: device);
-            using var g = full(4, 0.5f, device: device);
-            using var m = zeros(4, device: device);
-            using var v = zeros(4, device: device);
+            // Smoke test on the device, two slices of one buffer with a gradient scale of 2: one step from p = 1,
+            // g = 0.5 must give 1·(1 - 0.1·0.1) - 0.1 = 0.89 and m = 0.1·0.5/2 = 0.025, and leave the gap alone.
+            using var p = ones(8, device: device);
+            using var g = full(8, 0.5f, device: device);
+            using var m = zeros(8, device: device);
+            using var v = zeros(8, device: device);
             using var s = ones(1, device: device);
-            kernel.Step(p, g, m, v, s, 0.1, 0.9, 0.95, 0.1, 1e-8);
-            var got = p[0].item<float>();
-            if (Math.Abs(got - 0.89f) > 1e-5) { reason = $"fused AdamW smoke test gave {got}, expected 0.89"; kernel.Dispose(); return null; }
+            using var scale = full(1, 2.0f, device: device);
+            Tensor[] Runs(Tensor t) => [t.narrow(0, 0, 3), t.narrow(0, 5, 3)];
+            kernel.Step(Runs(p), Runs(g), Runs(m), Runs(v), s, scale, 0.1, 0.9, 0.95, 0.1, 1e-8);
+            float[] got = p.cpu().data<float>().ToArray(), gotM = m.cpu().data<float>().ToArray();
+            bool ok = got.Select((x, i) => Math.Abs(x - (i is 3 or 4 ? 1f : 0.89f)) <= 1e-5).All(b => b)
+                      && gotM.Select((x, i) => Math.Abs(x - (i is 3 or 4 ? 0f : 0.025f)) <= 1e-7).All(b => b);
+            if (!ok) { reason = $"fused AdamW smoke test gave p = [{string.Join(", ", got)}], m = [{string.Join(", ", gotM)}]"; kernel.Dispose(); return null; }
             return kernel;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -53,9 +60,17 @@ def adamw(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: Tensor, lr: float, b
         }
     }
 
-    public void Step(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, Tensor step, double lr, double beta1, double beta2, double weightDecay, double eps)
+    /// <summary>
+    /// One AdamW step over parallel lists of fp32 tensors (parameters, gradients, moments), all with the same
+    /// weight decay; every gradient is divided by <paramref name="gradScale"/> (a one-element device tensor) first.
+    /// </summary>
+    public void Step(IReadOnlyList<Tensor> param, IReadOnlyList<Tensor> grad, IReadOnlyList<Tensor> expAvg, IReadOnlyList<Tensor> expAvgSq,
+        Tensor step, Tensor gradScale, double lr, double beta1, double beta2, double weightDecay, double eps)
     {
-        using var result = _unit.invoke<Tensor>("adamw", param, grad, expAvg, expAvgSq, step, lr, beta1, beta2, weightDecay, eps);
+        if (param.Count == 0) return;
+        var steps = Enumerable.Repeat(step, param.Count).ToArray();
+        using var result = _unit.invoke<Tensor>("adamw", param.ToArray(), grad.ToArray(), expAvg.ToArray(), expAvgSq.ToArray(), steps, gradScale,
+            lr, beta1, beta2, weightDecay, eps);
     }
 
     public void Dispose() => _unit.Dispose();

@@ -28,7 +28,7 @@ public sealed partial class ShardedTrainer : IDisposable
     readonly Device _device;
     readonly FlatAdamW _adam;
     readonly Tensor? _fullGrad;      // zero 0-2: gradients in full coordinates, compute dtype
-    readonly Tensor? _fullParams;    // zero 1-2: gather target for updated parameters
+    readonly Tensor? _fullParams;    // zero 0-2: the compute parameters (each a view of it); zero 1-2 gather into it
     readonly Tensor? _shardGrad;     // zero 2: reduce-scatter target, compute dtype
     readonly Tensor? _paramShard;    // zero 3: this rank's compute-dtype parameters
     readonly IReadOnlyList<(int Low, int High)> _buckets;
@@ -70,10 +70,12 @@ public sealed partial class ShardedTrainer : IDisposable
         if (Zero <= 2)
         {
             _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
-            using var fullC = full.to(_dtype);
-            for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, fullC);
+            // The parameters become views of one flat compute buffer: publishing after a step is one conversion
+            // (DDP) or the all-gather itself (ZeRO-1/2), with no per-parameter copies.
+            _fullParams = full.to(_dtype).DetachFromDisposeScope();
+            for (var g = 0; g < Layout.Groups.Count; g++)
+                _copies.Materialize(g, _fullParams.narrow(0, Layout.Groups[g].FullOffset, Layout.Groups[g].Padded));
         }
-        if (Zero is 1 or 2) _fullParams = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
         if (Zero == 2) _shardGrad = zeros(Layout.ShardLength, dtype: _dtype, device: _device).DetachFromDisposeScope();
         if (Zero == 3)
         {
@@ -123,7 +125,7 @@ public sealed partial class ShardedTrainer : IDisposable
             using var l = ForwardBackward(microBatches[k].Input, microBatches[k].Target, microBatches.Count, k == microBatches.Count - 1);
             loss += l.item<float>(); // sync point
         }
-        FinishStep(lr);
+        FinishStep(lr).Dispose();
         return AverageAcrossRanks(loss);
     }
 
@@ -147,10 +149,14 @@ public sealed partial class ShardedTrainer : IDisposable
         return StagedPass(x, y, microSteps, last ? g => OnStageReady(g, _pending) : null);
     }
 
-    /// <summary>Waits for the reductions, clips to the global norm, updates, publishes the parameters and zeroes the gradients. Returns the pre-clip norm.</summary>
-    public double FinishStep(double lr)
+    /// <summary>
+    /// Orders the update after the reductions (on the device: no host sync with NCCL), clips to the global norm,
+    /// updates, publishes the parameters and drops the gradients. Returns the pre-clip norm as a device scalar
+    /// (0 when clipping is off), owned by the caller.
+    /// </summary>
+    public Tensor FinishStep(double lr)
     {
-        foreach (var t in _pending) CommunicatorExtensions.Wait(t);
+        foreach (var t in _pending) _comm.WaitOnDevice(t);
         _pending.Clear();
         using (var scope = NewDisposeScope())
         using (no_grad())
@@ -167,7 +173,7 @@ public sealed partial class ShardedTrainer : IDisposable
         }
         PublishParameters();
         ZeroGrad();
-        return LastGradNorm;
+        return _lastNorm!.detach();
     }
 
     /// <summary>
@@ -176,12 +182,12 @@ public sealed partial class ShardedTrainer : IDisposable
     /// then clips, updates and publishes. No overlap with backward in this form. Returns the pre-clip global norm.
     /// Not for ZeRO-3, whose parameters exist only inside <see cref="Step"/>.
     /// </summary>
-    public double ReduceAndStep(double lr)
+    public Tensor ReduceAndStep(double lr)
     {
         if (Zero == 3) throw new InvalidOperationException("ZeRO-3 runs forward and backward itself: call Step");
         var pending = new List<Task>();
         for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
-        foreach (var t in pending) CommunicatorExtensions.Wait(t);
+        foreach (var t in pending) _comm.WaitOnDevice(t);
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
@@ -194,14 +200,16 @@ public sealed partial class ShardedTrainer : IDisposable
             ClipAndUpdate(regionGrad, lr);
         }
         PublishParameters();
-        return LastGradNorm;
+        return _lastNorm!.detach();
     }
 
-    /// <summary>Zeroes the parameters' accumulated gradients in place.</summary>
+    /// <summary>
+    /// Drops the parameters' accumulated gradients (PyTorch's set_to_none): the next backward hands each parameter
+    /// a fresh gradient instead of adding into a zeroed one, and the copy into the flat buffer is the only pass.
+    /// </summary>
     public void ZeroGrad()
     {
-        using var _ = no_grad();
-        foreach (var (_, p, _) in _model.Parameters) p.grad?.zero_();
+        foreach (var (_, p, _) in _model.Parameters) p.grad = null;
     }
 
     // Called as each stage's backward finishes on the last micro-step (stages arrive last to first).
@@ -250,25 +258,32 @@ public sealed partial class ShardedTrainer : IDisposable
         return value;
     }
 
+    // The clip stays on the device: the norm's square is all-reduced there (ZeRO: each rank holds one shard of the
+    // gradient) and max(1, norm / clip) divides the gradient inside the fused AdamW kernel. No host sync.
     void ClipAndUpdate(Tensor regionGrad, double lr)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var clip = _options.Optimizer.GradClip;
+        Tensor? scale = null;
+        Tensor norm;
         if (clip > 0)
         {
-            var sumsq = regionGrad.pow(2).sum().reshape(1);
-            if (Zero > 0) _comm.AllReduce(sumsq, ReduceOp.Sum); // each rank holds one shard of the gradient
-            var norm = Math.Sqrt(sumsq.item<float>());
-            LastGradNorm = norm;
-            var coef = clip / (norm + 1e-6);
-            if (coef < 1) regionGrad.mul_(coef);
+            var sumsq = linalg.vector_norm(regionGrad).square().reshape(1);
+            if (Zero > 0) _comm.WaitOnDevice(_comm.AllReduceAsync(sumsq, ReduceOp.Sum));
+            norm = sumsq.sqrt().reshape([]);
+            scale = ((norm + 1e-6) / clip).clamp_min(1.0).reshape(1);
         }
-        _adam.Step(regionGrad, lr);
+        else norm = zeros([], ScalarType.Float32, _device);
+        _lastNorm?.Dispose();
+        _lastNorm = norm.DetachFromDisposeScope();
+        _adam.Step(regionGrad, lr, scale);
     }
 
-    /// <summary>Global gradient norm before clipping, from the last step (0 when clipping is off).</summary>
-    public double LastGradNorm { get; private set; }
+    Tensor? _lastNorm;
+
+    /// <summary>Global gradient norm before clipping, from the last step (0 when clipping is off). A host sync.</summary>
+    public double LastGradNorm => _lastNorm is null ? 0 : _lastNorm.item<float>();
 
     /// <summary>Makes the compute parameters match the fp32 masters again (after a step or a checkpoint load).</summary>
     public void PublishParameters()
@@ -278,15 +293,14 @@ public sealed partial class ShardedTrainer : IDisposable
         switch (Zero)
         {
             case 0:
-                var full = _adam.Master.to(_dtype);
-                for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, full);
+                _fullParams!.copy_(_adam.Master);
                 break;
             case 1 or 2:
+                // The gathers write the parameters' own storage; compute waits for them on the device.
                 var shard = _adam.Master.to(_dtype);
                 var tasks = Layout.Groups.Select(gs => _comm.AllGatherAsync(shard.narrow(0, gs.ShardOffset, gs.ShardLength),
                     _fullParams!.narrow(0, gs.FullOffset, gs.Padded))).ToList();
-                foreach (var t in tasks) CommunicatorExtensions.Wait(t);
-                for (var g = 0; g < Layout.Groups.Count; g++) _copies.FlatToParams(g, _fullParams!);
+                foreach (var t in tasks) _comm.WaitOnDevice(t);
                 break;
             default:
                 _paramShard!.copy_(_adam.Master);
@@ -314,6 +328,7 @@ public sealed partial class ShardedTrainer : IDisposable
     public void Dispose()
     {
         _adam.Dispose();
+        _lastNorm?.Dispose();
         _fullGrad?.Dispose(); _fullParams?.Dispose(); _shardGrad?.Dispose(); _paramShard?.Dispose();
     }
 }

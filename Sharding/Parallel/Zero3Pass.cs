@@ -60,7 +60,7 @@ public sealed partial class ShardedTrainer
             foreach (var g in _needs[stage])
             {
                 if (!materialized.Add(g)) continue;
-                CommunicatorExtensions.Wait(gathered[g].Task);
+                _comm.WaitOnDevice(gathered[g].Task);
                 _copies.Materialize(g, gathered[g].Buffer);
             }
         }
@@ -123,7 +123,7 @@ public sealed partial class ShardedTrainer
         {
             foreach (var (task, outp, g) in pending)
             {
-                CommunicatorExtensions.Wait(task);
+                _comm.WaitOnDevice(task);
                 var gs = Layout.Groups[g];
                 shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp.to(ScalarType.Float32));
             }

@@ -5,11 +5,12 @@ using static TorchSharp.torch;
 namespace Orchestrator.Worker.Optimization;
 
 /// <summary>
-/// A group of parameters laid out in one contiguous buffer per role (fp32 master, compute copy, gradient, AdamW
-/// moments). Each model parameter is re-pointed (<c>set_</c>) at its slice of the compute buffer and its
-/// <c>.grad</c> at its slice of the gradient buffer; autograd accumulates into that slice in place. Why: the whole
-/// update becomes a handful of large kernels instead of several per tensor (what PyTorch's fused/multi-tensor AdamW
-/// buys), the bf16 refresh is one copy, and the flat buffers are exactly what DDP buckets and ZeRO shards slice.
+/// A group of parameters laid out in one contiguous buffer per role (fp32 master, compute copy, fp32 gradient,
+/// AdamW moments). Each model parameter is re-pointed (<c>set_</c>) at its slice of the compute buffer, so the
+/// update is a handful of large kernels instead of several per tensor (what PyTorch's fused/multi-tensor AdamW
+/// buys) and the bf16 refresh is one copy. Gradients are left to autograd (a fresh tensor per parameter, as with
+/// PyTorch's zero_grad(set_to_none=True)) and gathered into the fp32 buffer once per step: that copy is also the
+/// bf16 to fp32 conversion the fused kernel needs, so it is the only pass over them before the update.
 /// </summary>
 public sealed class FlatParameterGroup : IDisposable
 {
@@ -20,9 +21,12 @@ public sealed class FlatParameterGroup : IDisposable
     public bool Decay { get; }
     public Tensor Master { get; }                 // fp32
     public Tensor Compute { get; private set; }   // compute dtype; the same tensor as Master when that is fp32
-    public Tensor Grad { get; private set; }      // compute dtype
+    public Tensor Grad { get; }                   // fp32, filled by GatherGrads
     public Tensor ExpAvg { get; }                 // fp32
     public Tensor ExpAvgSq { get; }               // fp32
+
+    Parameter[] _bound = [];
+    Tensor[] _gradViews = [];
 
     /// <summary>Copies the (fp32) parameters into a new flat master buffer; call <see cref="Bind"/> next.</summary>
     public FlatParameterGroup(IReadOnlyList<(string Name, Parameter Parameter)> parameters, bool decay, Device device)
@@ -41,27 +45,43 @@ public sealed class FlatParameterGroup : IDisposable
         Master = empty(Length, ScalarType.Float32, device);
         foreach (var ((_, p), s) in parameters.Zip(slots)) Master.narrow(0, s.Offset, s.Length).copy_(p.detach().reshape(-1).to(ScalarType.Float32));
         Compute = Master;
-        Grad = Master; // replaced in Bind
+        Grad = zeros(Length, ScalarType.Float32, device);
         ExpAvg = zeros(Length, ScalarType.Float32, device);
         ExpAvgSq = zeros(Length, ScalarType.Float32, device);
     }
 
     /// <summary>
     /// Points the model's parameters (already in <paramref name="computeDtype"/>, looked up by name) at slices of the
-    /// compute buffer and their gradients at slices of the gradient buffer.
+    /// compute buffer.
     /// </summary>
     public void Bind(IReadOnlyDictionary<string, Parameter> parameters, ScalarType computeDtype)
     {
         using var _ = no_grad();
-        var device = Master.device;
         Compute = computeDtype == ScalarType.Float32 ? Master : Master.to(computeDtype);
-        Grad = zeros(Length, computeDtype, device);
-        foreach (var s in Slots)
+        _bound = Slots.Select(s => parameters[s.Name]).ToArray();
+        foreach (var (s, p) in Slots.Zip(_bound))
         {
-            var p = parameters[s.Name];
             p.set_(View(Compute, s));
-            p.grad = View(Grad, s);
+            p.grad = null;
         }
+        _gradViews = Slots.Select(s => Grad.narrow(0, s.Offset, s.Length).view(s.Shape)).ToArray();
+    }
+
+    /// <summary>The parameters' gradients into <see cref="Grad"/> (converted to fp32); a parameter without one adds zeros.</summary>
+    public void GatherGrads()
+    {
+        for (var i = 0; i < _bound.Length; i++)
+        {
+            using var g = _bound[i].grad;
+            if (g is null) _gradViews[i].zero_();
+            else _gradViews[i].copy_(g);
+        }
+    }
+
+    /// <summary>Drops the parameters' gradients; the next backward makes fresh ones.</summary>
+    public void DropGrads()
+    {
+        foreach (var p in _bound) p.grad = null;
     }
 
     /// <summary>A slot's view into a flat buffer of this group.</summary>
@@ -69,8 +89,9 @@ public sealed class FlatParameterGroup : IDisposable
 
     public void Dispose()
     {
+        foreach (var v in _gradViews) v.Dispose();
         if (!ReferenceEquals(Compute, Master)) Compute.Dispose();
-        if (!ReferenceEquals(Grad, Master)) Grad.Dispose();
+        Grad.Dispose();
         Master.Dispose();
         ExpAvg.Dispose();
         ExpAvgSq.Dispose();

@@ -39,7 +39,10 @@ public sealed class LocalAdamW : IOptimizerStrategy
         _fused = fused ? FusedAdamWKernel.TryCreate(device, out reason) : null;
         FusedUnavailableReason = _fused is null ? reason : null;
         _stepTensor = zeros(1, ScalarType.Float32, device);
+        _one = ones(1, ScalarType.Float32, device);
     }
+
+    readonly Tensor _one;
 
     /// <summary>Whether the fused kernel does the update (else element-wise tensor ops).</summary>
     public bool Fused => _fused is not null;
@@ -49,7 +52,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
 
     public void ZeroGrad()
     {
-        foreach (var g in _groups) g.Grad.zero_();
+        foreach (var g in _groups) g.DropGrads();
     }
 
     public Tensor Step(double learningRate)
@@ -57,14 +60,12 @@ public sealed class LocalAdamW : IOptimizerStrategy
         StepCount++;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var grads = _groups.Select(g => g.Grad.dtype == ScalarType.Float32 ? g.Grad : g.Grad.to(ScalarType.Float32)).ToArray();
-        // Global L2 norm over both groups, then scale by min(1, clip / norm) on the device (no .item()).
+        foreach (var g in _groups) g.GatherGrads(); // the one pass over the gradients before the update (bf16 -> fp32)
+        var grads = _groups.Select(g => g.Grad).ToArray();
+        // Global L2 norm over both groups; clipping divides by max(1, norm / clip) on the device (no .item()),
+        // inside the fused kernel when there is one.
         var norm = stack(grads.Select(g => linalg.vector_norm(g)).ToArray()).square().sum().sqrt();
-        if (_settings.GradClip > 0)
-        {
-            var coef = (_settings.GradClip / (norm + 1e-6)).clamp_max(1.0);
-            foreach (var g in grads) g.mul_(coef);
-        }
+        var scale = _settings.GradClip > 0 ? ((norm + 1e-6) / _settings.GradClip).clamp_min(1.0).reshape(1) : _one;
         double b1 = _settings.Beta1, b2 = _settings.Beta2;
         double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
         double stepSize = learningRate / bias1;
@@ -74,18 +75,18 @@ public sealed class LocalAdamW : IOptimizerStrategy
             var group = _groups[i];
             if (group.Length == 0) continue;
             var g = grads[i];
+            double decay = group.Decay ? _settings.WeightDecay : 0;
             if (_fused is not null)
+                _fused.Step([group.Master], [g], [group.ExpAvg], [group.ExpAvgSq], _stepTensor, scale, learningRate, b1, b2, decay, _settings.Eps);
+            else
             {
-                _fused.Step(group.Master, g, group.ExpAvg, group.ExpAvgSq, _stepTensor, learningRate, b1, b2,
-                    group.Decay ? _settings.WeightDecay : 0, _settings.Eps);
-                if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
-                continue;
+                g.div_(scale);
+                group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g
+                group.ExpAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);                // v = b2·v + (1-b2)·g²
+                if (decay > 0) group.Master.mul_(1 - learningRate * decay);
+                var denom = group.ExpAvgSq.sqrt().div_(Math.Sqrt(bias2)).add_(_settings.Eps);
+                group.Master.addcdiv_(group.ExpAvg, denom, -stepSize);
             }
-            group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g
-            group.ExpAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);                // v = b2·v + (1-b2)·g²
-            if (group.Decay && _settings.WeightDecay > 0) group.Master.mul_(1 - learningRate * _settings.WeightDecay);
-            var denom = group.ExpAvgSq.sqrt().div_(Math.Sqrt(bias2)).add_(_settings.Eps);
-            group.Master.addcdiv_(group.ExpAvg, denom, -stepSize);
             if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
         }
         return norm.MoveToOuterDisposeScope();
@@ -131,6 +132,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
     {
         _fused?.Dispose();
         _stepTensor.Dispose();
+        _one.Dispose();
         foreach (var g in _groups) g.Dispose();
     }
 }

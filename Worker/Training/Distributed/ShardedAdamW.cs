@@ -66,7 +66,7 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
     }
 
     // The trainer ran the micro-steps through ForwardBackward, which already launched the reductions.
-    public Tensor Step(double learningRate) => tensor((float)_inner.FinishStep(learningRate));
+    public Tensor Step(double learningRate) => _inner.FinishStep(learningRate);
 
     public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights()
     {
