@@ -24,3 +24,7 @@ for ((i = 0; i < ${SWEEP_MINUTES:-7} * 6; i++)); do
 done
 "$ORCH" sweep status "$ID"
 "$ORCH" sweep report "$ID" --out "$OUTDIR/report" --bootstrap 1000
+# The sweep's folder without its checkpoints (status.json, results.csv, metrics/): `orch sweep report --folder` renders
+# the report again from it anywhere, without a cluster.
+STORAGE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["folder"])' "$OUTDIR/status.json" 2>/dev/null)
+[[ -n "$STORAGE" && -d "$STORAGE" ]] && mkdir -p "$OUTDIR/sweep" && cp -r "$STORAGE/status.json" "$STORAGE/results.csv" "$STORAGE/metrics" "$OUTDIR/sweep/"

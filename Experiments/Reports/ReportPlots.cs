@@ -25,7 +25,7 @@ static class ReportPlots
     {
         var plot = PlotWriter.New("Final loss vs model size", "non-embedding parameters N (log scale)", "final loss", logX: true);
         int i = 0;
-        foreach (var group in done.GroupBy(GroupKey).OrderBy(g => g.Key))
+        foreach (var group in Groups(done))
         {
             var color = PlotWriter.Palette(i++);
             var pts = group.OrderBy(x => x.N).ToList();
@@ -72,7 +72,7 @@ static class ReportPlots
     {
         var plot = PlotWriter.New("Residuals of the fit: ln(measured) - ln(fitted)", "non-embedding parameters N (log scale)", "log residual", logX: true);
         int i = 0;
-        foreach (var group in done.GroupBy(GroupKey).OrderBy(g => g.Key))
+        foreach (var group in Groups(done))
         {
             var pts = group.ToList();
             var dots = plot.Add.ScatterPoints(pts.Select(p => Math.Log10(p.N)).ToArray(),
@@ -83,6 +83,10 @@ static class ReportPlots
         plot.Add.HorizontalLine(0, 1, ScottPlot.Colors.Gray, ScottPlot.LinePattern.Solid);
         return PlotWriter.Save(plot, dir, "residuals");
     }
+
+    /// <summary>Token budgets (smallest first), then FLOP budgets: numeric order, not the labels' string order.</summary>
+    static IEnumerable<IGrouping<string, RunResult>> Groups(IReadOnlyList<RunResult> done) =>
+        done.GroupBy(GroupKey).OrderBy(g => g.First().FlopBudget is null ? 0 : 1).ThenBy(g => g.First().FlopBudget ?? g.First().D);
 
     public static string GroupKey(RunResult r) => r.FlopBudget is { } c ? $"C = {c:G3}" : $"D = {r.D:G3}";
 }
