@@ -10,6 +10,7 @@ nvidia-smi --query-gpu=name --format=csv,noheader; date -u
 OUTDIR="${OUT:-/tmp/orch-bench}"; mkdir -p "$OUTDIR"
 NP="${NPROC:-2}"
 
+if [[ -z "${SKIP_COMM:-}" ]]; then
 echo "== all-reduce fp32: orch (our NCCL bindings)"
 "$ORCH" bench comm --backend nccl --nproc "$NP" --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
 echo "== all-reduce fp32: torch.distributed"
@@ -25,14 +26,15 @@ print("bytes,orch_busbw_gbps,torch_busbw_gbps,ratio")
 for b in sorted(o):
     if b in t: print(f"{b},{o[b]:.1f},{t[b]:.1f},{o[b]/t[b]:.3f}")
 PY
+fi
 
 "$ORCH" bench data generate --out /tmp/synthetic --tokens 20000000 > /dev/null
 run() { # name, args...
   local name=$1; shift
   nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 100 > "$OUTDIR/mem_$name.csv" &
   local smi=$!
-  "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch 12 --block 1024 \
-    --steps 50 --log-every 10 --eval-batches 0 --warmup 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
+  "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch "${BATCH:-12}" --block "${BLOCK:-1024}" \
+    --steps "${STEPS:-50}" --log-every 10 --eval-batches 0 --warmup 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
   local rc=$?
   kill $smi 2>/dev/null
   python3 - "$name" "$rc" "$OUTDIR/train_$name.json" "$OUTDIR/mem_$name.csv" <<'PY'
@@ -52,3 +54,11 @@ PY
 }
 run 1gpu
 for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+
+# Model-state memory per ZeRO stage: a tiny batch (1 x 64 tokens) so activations are negligible; the peak that
+# nvidia-smi sees minus the same process' CUDA context (a 1-step run of a 1-layer model) is what the stage keeps.
+if [[ -n "${MEMORY:-}" ]]; then
+  export BATCH=1 BLOCK=64 STEPS=10
+  run mem-1gpu
+  for z in 0 1 2 3; do run mem-${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+fi

@@ -17,7 +17,7 @@ public static class BenchTrainCommand
     public sealed record Result(
         string Model, long Parameters, long NonEmbeddingParameters, int Batch, int Block, int GradAccum, string Device,
         string Dtype, int Steps, int WarmupSteps, double TokensPerSecond, double MsPerStep, double? Mfu, double? PeakTflops,
-        double FinalLoss, long? GpuMemoryUsedMb);
+        double FinalLoss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases);
 
     public static Command Create()
     {
@@ -31,10 +31,12 @@ public static class BenchTrainCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
         dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
+        var clip = new Option<double>("--grad-clip") { Description = "Global-norm clip (0: off, as nanoGPT's bench.py)", DefaultValueFactory = _ => 1.0 };
+        var profile = new Option<bool>("--profile") { Description = "Per-phase GPU and host time of the timed steps (CUDA events; no nsys needed)" };
         var json = new Option<bool>("--json");
         var cmd = new Command("train", "Training throughput (tokens/s, ms/step, MFU) on synthetic tokens")
         {
-            model, set, batch, block, accum, steps, warmup, device, dtype, json,
+            model, set, batch, block, accum, steps, warmup, device, dtype, clip, profile, json,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -43,24 +45,29 @@ public static class BenchTrainCommand
             if (t > config.BlockSize) config = config with { BlockSize = t };
             if (n < 1) throw new ArgumentException("--steps must be at least 1");
             if (w < 0) throw new ArgumentException("--warmup-steps must be 0 or more");
+            if (pr.GetValue(clip) < 0) throw new ArgumentException($"--grad-clip {pr.GetValue(clip)}: must be 0 (off) or positive");
             var options = new TrainOptions
             {
                 Steps = w + n, BatchSize = b, BlockSize = t, GradAccum = pr.GetValue(accum), Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!,
                 LogEvery = w + n + 1, EvalBatches = 0, WarmupSteps = 0,
             };
+            options = options with { Adam = options.Adam with { GradClip = pr.GetValue(clip) } };
             using var trainer = new Trainer(config, options, lo => new SyntheticBatchSource(lo.BatchSize, lo.BlockSize, config.VocabSize, lo.Seed));
             Console.Error.WriteLine($"bench train: {pr.GetValue(model)} ({config.ParameterCount / 1e6:F1}M parameters), batch {b}, block {t}, " +
                 $"{trainer.Device.Name} {trainer.Device.ComputeDtype}; {w} warm-up + {n} timed steps");
             if (w > 0) trainer.Run(stopAt: w, ct: ct);
-            var r = trainer.Run(stopAt: w + n, ct: ct);
+            using var phases = pr.GetValue(profile) ? new PhaseProfiler(trainer.Device.IsCuda) : null;
+            var r = trainer.Run(stopAt: w + n, ct: ct, phases: phases);
             double tps = r.TokensPerSecond;
             double ms = 1000.0 * options.BatchSize * options.BlockSize * options.GradAccum / tps;
             var result = new Result(pr.GetValue(model)!, config.ParameterCount, config.NonEmbeddingParameterCount, b, t, options.GradAccum,
                 trainer.Device.Name, trainer.Device.ComputeDtype.ToString(), n, w, tps, ms, r.Mfu, trainer.Device.PeakFlops / 1e12,
-                r.FinalTrainLoss ?? double.NaN, trainer.Device.IsCuda ? GpuMemoryUsedMb() : null);
+                r.FinalTrainLoss ?? double.NaN, trainer.Device.IsCuda ? GpuMemoryUsedMb() : null, options.Adam.GradClip, phases?.Summarize());
             if (pr.GetValue(json)) JsonOutput.Write(result);
             else Console.WriteLine($"{tps:N0} tokens/s, {ms:F1} ms/step" + (r.Mfu is double m ? $", MFU {m:P1} of {result.PeakTflops:F0} TFLOP/s" : "") +
                 (result.GpuMemoryUsedMb is long mb ? $", GPU memory in use {mb:N0} MiB" : ""));
+            if (result.Phases is { } ps && !pr.GetValue(json))
+                foreach (var p in ps) Console.WriteLine($"  {p.Phase,-44} GPU {p.GpuMs,8:F2} ms   host {p.HostMs,8:F2} ms");
             return Task.FromResult(CliAction.Ok);
         });
         return cmd;

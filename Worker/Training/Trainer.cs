@@ -103,7 +103,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
     /// <param name="stopAt">Ends at this step instead (benchmarks: warm-up, then a timed stretch).</param>
-    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null)
+    /// <param name="phases">Marks the end of each phase of every step (benchmarks: where the time goes).</param>
+    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null, PhaseProfiler? phases = null)
     {
         long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
         long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
@@ -121,24 +122,33 @@ public sealed class Trainer : IDisposable
             bool log = (_step + 1) % _o.LogEvery == 0 || _step + 1 == end;
             using (var scope = NewDisposeScope())
             {
+                phases?.BeginStep();
                 Tensor? lossSum = null;
                 for (int micro = 0; micro < _o.GradAccum; micro++)
                 {
                     var (x, y) = _train.Next();
+                    phases?.Mark("data");
                     Tensor detached;
                     if (_opt is IMicroStepRunner runner) // multi-rank: per-layer reduction or ZeRO-3 gathers (Distributed/)
+                    {
                         detached = runner.ForwardBackward(x, y, _o.GradAccum, micro == _o.GradAccum - 1);
+                        phases?.Mark("forward+backward (staged, with reductions)");
+                    }
                     else
                     {
                         var logits = Model.call(x);
+                        phases?.Mark("forward");
                         var loss = Gpt.Loss(logits, y) / _o.GradAccum;  // scale so accumulated grads are the mean
+                        phases?.Mark("loss");
                         loss.backward();
+                        phases?.Mark("backward");
                         detached = loss.detach();
                     }
                     lossSum = lossSum is null ? detached : lossSum + detached;
                 }
                 var norm = _opt.Step(lr);
                 _opt.ZeroGrad();
+                phases?.Mark("optimizer");
                 if (log)
                 {
                     if (_opt is IMicroStepRunner ranks) lossSum = ranks.MeanOverRanks(lossSum!); // collective: every rank logs at the same steps
