@@ -89,6 +89,9 @@ public static class SweepCommands
         CliAction.Set(cmd, async (pr, ct) =>
         {
             if (pr.GetValue(bootstrap) < 0) throw new BadInputException($"--bootstrap {pr.GetValue(bootstrap)}: give resamples >= 0");
+            string outDir = Path.GetFullPath(pr.GetValue(output)!);
+            if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new BadInputException($"--out '{outDir}' is not empty: give a new folder (reports are never overwritten)");
             SweepStatus status;
             if (pr.GetValue(folder) is { } dir)
             {
@@ -101,10 +104,10 @@ public static class SweepCommands
                 using var host = await ConsoleOptions.ConnectAsync(pr, ct);
                 status = await host.Client().GetSweepStatusAsync(sweepId);
             }
-            var (outDir, analysis) = SweepView.WriteReport(status, pr.GetValue(output)!, pr.GetValue(bootstrap), ct);
+            var (written, analysis) = SweepView.WriteReport(status, outDir, pr.GetValue(bootstrap), ct);
             if (pr.GetValue(ConsoleOptions.Json))
-                JsonOutput.Write(new { report = outDir, fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets) : null, notes = analysis.Notes });
-            else SweepView.PrintSummary(analysis, outDir);
+                JsonOutput.Write(new { report = written, fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets) : null, notes = analysis.Notes });
+            else SweepView.PrintSummary(analysis, written);
             return CliAction.Ok;
         });
         return cmd;

@@ -64,8 +64,8 @@ public static partial class SweepSpecYaml
         var models = new List<ModelShape>();
         for (int i = 0; i < (d.Models?.Count ?? 0); i++)
         {
-            var m = d.Models![i];
             string where = $"models[{i}]";
+            var m = d.Models![i] ?? throw new ArgumentException($"{where} is empty: give n_layer, n_head and n_embd, or params");
             if (m.Params is { } target)
             {
                 if (m.NLayer is not null || m.NHead is not null || m.NEmbd is not null)
@@ -100,6 +100,8 @@ public static partial class SweepSpecYaml
             lrExp = rule.Exponent ?? throw new ArgumentException("lr_rule.exponent is missing (e.g. -0.25: smaller lr for bigger models)");
         }
 
+        if (d.Options?.FirstOrDefault(kv => kv.Value is null) is { Key: { } emptyOption })
+            throw new ArgumentException($"options.{emptyOption} has no value: give one or remove the key");
         string device = OneOf(d.Device ?? "cpu", "device", "cpu", "cuda");
         return new SweepSpec
         {
@@ -153,6 +155,9 @@ public static partial class SweepSpecYaml
     static string Explain(YamlException e)
     {
         string message = e.InnerException?.Message ?? e.Message;
+        if (message.StartsWith("No node deserializer was able to deserialize the node into type", StringComparison.Ordinal)
+            && message.Contains(nameof(SweepYamlDocument), StringComparison.Ordinal))
+            return "a sweep spec is a mapping of keys (name: ..., data: ..., params: [...], tokens: [...]), not a list or a single value";
         var unknown = UnknownProperty().Match(e.Message);
         if (unknown.Success)
         {

@@ -30,7 +30,7 @@ public sealed partial class ExperimentGrain(
 
     public override Task OnActivateAsync(CancellationToken ct)
     {
-        current = store.State.Read();
+        current = store.State.Read(Id);
         if (current is { IsFinal: false }) StartTimer();
         return Task.CompletedTask;
     }

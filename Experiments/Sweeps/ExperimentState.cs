@@ -13,7 +13,8 @@ public sealed class ExperimentState
 {
     [Id(0)] public string? StatusJson { get; set; }
 
-    public SweepStatus? Read() => StatusJson is null ? null : JsonSerializer.Deserialize<SweepStatus>(StatusJson, SweepFolder.Json);
+    /// <summary>The stored status (null for a sweep never launched); <paramref name="sweepId"/> names it in errors.</summary>
+    public SweepStatus? Read(string sweepId) => StatusJson is null ? null : StoredJson.ReadStatus(StatusJson, $"stored state of sweep '{sweepId}'");
 
     public void Write(SweepStatus status) => StatusJson = JsonSerializer.Serialize(status, SweepFolder.Json);
 }

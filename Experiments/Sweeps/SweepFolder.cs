@@ -46,11 +46,15 @@ public static class SweepFolder
     {
         string path = Path.Combine(folder, "status.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"'{folder}' is not a sweep folder: it has no status.json", path);
-        return JsonSerializer.Deserialize<SweepStatus>(File.ReadAllText(path), Json)
-            ?? throw new InvalidDataException($"{path} is empty");
+        string json = File.ReadAllText(path);
+        if (json.Trim().Length == 0) throw new InvalidDataException($"{path} is empty (expected the sweep's status)");
+        return StoredJson.ReadStatus(json, path);
     }
 
-    /// <summary>Everything a report needs, from the folder alone (no cluster).</summary>
+    /// <summary>
+    /// Everything a report needs, from the folder alone (no cluster). <paramref name="status"/> comes checked from
+    /// <see cref="ReadStatus"/> or the grain; a malformed metrics file is an <see cref="InvalidDataException"/> naming it.
+    /// </summary>
     public static SweepResults LoadResults(SweepStatus status)
     {
         var runs = new List<RunResult>();
@@ -58,8 +62,9 @@ public static class SweepFolder
         {
             var curve = new List<CurvePoint>();
             string metrics = MetricsFile(status.Folder, r.Plan.Key);
-            if (File.Exists(metrics) && JsonSerializer.Deserialize<RunStatus>(File.ReadAllText(metrics), Json) is { } run)
+            if (File.Exists(metrics))
             {
+                var run = StoredJson.ReadRunMetrics(File.ReadAllText(metrics), metrics);
                 long perStep = status.Spec is { } s ? (long)s.Batch * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
                 curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss)));
             }

@@ -72,6 +72,8 @@ public sealed class SweepSpecYamlTests
     [InlineData("tokens: [100]", "sweep.yaml: models[0] x tokens 100: 100 tokens is less than one step (8192 tokens = batch 16 x block 512 x workers 1)")]
     [InlineData("concurrency: 0", "sweep.yaml: concurrency 0 must be >= 1")]
     [InlineData("device: tpu", "sweep.yaml: device 'tpu' is not one of cpu, cuda")]
+    [InlineData("models: [~]", "sweep.yaml: models[0] is empty: give n_layer, n_head and n_embd, or params")]
+    [InlineData("options: { steps_per_second: ~ }", "sweep.yaml: options.steps_per_second has no value: give one or remove the key")]
     public void Bad_specs_get_one_clear_error(string line, string expectedStart)
     {
         // The base is valid; each case overrides one key (YAML: the later duplicate key is an error, so we replace).
@@ -85,6 +87,13 @@ public sealed class SweepSpecYamlTests
         if (lines.ContainsKey(key)) lines[key] = line; else lines["extra"] = line;
         var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(string.Join("\n", lines.Values), "sweep.yaml"));
         Assert.StartsWith(expectedStart, e.Message);
+    }
+
+    [Fact]
+    public void A_spec_that_is_not_a_mapping_is_named()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse("- name: s\n- data: /d\n", "list.yaml"));
+        Assert.Equal("list.yaml:1: a sweep spec is a mapping of keys (name: ..., data: ..., params: [...], tokens: [...]), not a list or a single value", e.Message);
     }
 
     [Fact]
