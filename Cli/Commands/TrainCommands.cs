@@ -21,7 +21,7 @@ public static class TrainCommands
 
     public sealed record TrainJson(
         long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
-        string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device);
+        string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib);
 
     static Command Train()
     {
@@ -96,7 +96,8 @@ public static class TrainCommands
             bar.Finish();
             if (asJson)
                 JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
-                    result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name));
+                    result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name,
+                    result.ModelStateBytes / (1024.0 * 1024.0)));
             else
                 Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
                     $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");

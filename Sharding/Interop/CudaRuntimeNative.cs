@@ -30,6 +30,7 @@ static partial class CudaRuntimeNative
     [LibraryImport(Lib)] public static partial cudaError_t cudaEventQuery(cudaEvent_t evt);
     [LibraryImport(Lib)] public static partial cudaError_t cudaEventElapsedTime(out float ms, cudaEvent_t start, cudaEvent_t end);
     [LibraryImport(Lib)] public static partial cudaError_t cudaEventDestroy(cudaEvent_t evt);
+    [LibraryImport(Lib)] public static partial cudaError_t cudaMemGetInfo(out nuint free, out nuint total);
     [LibraryImport(Lib)] public static partial nint cudaGetErrorString(cudaError_t error);
 
     public static void Check(cudaError_t rc, string call)

@@ -7,22 +7,21 @@ public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.95, doubl
 
 /// <summary>
 /// AdamW over one flat fp32 region: the whole model for DDP, this rank's shard for ZeRO. Same math as
-/// torch.optim.AdamW (decoupled decay, bias-corrected moments); <see cref="DecayMask"/> is 1 on elements of 2-D
-/// weights and 0 elsewhere (biases, norms, padding), as nanoGPT groups them.
+/// torch.optim.AdamW (decoupled decay, bias-corrected moments). The decay mask given to the constructor is 1 on
+/// elements of 2-D weights and 0 elsewhere (biases, norms, padding), as nanoGPT groups them; it is read once into
+/// runs and disposed, so it costs no device memory while training.
 /// </summary>
 public sealed class FlatAdamW : IDisposable
 {
     public Tensor Master { get; }
     public Tensor ExpAvg { get; }
     public Tensor ExpAvgSq { get; }
-    public Tensor DecayMask { get; }
     public long StepCount { get; set; }
     readonly AdamWOptions _o;
 
     public FlatAdamW(Tensor master, Tensor decayMask, AdamWOptions options)
     {
         Master = master;
-        DecayMask = decayMask;
         ExpAvg = zeros_like(master).DetachFromDisposeScope();
         ExpAvgSq = zeros_like(master).DetachFromDisposeScope();
         _o = options;
@@ -30,6 +29,7 @@ public sealed class FlatAdamW : IDisposable
         _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         _one = ones(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         (_decayRuns, _plainRuns) = Runs(decayMask);
+        decayMask.Dispose();
         _views = [.. new[] { _decayRuns, _plainRuns }.Select(runs => new[] { Master, ExpAvg, ExpAvgSq }
             .Select(buffer => runs.Select(r => buffer.narrow(0, r.Offset, r.Length).DetachFromDisposeScope()).ToArray()).ToArray())];
     }
@@ -82,7 +82,8 @@ public sealed class FlatAdamW : IDisposable
         }
         if (gradScale is not null) grad.div_(gradScale);
         // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only.
-        if (_o.WeightDecay > 0) Master.addcmul_(Master, DecayMask, value: -lr * _o.WeightDecay);
+        if (_o.WeightDecay > 0)
+            foreach (var run in _views[0][0]) run.mul_(1 - lr * _o.WeightDecay);
         ExpAvg.mul_(_o.Beta1).add_(grad, alpha: 1 - _o.Beta1);
         ExpAvgSq.mul_(_o.Beta2).addcmul_(grad, grad, value: 1 - _o.Beta2);
         var bc1 = 1 - Math.Pow(_o.Beta1, StepCount);
@@ -94,6 +95,6 @@ public sealed class FlatAdamW : IDisposable
     public void Dispose()
     {
         foreach (var v in _views.SelectMany(k => k).SelectMany(b => b)) v.Dispose();
-        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); DecayMask.Dispose(); _step.Dispose(); _one.Dispose(); _fused?.Dispose();
+        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); _step.Dispose(); _one.Dispose(); _fused?.Dispose();
     }
 }

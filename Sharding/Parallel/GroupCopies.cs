@@ -32,16 +32,21 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
             p.copy_(full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel).view(p.shape));
     }
 
-    /// <summary>Gradients into the flat vector; a parameter without a gradient (unused) contributes zeros.</summary>
+    /// <summary>
+    /// Gradients into the flat vector, each parameter's dropped once copied (the copy is queued on the same stream,
+    /// so its memory is reused only after it ran): gradients exist once, not twice. A parameter without a gradient
+    /// (unused) contributes zeros.
+    /// </summary>
     public void GradsToFlat(int group, Tensor full, long baseOffset = 0)
     {
         using var _ = no_grad();
         foreach (var (slot, p) in _byGroup[group])
         {
-            var dst = full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel);
-            var g = p.grad;
+            using var dst = full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel);
+            using var g = p.grad;
             if (g is null) dst.zero_();
             else dst.copy_(g.reshape(-1));
+            p.grad = null;
         }
     }
 

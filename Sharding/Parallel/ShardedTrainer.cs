@@ -27,7 +27,7 @@ public sealed partial class ShardedTrainer : IDisposable
     readonly ScalarType _dtype;
     readonly Device _device;
     readonly FlatAdamW _adam;
-    readonly Tensor? _fullGrad;      // zero 0-2: gradients in full coordinates, compute dtype
+    Tensor? _fullGrad;               // zero 0-1: gradients in full coordinates, compute dtype; zero 2: the same, only during a step
     readonly Tensor? _fullParams;    // zero 0-2: the compute parameters (each a view of it); zero 1-2 gather into it
     readonly Tensor? _shardGrad;     // zero 2: reduce-scatter target, compute dtype
     readonly Tensor? _paramShard;    // zero 3: this rank's compute-dtype parameters
@@ -69,7 +69,7 @@ public sealed partial class ShardedTrainer : IDisposable
         _adam = new FlatAdamW(ToRegion(full).clone().DetachFromDisposeScope(), ToRegion(mask).clone().DetachFromDisposeScope(), options.Optimizer);
         if (Zero <= 2)
         {
-            _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
+            if (Zero < 2) _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
             // The parameters become views of one flat compute buffer: publishing after a step is one conversion
             // (DDP) or the all-gather itself (ZeRO-1/2), with no per-parameter copies.
             _fullParams = full.to(_dtype).DetachFromDisposeScope();
@@ -165,7 +165,7 @@ public sealed partial class ShardedTrainer : IDisposable
             {
                 0 => _fullGrad!.to(ScalarType.Float32, copy: true),
                 1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
-                2 => _shardGrad!.to(ScalarType.Float32, copy: true),
+                2 => ShardGradAndFreeStaging(),
                 _ => (_zero3Grad ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device)).clone(),
             };
             ClipAndUpdate(regionGrad, lr);
@@ -195,7 +195,7 @@ public sealed partial class ShardedTrainer : IDisposable
             {
                 0 => _fullGrad!.to(ScalarType.Float32, copy: true),
                 1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
-                _ => _shardGrad!.to(ScalarType.Float32, copy: true),
+                _ => ShardGradAndFreeStaging(),
             };
             ClipAndUpdate(regionGrad, lr);
         }
@@ -212,10 +212,22 @@ public sealed partial class ShardedTrainer : IDisposable
         foreach (var (_, p, _) in _model.Parameters) p.grad = null;
     }
 
+    // ZeRO-2 keeps only its shard of the gradients between steps: the full-coordinates staging buffer the
+    // reduce-scatters read from lives from the first finished stage to here (the compute stream already waits for
+    // the reduce-scatters, so freeing it cannot hand their input to a later kernel early).
+    Tensor ShardGradAndFreeStaging()
+    {
+        var g = _shardGrad!.to(ScalarType.Float32, copy: true);
+        _fullGrad?.Dispose();
+        _fullGrad = null;
+        return g;
+    }
+
     // Called as each stage's backward finishes on the last micro-step (stages arrive last to first).
     void OnStageReady(int g, List<Task> pending)
     {
-        _copies.GradsToFlat(g, _fullGrad!);
+        _fullGrad ??= zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
+        _copies.GradsToFlat(g, _fullGrad);
         if (Zero == 2)
         {
             var gs = Layout.Groups[g];

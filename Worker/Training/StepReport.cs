@@ -15,6 +15,9 @@ public sealed record StepReport(
     double? Mfu, double? ValLoss);
 
 /// <summary>The end of a <see cref="Trainer.Run"/>.</summary>
+/// <param name="ModelStateBytes">With ORCH_MEMORY_PROBE=1 on CUDA: device memory in use after the last step's
+/// backward (before the update) minus what was in use before the model existed: parameters, gradients and
+/// optimizer state (activations are freed by then). Exact only with PYTORCH_NO_CUDA_MEMORY_CACHING=1.</param>
 public sealed record TrainResult(
     long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
-    string? Checkpoint, IReadOnlyList<double> Losses);
+    string? Checkpoint, IReadOnlyList<double> Losses, long? ModelStateBytes = null);

@@ -24,6 +24,8 @@ public sealed class Trainer : IDisposable
     readonly BatchFeeder _train;
     readonly CheckpointStore? _store;
     readonly LrSchedule _schedule;
+    readonly long? _memoryBaseline;
+    long? _modelStateBytes;
     long _step;
 
     public Gpt Model { get; }
@@ -43,6 +45,7 @@ public sealed class Trainer : IDisposable
         _open = open;
         _warn = warn ?? (_ => { });
         Device = DeviceInfo.Parse(options.Device, options.Dtype);
+        if (Device.IsCuda && Environment.GetEnvironmentVariable("ORCH_MEMORY_PROBE") == "1") _memoryBaseline = CudaMemory.UsedBytes();
         LoadedCheckpoint? ckpt = null;
         if (options.OutDir is not null)
         {
@@ -146,6 +149,7 @@ public sealed class Trainer : IDisposable
                     }
                     lossSum = lossSum is null ? detached : lossSum + detached;
                 }
+                if (_memoryBaseline is long before && _step + 1 == end) _modelStateBytes = CudaMemory.UsedBytes() - before;
                 var norm = _opt.Step(lr);
                 _opt.ZeroGrad();
                 phases?.Mark("optimizer");
@@ -182,7 +186,7 @@ public sealed class Trainer : IDisposable
         }
         if (_step > StartStep || lastVal is null) lastVal = TryEval();
         if (_store is not null) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
-        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses);
+        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes);
     }
 
     IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
