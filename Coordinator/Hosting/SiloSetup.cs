@@ -47,6 +47,10 @@ public static class SiloSetup
             // Orleans binary (versioned by [Id]s) rather than the JSON default, which cannot read immutable collections back.
             silo.Services.AddOptions<RedisStorageOptions>(ClusterNames.Storage)
                 .Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+            // Reminders (kept in Redis) wake grains that must go on after a coordinator restart without waiting for a
+            // call: a running sweep keeps one. Every silo runs the reminder service, since each owns a range of them.
+            silo.AddReminders();
+            silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
         }
         else
         {

@@ -5,6 +5,7 @@ using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
+using Orleans.Timers;
 
 namespace Orchestrator.Experiments.Sweeps;
 
@@ -12,27 +13,48 @@ namespace Orchestrator.Experiments.Sweeps;
 /// One sweep. A timer (kept alive while the sweep runs) polls the runs in flight, records finished ones (metrics file,
 /// results.csv), resubmits failed ones up to the retry limit, and tops the flight up to the concurrency limit from
 /// the queue. All of it lives in the persisted status, so a coordinator restarted with Redis storage finds the sweep
-/// where it was: the next call activates the grain and the timer picks up the runs by id.
+/// where it was. A timer dies with its process, so while the sweep runs it also holds a reminder (kept with the
+/// cluster's reminders, in Redis): after a restart the reminder's next tick (within <see cref="ExperimentOptions.WakePeriod"/>)
+/// activates the grain, which starts its timer again and goes on scheduling without waiting for a call. The reminder
+/// is removed when the sweep ends. Silos without a reminder service (embedded mode, whose state dies with the process
+/// anyway) run sweeps on the timer alone.
 /// </summary>
 [ControlPlanePlacement]
 public sealed partial class ExperimentGrain(
     [PersistentState("sweep", ClusterNames.Storage)] IPersistentState<ExperimentState> store,
     IServiceProvider services,
-    ILogger<ExperimentGrain> log) : Grain, IExperimentGrain
+    ILogger<ExperimentGrain> log) : Grain, IExperimentGrain, IRemindable
 {
+    /// <summary>The reminder a running sweep holds so that it is woken after a coordinator restart.</summary>
+    public const string WakeReminder = "sweep-wake";
+
     readonly ExperimentOptions options = services.GetService<ExperimentOptions>() ?? new ExperimentOptions();
     readonly TimeProvider time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+    readonly bool hasReminders = services.GetService<IReminderRegistry>() is not null;
     IGrainTimer? timer;
     SweepStatus? current;
 
     string Id => this.GetPrimaryKeyString();
     SweepStatus Status => current ?? throw new UnknownSweepException($"no sweep '{Id}' (launch one with `orch sweep launch SWEEP.yaml`)");
 
-    public override Task OnActivateAsync(CancellationToken ct)
+    public override async Task OnActivateAsync(CancellationToken ct)
     {
         current = store.State.Read(Id);
-        if (current is { IsFinal: false }) StartTimer();
-        return Task.CompletedTask;
+        if (current is { IsFinal: false } running)
+        {
+            // Activated by a call, or by the wake-up reminder after a restart: either way scheduling goes on from here.
+            LogResumed(Id, running.Done, running.Runs.Length);
+            StartTimer();
+            await KeepWakingAsync(); // sweeps launched before reminders existed get one too
+        }
+    }
+
+    /// <summary>A reminder tick: activating the grain already restarted its timer; a stale reminder of an ended sweep goes.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != WakeReminder) return;
+        if (current is not { IsFinal: false }) await StopWakingAsync();
+        else StartTimer(); // already running since activation; a no-op then
     }
 
     public async Task<SweepStatus> LaunchAsync(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
@@ -57,8 +79,9 @@ public sealed partial class ExperimentGrain(
         current = status;
         await SaveAsync();
         LogLaunched(Id, plan.Count, spec.Concurrency);
+        await KeepWakingAsync();
         await TickAsync(CancellationToken.None);
-        StartTimer();
+        if (!Status.IsFinal) StartTimer();
         return Status;
     }
 
@@ -80,6 +103,7 @@ public sealed partial class ExperimentGrain(
         current = Status with { Runs = runs.ToImmutable(), State = SweepState.Cancelled, EndedAt = time.GetUtcNow() };
         await SaveAsync();
         StopTimer();
+        await StopWakingAsync();
         return Status;
     }
 
@@ -92,11 +116,29 @@ public sealed partial class ExperimentGrain(
         timer = null;
     }
 
+    /// <summary>Registers (or renews) the wake-up reminder; a failure is logged, not thrown: the timer still runs the sweep.</summary>
+    async Task KeepWakingAsync()
+    {
+        if (!hasReminders) return;
+        try { await this.RegisterOrUpdateReminder(WakeReminder, options.WakePeriod, options.WakePeriod); }
+        catch (Exception e) when (e is not OperationCanceledException) { LogReminderFailed(Id, "register", e.Message); }
+    }
+
+    async Task StopWakingAsync()
+    {
+        if (!hasReminders) return;
+        try
+        {
+            if (await this.GetReminder(WakeReminder) is { } reminder) await this.UnregisterReminder(reminder);
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { LogReminderFailed(Id, "unregister", e.Message); }
+    }
+
     /// <summary>One pass: poll the flight, retire or retry finished runs, submit from the queue, finish the sweep.</summary>
     async Task TickAsync(CancellationToken ct)
     {
         var status = Status;
-        if (status.IsFinal) { StopTimer(); return; }
+        if (status.IsFinal) { StopTimer(); await StopWakingAsync(); return; }
         var spec = status.Spec!;
         var runs = status.Runs.ToBuilder();
         bool changed = false;
@@ -170,7 +212,11 @@ public sealed partial class ExperimentGrain(
             current = updated;
             await SaveAsync();
         }
-        if (final) StopTimer();
+        if (final)
+        {
+            StopTimer();
+            await StopWakingAsync();
+        }
     }
 
     async Task SaveAsync()
@@ -200,6 +246,10 @@ public sealed partial class ExperimentGrain(
     partial void LogSweepDone(string sweepId, int done, int runs);
     [LoggerMessage(LogLevel.Warning, "polling run {RunId} failed: {Error}")]
     partial void LogPollFailed(string runId, string error);
+    [LoggerMessage(LogLevel.Information, "sweep {SweepId} resumed from its stored state: {Done}/{Runs} runs done")]
+    partial void LogResumed(string sweepId, int done, int runs);
+    [LoggerMessage(LogLevel.Warning, "sweep {SweepId}: cannot {Action} its wake-up reminder ({Error}); it runs on its timer, but a coordinator restart leaves it asleep until a call reaches it")]
+    partial void LogReminderFailed(string sweepId, string action, string error);
     [LoggerMessage(LogLevel.Warning, "cannot write sweep folder {Folder}: {Error}")]
     partial void LogFolderFailed(string folder, string error);
 }

@@ -19,8 +19,14 @@ public sealed class ExperimentState
     public void Write(SweepStatus status) => StatusJson = JsonSerializer.Serialize(status, SweepFolder.Json);
 }
 
-/// <summary>How often the grain polls its runs (tests shorten it).</summary>
+/// <summary>How often the grain polls its runs, and how often a running sweep's reminder ticks (tests shorten both).</summary>
 public sealed record ExperimentOptions
 {
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Period of the wake-up reminder: the longest a running sweep waits after a coordinator restart before it goes on
+    /// by itself. Orleans refuses reminder periods under ReminderOptions.MinimumReminderPeriod (1 minute by default).
+    /// </summary>
+    public TimeSpan WakePeriod { get; init; } = TimeSpan.FromMinutes(1);
 }

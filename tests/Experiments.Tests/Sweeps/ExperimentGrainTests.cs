@@ -6,6 +6,7 @@ using Orchestrator.Contracts.Workers;
 using Orchestrator.Experiments.Reports;
 using Orchestrator.Experiments.Specs;
 using Orchestrator.Experiments.Sweeps;
+using Orleans.Hosting;
 using Orleans.TestingHost;
 
 namespace Orchestrator.Tests.Experiments.Sweeps;
@@ -13,18 +14,27 @@ namespace Orchestrator.Tests.Experiments.Sweeps;
 /// <summary>One in-process silo with the experiment grain and the fake scheduler/run grains.</summary>
 public sealed class SweepClusterFixture : IAsyncLifetime
 {
+    public static readonly TimeSpan WakePeriod = TimeSpan.FromSeconds(2);
+    /// <summary>Every log line of the silo, as "category: message".</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public string Storage { get; } = Directory.CreateTempSubdirectory("orch-sweeps-").FullName;
 
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
+        var log = Log;
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(new CapturingLoggerProvider(log));
             silo.AddMemoryGrainStorage(ClusterNames.Storage);
             silo.AddPlacementDirector<ControlPlanePlacementStrategy, AnySiloDirector>();
             silo.AddPlacementDirector<WorkerPlacementStrategy, AnySiloDirector>();
-            silo.Services.AddSingleton(new ExperimentOptions { PollInterval = TimeSpan.FromMilliseconds(50) });
+            silo.Services.AddSingleton(new ExperimentOptions { PollInterval = TimeSpan.FromMilliseconds(50), WakePeriod = WakePeriod });
+            // Reminders as in Redis mode, but in memory and with a period of seconds instead of Orleans' 1-minute minimum.
+            silo.AddReminders();
+            silo.UseInMemoryReminderService();
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = WakePeriod);
             // The real coordinator grains come along with the CLI reference (for the end-to-end tests): this silo
             // must use the fakes for ISchedulerGrain and IRunGrain, so the real classes are taken out of it.
             silo.Services.PostConfigure<Orleans.Configuration.GrainTypeOptions>(o =>
@@ -141,6 +151,60 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
         Assert.All(final.Runs, r => Assert.Equal(1, r.Attempts));
     }
 
+    /// <summary>The silo's reminder table: which reminders the grain holds.</summary>
+    async Task<List<string>> RemindersOf(IExperimentGrain grain)
+    {
+        var table = fx.Cluster.Silos[0].ServiceProvider.GetRequiredService<IReminderTable>();
+        var rows = await table.ReadRows(grain.GetGrainId());
+        return rows.Reminders.Select(r => r.ReminderName).ToList();
+    }
+
+    /// <summary>
+    /// What a coordinator restart does to a sweep, at the grain level: the activation and its timer are gone, and
+    /// nothing calls the grain. Its reminder must wake it and scheduling must go on with no call at all: progress is
+    /// watched in the sweep's folder only, and the grain's log shows a new activation that no call of ours caused.
+    /// </summary>
+    [Fact]
+    public async Task A_deactivated_sweep_is_woken_by_its_reminder_without_any_call()
+    {
+        var grains = fx.Cluster.Client;
+        var grain = grains.GetGrain<IExperimentGrain>("wake-1");
+        var launched = await grains.LaunchSweepAsync(Spec("wake", sizes: "2e4, 5e4, 1e5", tokens: "4e5, 1.6e6, 6e6"), "wake-1");
+        Assert.Contains(launched.Runs, r => r.State is null); // runs still queued
+        Assert.Equal([ExperimentGrain.WakeReminder], await RemindersOf(grain));
+
+        await fx.Cluster.DeactivateAsync(grain);
+        int activations = fx.Log.Count(l => l.Contains("sweep wake-1 resumed from its stored state"));
+        var guard = System.Diagnostics.Stopwatch.StartNew();
+        while (SweepFolder.ReadStatus(launched.Folder).State == SweepState.Running)
+        {
+            Assert.True(guard.Elapsed < TimeSpan.FromSeconds(60), "the sweep was not woken by its reminder");
+            await Task.Delay(50);
+        }
+        Assert.True(fx.Log.Count(l => l.Contains("sweep wake-1 resumed from its stored state")) > activations,
+            "the sweep finished without a new activation: the deactivation did not stop it, so this proves nothing");
+        var final = SweepFolder.ReadStatus(launched.Folder);
+        Assert.Equal(SweepState.Completed, final.State);
+        Assert.All(final.Runs, r => Assert.Equal(RunState.Completed, r.State));
+        Assert.All(final.Runs, r => Assert.Equal(1, r.Attempts));
+        Assert.Empty(await RemindersOf(grain)); // a finished sweep holds no reminder
+    }
+
+    [Fact]
+    public async Task A_finished_or_cancelled_sweep_holds_no_reminder()
+    {
+        var grains = fx.Cluster.Client;
+        await grains.LaunchSweepAsync(Spec("done"), "done-1");
+        await WaitAsync(grains, "done-1");
+        Assert.Empty(await RemindersOf(grains.GetGrain<IExperimentGrain>("done-1")));
+
+        await grains.LaunchSweepAsync(Spec("cancel"), "cancel-1");
+        Assert.Equal([ExperimentGrain.WakeReminder], await RemindersOf(grains.GetGrain<IExperimentGrain>("cancel-1")));
+        var cancelled = await grains.GetGrain<IExperimentGrain>("cancel-1").CancelAsync("test");
+        Assert.Equal(SweepState.Cancelled, cancelled.State);
+        Assert.Empty(await RemindersOf(grains.GetGrain<IExperimentGrain>("cancel-1")));
+    }
+
     [Fact]
     public async Task Relaunching_an_id_with_another_spec_is_refused()
     {
@@ -158,5 +222,23 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
     {
         var e = await Assert.ThrowsAsync<UnknownSweepException>(() => fx.Cluster.Client.GetSweepStatusAsync("nope"));
         Assert.Equal("no sweep 'nope' (launch one with `orch sweep launch SWEEP.yaml`)", e.Message);
+    }
+}
+
+/// <summary>Keeps every log line (information and up) so tests can see what the grains did.</summary>
+public sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
+{
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+    public void Dispose() { }
+
+    sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<string> lines) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel level) => level >= Microsoft.Extensions.Logging.LogLevel.Information;
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel level, Microsoft.Extensions.Logging.EventId id, TState state, Exception? e,
+            Func<TState, Exception?, string> format)
+        {
+            if (IsEnabled(level)) lines.Enqueue($"{category}: {format(state, e)}");
+        }
     }
 }
