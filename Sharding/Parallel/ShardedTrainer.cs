@@ -27,7 +27,7 @@ public sealed partial class ShardedTrainer : IDisposable
     readonly ScalarType _dtype;
     readonly Device _device;
     readonly FlatAdamW _adam;
-    Tensor? _fullGrad;               // zero 0-1: gradients in full coordinates, compute dtype; zero 2: the same, only during a step
+    readonly Tensor? _fullGrad;      // zero 0-1: gradients in full coordinates, compute dtype
     readonly Tensor? _fullParams;    // zero 0-2: the compute parameters (each a view of it); zero 1-2 gather into it
     readonly Tensor? _shardGrad;     // zero 2: reduce-scatter target, compute dtype
     readonly Tensor? _paramShard;    // zero 3: this rank's compute-dtype parameters
@@ -212,29 +212,47 @@ public sealed partial class ShardedTrainer : IDisposable
         foreach (var (_, p, _) in _model.Parameters) p.grad = null;
     }
 
-    // ZeRO-2 keeps only its shard of the gradients between steps: the full-coordinates staging buffer the
-    // reduce-scatters read from lives from the first finished stage to here (the compute stream already waits for
-    // the reduce-scatters, so freeing it cannot hand their input to a later kernel early).
+    // ZeRO-2 keeps only its shard of the gradients: each finished stage's gradients are staged in a buffer of
+    // their own for the reduce-scatter, and a stage's buffer is freed two stages later, once the compute stream
+    // has been made to wait for its reduce-scatter (so the memory cannot go to a kernel while NCCL still reads it).
+    // At most about three stages' gradients exist in full coordinates at once, as with DeepSpeed's buckets.
+    readonly List<(Tensor Staging, Task Task)> _staged = [];
+    const int StagesInFlight = 2;
+
+    void StageForReduceScatter(int g, List<Task> pending)
+    {
+        var gs = Layout.Groups[g];
+        var staging = zeros(gs.Padded, dtype: _dtype, device: _device).DetachFromDisposeScope();
+        _copies.GradsToFlat(g, staging, gs.FullOffset);
+        var task = _comm.ReduceScatterAsync(staging, _shardGrad!.narrow(0, gs.ShardOffset, gs.ShardLength), ReduceOp.Avg);
+        pending.Add(task);
+        _staged.Add((staging, task));
+        while (_staged.Count > StagesInFlight) FreeOldestStaging();
+    }
+
+    void FreeOldestStaging()
+    {
+        var (staging, task) = _staged[0];
+        _comm.WaitOnDevice(task);
+        staging.Dispose();
+        _staged.RemoveAt(0);
+    }
+
     Tensor ShardGradAndFreeStaging()
     {
-        var g = _shardGrad!.to(ScalarType.Float32, copy: true);
-        _fullGrad?.Dispose();
-        _fullGrad = null;
-        return g;
+        while (_staged.Count > 0) FreeOldestStaging();
+        return _shardGrad!.to(ScalarType.Float32, copy: true);
     }
 
     // Called as each stage's backward finishes on the last micro-step (stages arrive last to first).
     void OnStageReady(int g, List<Task> pending)
     {
-        _fullGrad ??= zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
-        _copies.GradsToFlat(g, _fullGrad);
         if (Zero == 2)
         {
-            var gs = Layout.Groups[g];
-            pending.Add(_comm.ReduceScatterAsync(_fullGrad!.narrow(0, gs.FullOffset, gs.Padded),
-                _shardGrad!.narrow(0, gs.ShardOffset, gs.ShardLength), ReduceOp.Avg));
+            StageForReduceScatter(g, pending);
             return;
         }
+        _copies.GradsToFlat(g, _fullGrad!);
         foreach (var (low, high) in _buckets)
         {
             if (low != g) continue;
@@ -341,6 +359,7 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         _adam.Dispose();
         _lastNorm?.Dispose();
+        foreach (var (staging, _) in _staged) staging.Dispose();
         _fullGrad?.Dispose(); _fullParams?.Dispose(); _shardGrad?.Dispose(); _paramShard?.Dispose();
     }
 }
