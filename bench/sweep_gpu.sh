@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The GPU scaling-law sweep of issue 7: prepares Brown (carried as .data/brown/raw), starts a coordinator and one
-# worker per GPU, launches bench/gpu-sweep.yaml, waits, and writes the report (Markdown, JSON, PNG, SVG) to $OUT.
+# worker per GPU, launches the sweep YAML (first argument; default bench/gpu-sweep.yaml, or e.g.
+# bench/gpu-sweep-isoflop.yaml), waits up to SWEEP_MINUTES (default 7), and writes the report (Markdown, JSON, PNG,
+# SVG) to $OUT/report and the sweep's folder to $OUT/sweep.
+# Usage: bench/sweep_gpu.sh [SWEEP.yaml]
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SPEC="${1:-bench/gpu-sweep.yaml}"
+[[ -f "$SPEC" ]] || { echo "sweep spec '$SPEC' not found" >&2; exit 2; }
 source scripts/gpu-env.sh
 OUTDIR="${OUT:-/tmp/orch-sweep}"; mkdir -p "$OUTDIR"
 "$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --json > "$OUTDIR/prepare.json"
@@ -14,7 +19,7 @@ for ((g = 0; g < GPUS; g++)); do
 done
 sleep 10
 "$ORCH" workers list
-"$ORCH" sweep launch bench/gpu-sweep.yaml --json > "$OUTDIR/launch.json"; cat "$OUTDIR/launch.json"
+"$ORCH" sweep launch "$SPEC" --json > "$OUTDIR/launch.json"; cat "$OUTDIR/launch.json"
 ID=$(python3 -c 'import json,sys; t=open(sys.argv[1]).read(); print(json.loads(t[t.index("{"):])["id"])' "$OUTDIR/launch.json")
 for ((i = 0; i < ${SWEEP_MINUTES:-7} * 6; i++)); do
   "$ORCH" sweep status "$ID" --json > "$OUTDIR/status.json" 2>/dev/null

@@ -5,17 +5,26 @@ namespace Orchestrator.Experiments.Reports;
 /// <summary>The report's four figures: loss curves, final loss vs N with the fit, IsoFLOP profiles, residuals.</summary>
 static class ReportPlots
 {
+    /// <summary>Up to this many curves get a colour and a legend entry each; more are coloured by model size.</summary>
+    const int CurvesLabelledByRun = 10;
+
     public static string[] LossCurves(SweepResults r, string dir)
     {
         var plot = PlotWriter.New("Loss curves", "tokens trained (log scale)", "train loss", logX: true);
-        int i = 0;
-        foreach (var run in r.Runs.Where(x => x.Curve.Count > 0).OrderBy(x => x.N).ThenBy(x => x.D))
+        var runs = r.Runs.Where(x => x.Curve.Any(p => p.Tokens > 0)).OrderBy(x => x.N).ThenBy(x => x.D).ToList();
+        // A legend of 30 run keys hides the plot: past a few runs, one colour and one entry per size (each curve
+        // ends at its run's token count, which tells the runs of a size apart).
+        bool bySize = runs.Count > CurvesLabelledByRun;
+        var sizes = runs.Select(x => x.N).Distinct().ToList();
+        var labelled = new HashSet<long>();
+        for (int i = 0; i < runs.Count; i++)
         {
+            var run = runs[i];
             var pts = run.Curve.Where(p => p.Tokens > 0).ToList();
-            if (pts.Count == 0) continue;
             var s = plot.Add.ScatterLine(pts.Select(p => Math.Log10(p.Tokens)).ToArray(), pts.Select(p => p.Loss).ToArray(),
-                PlotWriter.Palette(i++));
-            s.LegendText = run.Key;
+                PlotWriter.Palette(bySize ? sizes.IndexOf(run.N) : i));
+            if (!bySize) s.LegendText = run.Key;
+            else if (labelled.Add(run.N)) s.LegendText = $"N = {run.N:G3}";
         }
         return PlotWriter.Save(plot, dir, "loss_curves");
     }

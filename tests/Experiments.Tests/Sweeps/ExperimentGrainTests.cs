@@ -118,6 +118,58 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
         Assert.True(File.Exists(Path.Combine(report, "loss_vs_n.svg")));
     }
 
+    /// <summary>
+    /// IsoFLOP end to end: flop_budgets in the YAML (mixed with a token grid) -> runs at D = C/6N -> the sweep's folder
+    /// -> a report with IsoFLOP profiles whose parabola minima land near the fake law's compute-optimal N.
+    /// </summary>
+    [Fact]
+    public async Task A_sweep_with_flop_budgets_reports_IsoFLOP_profiles_and_their_minima()
+    {
+        var grains = fx.Cluster.Client;
+        // The fake law (α = β = 0.3) puts N* at 2.8e4, 4.8e4 and 8.8e4 for these budgets: inside the sizes tried.
+        var spec = SweepSpecYaml.Parse($"""
+            name: iso
+            data: /data/none
+            storage: {fx.Storage}
+            params: [1.2e4, 2.5e4, 5e4, 1e5, 2e5, 4e5]
+            flop_budgets: [1e14, 3e14, 1e15]
+            tokens: [1e6]
+            batch: 4
+            block_size: 32
+            concurrency: 4
+            trainer: light
+            """);
+        var plan = Orchestrator.Experiments.Planning.SweepPlanner.Plan(spec);
+        Assert.Equal(6 * (3 + 1), plan.Count);
+        Assert.All(plan.Where(p => p.FlopBudget is { } c), p => Assert.Equal(p.FlopBudget!.Value, 6.0 * p.NonEmbeddingParams * p.Tokens, p.FlopBudget.Value * 1e-6));
+
+        await grains.LaunchSweepAsync(spec, "iso-1");
+        var final = await WaitAsync(grains, "iso-1");
+        Assert.Equal(SweepState.Completed, final.State);
+        Assert.Equal(18, final.Runs.Count(r => r.Plan.FlopBudget is not null));
+
+        var results = SweepFolder.LoadResults(SweepFolder.ReadStatus(final.Folder));
+        Assert.Equal(18, results.Runs.Count(r => r.FlopBudget is not null));
+        var analysis = SweepAnalysis.Analyze(results, bootstrap: 0);
+        var iso = Assert.IsType<Orchestrator.Experiments.Fitting.IsoFlopFit>(analysis.IsoFlop);
+        Assert.Equal([1e14, 3e14, 1e15], iso.Minima.Select(m => m.Flops).ToArray());
+        foreach (var m in iso.Minima)
+        {
+            Assert.True(m.IsInterior, $"C = {m.Flops:G3}: minimum at N = {m.OptimalN:G3} is outside the sizes");
+            // A parabola in ln N through sizes 2.5x apart: within 35% of the law's exact optimum.
+            Assert.InRange(m.OptimalN / FakeCoordinator.Law.ComputeOptimal(m.Flops).N, 0.65, 1.35);
+        }
+        Assert.InRange(iso.NExponent!.Value, 0.4, 0.6); // N* ∝ C^(β/(α+β)) = C^0.5
+
+        string report = SweepReportWriter.Write(results, analysis, Path.Combine(fx.Storage, "iso-1-report"));
+        Assert.True(File.Exists(Path.Combine(report, "isoflop.png")));
+        Assert.True(File.Exists(Path.Combine(report, "isoflop.svg")));
+        string md = File.ReadAllText(Path.Combine(report, "report.md"));
+        Assert.Contains("## IsoFLOP profiles (Chinchilla approach 2)", md);
+        Assert.Contains("| 3E+14 |", md);
+        Assert.Contains("![isoflop](isoflop.png)", md);
+    }
+
     [Fact]
     public async Task A_run_that_keeps_failing_is_given_up_after_its_retries()
     {
