@@ -42,23 +42,24 @@ import json, sys
 name, rc, path, mem = sys.argv[1:5]
 try:
     text = open(path).read(); d = json.loads(text[text.index("{"):])
-    tps, ws = d.get("tokens_per_second"), d.get("world_size")
+    tps, ws, ms = d.get("tokens_per_second"), d.get("world_size"), d.get("model_state_mib")
 except Exception as e:
-    tps, ws = None, f"failed rc={rc}"
+    tps, ws, ms = None, f"failed rc={rc}", None
 peak = {}
 for line in open(mem):
     i, m = [x.strip() for x in line.split(",")]
     peak[i] = max(peak.get(i, 0), int(m))
-print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}")
+print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}" + (f" model_state_mib={ms:.1f}" if ms is not None else ""))
 PY
 }
 run 1gpu
 for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
 
-# Model-state memory per ZeRO stage: a tiny batch (1 x 64 tokens) so activations are negligible; the peak that
-# nvidia-smi sees minus the same process' CUDA context (a 1-step run of a 1-layer model) is what the stage keeps.
+# Model-state memory per ZeRO stage (MEMORY=1): a tiny batch (1 x 64 tokens), libtorch's caching allocator off so
+# the driver's count is what is allocated, and ORCH_MEMORY_PROBE=1: each rank reports the memory in use after the
+# last backward (parameters, gradients, optimizer state) minus what it used before the model existed.
 if [[ -n "${MEMORY:-}" ]]; then
-  export BATCH=1 BLOCK=64 STEPS=10
+  export BATCH=1 BLOCK=64 STEPS=10 PYTORCH_NO_CUDA_MEMORY_CACHING=1 ORCH_MEMORY_PROBE=1
   run mem-1gpu
   for z in 0 1 2 3; do run mem-${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
 fi

@@ -89,14 +89,6 @@ public sealed class Trainer : IDisposable
                 StartStep = ckpt.State.Step;
                 ResumedFrom = ckpt.Path;
             }
-            if (Device.IsCuda)
-            {
-                // Converting the model (CPU -> device, fp32 -> bf16 compute copies) leaves the replaced parameter
-                // tensors to the finalizer: collect them now, not whenever the GC next runs, so their device memory
-                // (4 bytes per parameter) is not held through training.
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
             _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
             if (_train.Source.VocabSize > Config.VocabSize)
                 throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
