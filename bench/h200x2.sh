@@ -52,8 +52,10 @@ for line in open(mem):
 print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}" + (f" model_state_mib={ms:.1f}" if ms is not None else ""))
 PY
 }
-run 1gpu
-for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+if [[ -z "${SKIP_TRAIN:-}" ]]; then
+  run 1gpu
+  for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+fi
 
 # Model-state memory per ZeRO stage (MEMORY=1): a tiny batch (1 x 64 tokens), libtorch's caching allocator off so
 # the driver's count is what is allocated, and ORCH_MEMORY_PROBE=1: each rank reports the memory in use after the

@@ -143,7 +143,15 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         if (Zero == 3)
         {
-            _zero3Grad ??= zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device).DetachFromDisposeScope();
+            // This rank's shard of the gradients, summed over micro-steps: in fp32 when there are several to sum, in
+            // the compute dtype (what the reduce-scatter delivers, so nothing is lost) when there is one: 2 bytes a
+            // parameter over N ranks, as the ZeRO paper counts them.
+            var accDtype = microSteps == 1 ? _dtype : ScalarType.Float32;
+            if (_zero3Grad is null || _zero3Grad.dtype != accDtype)
+            {
+                _zero3Grad?.Dispose();
+                _zero3Grad = zeros(Layout.ShardLength, dtype: accDtype, device: _device).DetachFromDisposeScope();
+            }
             return Zero3Pass(x, y, microSteps, _zero3Grad);
         }
         return StagedPass(x, y, microSteps, last ? g => OnStageReady(g, _pending) : null);
@@ -166,7 +174,7 @@ public sealed partial class ShardedTrainer : IDisposable
                 0 => _fullGrad!.to(ScalarType.Float32, copy: true),
                 1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
                 2 => ShardGradAndFreeStaging(),
-                _ => (_zero3Grad ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device)).clone(),
+                _ => _zero3Grad?.to(ScalarType.Float32, copy: true) ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device),
             };
             ClipAndUpdate(regionGrad, lr);
             _zero3Grad?.zero_();

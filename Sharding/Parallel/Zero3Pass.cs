@@ -125,7 +125,7 @@ public sealed partial class ShardedTrainer
             {
                 _comm.WaitOnDevice(task);
                 var gs = Layout.Groups[g];
-                shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp.to(ScalarType.Float32));
+                shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp);
             }
         }
         return value!;
