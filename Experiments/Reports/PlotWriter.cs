@@ -29,10 +29,17 @@ public static class PlotWriter
         return plot;
     }
 
-    /// <summary>Saves name.png and name.svg in <paramref name="dir"/>; returns the two file names.</summary>
-    public static string[] Save(Plot plot, string dir, string name)
+    /// <summary>
+    /// Saves name.png and name.svg in <paramref name="dir"/>; returns the two file names. The legend sits in the upper
+    /// right corner, or beside the plot with <paramref name="legendOutside"/> (where data fills that corner).
+    /// </summary>
+    public static string[] Save(Plot plot, string dir, string name, bool legendOutside = false)
     {
-        if (plot.GetPlottables().Count() > 1) plot.ShowLegend(Alignment.UpperRight);
+        if (plot.GetPlottables().Count() > 1)
+        {
+            if (legendOutside) plot.ShowLegend(Edge.Right);
+            else plot.ShowLegend(Alignment.UpperRight);
+        }
         ReportFonts.Apply(plot); // again: the legend and any axis added since New() get the font too
         plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
         plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);

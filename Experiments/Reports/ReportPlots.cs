@@ -71,10 +71,14 @@ static class ReportPlots
             double lo = Math.Log10(pts[0].N), hi = Math.Log10(pts[^1].N);
             var xs = Enumerable.Range(0, 50).Select(k => lo + (hi - lo) * k / 49).ToArray();
             plot.Add.ScatterLine(xs, xs.Select(x => m.PredictLoss(Math.Pow(10, x))).ToArray(), color);
+            // Only a minimum inside the sizes tried is marked (the report's table and notes name the others): an
+            // extrapolated vertex is no measurement, and drawing it would stretch the axis to wherever it falls.
+            if (!m.IsInterior) continue;
             var star = plot.Add.Marker(Math.Log10(m.OptimalN), m.Loss, ScottPlot.MarkerShape.FilledDiamond, 14, color);
             star.LegendText = $"N* = {m.OptimalN:G3}";
         }
-        return PlotWriter.Save(plot, dir, "isoflop");
+        // The profiles are U-shaped: their high ends fill the upper corners, where a legend would hide points.
+        return PlotWriter.Save(plot, dir, "isoflop", legendOutside: true);
     }
 
     public static string[] Residuals(IReadOnlyList<RunResult> done, ChinchillaFit fit, string dir)
