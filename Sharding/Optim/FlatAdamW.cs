@@ -19,13 +19,14 @@ public sealed class FlatAdamW : IDisposable
     public long StepCount { get; set; }
     readonly AdamWOptions _o;
 
-    public FlatAdamW(Tensor master, Tensor decayMask, AdamWOptions options)
+    /// <param name="fused">Use libtorch's fused kernel when it works here (tests compare both paths).</param>
+    public FlatAdamW(Tensor master, Tensor decayMask, AdamWOptions options, bool fused = true)
     {
         Master = master;
         ExpAvg = zeros_like(master).DetachFromDisposeScope();
         ExpAvgSq = zeros_like(master).DetachFromDisposeScope();
         _o = options;
-        _fused = FusedAdamWKernel.TryCreate(master.device, out _);
+        _fused = fused ? FusedAdamWKernel.TryCreate(master.device, out _) : null;
         _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         _one = ones(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         (_decayRuns, _plainRuns) = Runs(decayMask);

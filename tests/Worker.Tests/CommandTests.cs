@@ -132,6 +132,27 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     }
 
     [Fact]
+    public void Bench_train_profile_reports_each_phase_of_the_step()
+    {
+        var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
+            "--batch", "2", "--block", "16", "--steps", "3", "--warmup-steps", "1", "--grad-clip", "0", "--profile", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var j = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(0.0, j.GetProperty("grad_clip").GetDouble());
+        var phases = j.GetProperty("phases").EnumerateArray().ToList();
+        Assert.Equal(["data", "forward", "loss", "backward", "optimizer", "between steps"], phases.Select(p => p.GetProperty("phase").GetString()));
+        // On the CPU only host time is kept; the forward, loss, backward and update all take some.
+        Assert.All(phases, p => Assert.Equal(0.0, p.GetProperty("gpu_ms").GetDouble()));
+        Assert.All(phases.Skip(1).Take(4), p => Assert.True(p.GetProperty("host_ms").GetDouble() > 0, p.ToString()));
+        // The phases of a step add up to no more than the measured step time (the clock runs across all of them).
+        Assert.True(phases.Sum(p => p.GetProperty("host_ms").GetDouble()) <= j.GetProperty("ms_per_step").GetDouble() * 1.05 + 0.5);
+
+        var bad = OrchProcess.Run("bench", "train", "--model", "nano", "--grad-clip", "-1");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--grad-clip -1", bad.Stderr);
+    }
+
+    [Fact]
     public void Bad_input_exits_2_with_one_clear_line()
     {
         var empty = TestData.TempDir("foreign");
