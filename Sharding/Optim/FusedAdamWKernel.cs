@@ -68,9 +68,14 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         Tensor step, Tensor gradScale, double lr, double beta1, double beta2, double weightDecay, double eps)
     {
         if (param.Count == 0) return;
+        // TorchSharp's invoke turns a double argument into a temporary Scalar that nothing references while libtorch
+        // reads it, so the GC may finalize (free) it first: libtorch then reads garbage ("Scalar::toLong" failures,
+        // a few in a hundred CPU runs). Scalars made and held here, and arrays kept alive, close that window.
+        using Scalar lrS = lr, b1S = beta1, b2S = beta2, wdS = weightDecay, epsS = eps;
+        Tensor[] ps = [.. param], gs = [.. grad], ms = [.. expAvg], vs = [.. expAvgSq];
         var steps = Enumerable.Repeat(step, param.Count).ToArray();
-        using var result = _unit.invoke<Tensor>("adamw", param.ToArray(), grad.ToArray(), expAvg.ToArray(), expAvgSq.ToArray(), steps, gradScale,
-            lr, beta1, beta2, weightDecay, eps);
+        using var result = _unit.invoke<Tensor>("adamw", ps, gs, ms, vs, steps, gradScale, lrS, b1S, b2S, wdS, epsS);
+        GC.KeepAlive(ps); GC.KeepAlive(gs); GC.KeepAlive(ms); GC.KeepAlive(vs); GC.KeepAlive(steps); GC.KeepAlive(gradScale);
     }
 
     public void Dispose() => _unit.Dispose();
