@@ -36,7 +36,7 @@ public static class AllReduceBenchmark
             var us = sw.Elapsed.TotalMicroseconds / iters;
             using var mean = tensor(new[] { (float)us }, device: device);
             comm.AllReduce(mean, ReduceOp.Avg);
-            us = mean.cpu().item<float>();
+            using (var host = mean.cpu()) us = host.item<float>(); // held until item() has read it
             var algbw = n * es / (us * 1e-6) / 1e9;
             var w = comm.WorldSize;
             var sample = new AllReduceSample(n * es, n, us, algbw, w == 1 ? 0 : algbw * 2 * (w - 1) / w);

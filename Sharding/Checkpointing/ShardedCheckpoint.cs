@@ -44,7 +44,10 @@ public static class ShardedCheckpoint
             foreach (var t in new[] { opt.Master, opt.ExpAvg, opt.ExpAvgSq })
                 foreach (var (_, len, off) in pieces)
                 {
-                    using var cpu = t.narrow(0, off, len).to(ScalarType.Float32).cpu().contiguous();
+                    // As in Safetensors.Write: the scope holds the temporaries (narrow, to, cpu) until the bytes are
+                    // read; unreferenced, one could be finalized while libtorch still uses its handle.
+                    using var scope = NewDisposeScope();
+                    var cpu = t.narrow(0, off, len).to(ScalarType.Float32).cpu().contiguous();
                     var span = MemoryMarshal.AsBytes(cpu.data<float>().ToArray().AsSpan());
                     fs.Write(span);
                     hash.AppendData(span);
@@ -110,7 +113,8 @@ public static class ShardedCheckpoint
                         var pos = (k * p.Shard.Elements + p.Local + (lo - p.Start)) * sizeof(float);
                         ReadExactly(handles[p.Shard.Rank], MemoryMarshal.AsBytes(values.AsSpan()), pos, dir, p.Shard.File);
                         using var src = tensor(values);
-                        targets[k].narrow(0, regionOff + (lo - gStart), hi - lo).copy_(src);
+                        using var dst = targets[k].narrow(0, regionOff + (lo - gStart), hi - lo); // held until the copy has run
+                        dst.copy_(src);
                     }
                 }
         }

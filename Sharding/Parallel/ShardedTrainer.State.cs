@@ -33,19 +33,31 @@ public sealed partial class ShardedTrainer
     {
         if (Zero == 0) return region.clone();
         var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
-        var tasks = Layout.Groups.Select(g => _comm.AllGatherAsync(region.narrow(0, g.ShardOffset, g.ShardLength),
-            full.narrow(0, g.FullOffset, g.Padded))).ToList();
-        foreach (var t in tasks) CommunicatorExtensions.Wait(t);
+        // The slices live in a scope of their own until the gathers are done: left to the GC (checkpoints run
+        // outside the step's scope), each slice of `full` kept its memory alive after it was disposed.
+        using (NewDisposeScope())
+        {
+            var tasks = Layout.Groups.Select(g => _comm.AllGatherAsync(region.narrow(0, g.ShardOffset, g.ShardLength),
+                full.narrow(0, g.FullOffset, g.Padded))).ToList();
+            foreach (var t in tasks) CommunicatorExtensions.Wait(t);
+        }
         return full;
     }
 
     /// <summary>Each parameter's view of a full vector, by name.</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) =>
-        Layout.Params.Select(p => (p.Name, full.narrow(0, Layout.FullOffset(p), p.Numel).view(p.Shape))).ToList();
+        Layout.Params.Select(p => (p.Name, View(full, Layout.FullOffset(p), p.Numel, p.Shape))).ToList();
+
+    static Tensor View(Tensor full, long offset, long length, long[] shape)
+    {
+        using var slice = full.narrow(0, offset, length); // held until view() has run (callers may have no dispose scope)
+        return slice.view(shape);
+    }
 
     /// <summary>Restores the optimizer from full vectors (any world size wrote them: each rank keeps its part).</summary>
     public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount)
     {
+        using (NewDisposeScope()) // ToRegion's slices and concatenations, held until copied (ShardedAdamW's constructor has no scope)
         using (no_grad())
         {
             _adam.Master.copy_(ToRegion(master));

@@ -52,6 +52,10 @@ public sealed partial class ShardedTrainer : IDisposable
         var first = model.Parameters[0].Parameter;
         _dtype = computeDtype ?? first.dtype;
         _device = first.device;
+        // Callers construct outside any dispose scope (ShardedAdamW, from the trainer's constructor): this one holds
+        // every temporary below (narrow, detach, reshape, cat, to, views for set_) until the native calls using them
+        // have run, then frees them. What the trainer keeps is detached from it.
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
         // Everyone starts from rank 0's weights (fp32, so the broadcast copies bits).
         using var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
@@ -194,8 +198,11 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         if (Zero == 3) throw new InvalidOperationException("ZeRO-3 runs forward and backward itself: call Step");
         var pending = new List<Task>();
-        for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
-        foreach (var t in pending) _comm.WaitOnDevice(t);
+        using (NewDisposeScope()) // the gradient reshapes and bucket views; StagedPass has its own scope, this path had none
+        {
+            for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
+            foreach (var t in pending) _comm.WaitOnDevice(t);
+        }
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
@@ -350,7 +357,8 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         using var t = tensor(new[] { (float)value }, device: _device);
         _comm.AllReduce(t, ReduceOp.Avg);
-        return t.cpu().item<float>();
+        using var host = t.cpu(); // held until item() has read it (Step runs outside any dispose scope)
+        return host.item<float>();
     }
 
     /// <summary>Mean loss of the model on one batch (no gradients), averaged over ranks; ZeRO-3 gathers stage by stage.</summary>

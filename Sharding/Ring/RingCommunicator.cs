@@ -107,7 +107,8 @@ public sealed class RingCommunicator : ICommunicator
         if (input.numel() != o.Count * WorldSize || input.dtype != output.dtype)
             throw new ArgumentException($"reduce-scatter: input must hold WorldSize ({WorldSize}) x output ({o.Count}) elements of {output.dtype}, got {input.numel()} of {input.dtype}");
         // The input stays untouched, as in NCCL. The copy belongs to the comm thread: out of any caller dispose scope.
-        var work = input.detach().clone().DetachFromDisposeScope();
+        using var detached = input.detach(); // held until clone() has run: a caller may have no dispose scope
+        var work = detached.clone().DetachFromDisposeScope();
         var w = TensorBuffer.Of(work, "reduce-scatter input", reduce: true);
         return Enqueue(() =>
         {

@@ -55,11 +55,15 @@ public static class GptExporter
         var list = new List<(string, Tensor)>();
         foreach (var (name, t) in weights.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
+            // The scope holds the temporaries (detach, to, t) until the next native call has used them, then frees
+            // them; only the tensor handed back leaves it (to the caller's scope, if any).
+            using var scope = NewDisposeScope();
             var tensor = t.detach().to(ScalarType.Float32).cpu();
             if (layout == ExportLayout.HuggingFace && Conv1DWeights.Any(name.EndsWith)) tensor = tensor.t().contiguous();
-            list.Add(("transformer." + name, tensor));
+            list.Add(("transformer." + name, tensor.MoveToOuterDisposeScope()));
         }
-        list.Add(("lm_head.weight", weights["wte.weight"].detach().to(ScalarType.Float32).cpu()));
+        using (var scope = NewDisposeScope())
+            list.Add(("lm_head.weight", weights["wte.weight"].detach().to(ScalarType.Float32).cpu().MoveToOuterDisposeScope()));
         if (layout == ExportLayout.HuggingFace && !config.Bias)
         {
             // HF's GPT-2 always has biases; zeros compute exactly what a bias-free model does.

@@ -43,7 +43,13 @@ public sealed class FlatParameterGroup : IDisposable
         Length = offset;
         using var _ = no_grad();
         Master = empty(Length, ScalarType.Float32, device);
-        foreach (var ((_, p), s) in parameters.Zip(slots)) Master.narrow(0, s.Offset, s.Length).copy_(p.detach().reshape(-1).to(ScalarType.Float32));
+        foreach (var ((_, p), s) in parameters.Zip(slots))
+        {
+            // The scope holds the temporaries (narrow, detach, reshape, to) until the copy has run: unreferenced,
+            // one could be finalized by the GC while libtorch still uses its handle.
+            using var scope = NewDisposeScope();
+            Master.narrow(0, s.Offset, s.Length).copy_(p.detach().reshape(-1).to(ScalarType.Float32));
+        }
         Compute = Master;
         Grad = zeros(Length, ScalarType.Float32, device);
         ExpAvg = zeros(Length, ScalarType.Float32, device);
@@ -61,10 +67,11 @@ public sealed class FlatParameterGroup : IDisposable
         _bound = Slots.Select(s => parameters[s.Name]).ToArray();
         foreach (var (s, p) in Slots.Zip(_bound))
         {
-            p.set_(View(Compute, s));
+            using var view = View(Compute, s); // held until set_ has run; p keeps the storage, not this handle
+            p.set_(view);
             p.grad = null;
         }
-        _gradViews = Slots.Select(s => Grad.narrow(0, s.Offset, s.Length).view(s.Shape)).ToArray();
+        _gradViews = Slots.Select(s => View(Grad, s)).ToArray();
     }
 
     /// <summary>The parameters' gradients into <see cref="Grad"/> (converted to fp32); a parameter without one adds zeros.</summary>
@@ -85,7 +92,11 @@ public sealed class FlatParameterGroup : IDisposable
     }
 
     /// <summary>A slot's view into a flat buffer of this group.</summary>
-    public Tensor View(Tensor flat, Slot s) => flat.narrow(0, s.Offset, s.Length).view(s.Shape);
+    public Tensor View(Tensor flat, Slot s)
+    {
+        using var slice = flat.narrow(0, s.Offset, s.Length); // held until view() has run (callers may have no dispose scope)
+        return slice.view(s.Shape);
+    }
 
     public void Dispose()
     {

@@ -104,6 +104,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
 
     public void Load(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor>? optimizerState, long stepCount)
     {
+        using var scope = NewDisposeScope(); // the slot views, held until their copies have run (the trainer's constructor has no scope)
         using var _ = no_grad();
         foreach (var g in _groups)
         {

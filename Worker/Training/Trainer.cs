@@ -204,6 +204,9 @@ public sealed class Trainer : IDisposable
     public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)
     {
         if (_store is null) throw new InvalidOperationException("no --out folder for checkpoints");
+        // Called between steps, outside the per-step scope: this one holds the views and gathers below until the
+        // files are written, then frees them (left to the GC, views of a gathered buffer kept its memory alive).
+        using var scope = NewDisposeScope();
         using var rng = get_rng_state();
         var state = new TrainerState(step, _opt.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
             Convert.ToBase64String(rng.bytes), trainLoss, valLoss);

@@ -36,6 +36,9 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
         var first = model.parameters().First();
         if (first.dtype != computeDtype)
         {
+            // The constructor runs outside any dispose scope: these scopes hold the temporaries (detach, views,
+            // reshape) until the native calls using them have run, then free them.
+            using (NewDisposeScope())
             using (no_grad())
                 fp32 = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
             model.to(computeDtype);
@@ -43,6 +46,7 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
         _inner = new ShardedTrainer(GptStages.Of(model), comm, new ShardingOptions(zero, AdamW: adam), computeDtype);
         if (fp32 is null) return;
         using var full = _inner.NewFull();
+        using (NewDisposeScope())
         using (no_grad())
             foreach (var (name, view) in _inner.Views(full))
                 view.copy_(fp32.TryGetValue(name, out var w) ? w.reshape(view.shape)
@@ -71,7 +75,8 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
     public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights()
     {
         _gatheredMaster?.Dispose();
-        _gatheredMaster = _inner.GatherFull(_inner.Optimizer.Master);
+        // Owned by this object until the next call (the caller's dispose scope only frees the views).
+        _gatheredMaster = _inner.GatherFull(_inner.Optimizer.Master).DetachFromDisposeScope();
         return _inner.Views(_gatheredMaster);
     }
 
@@ -79,8 +84,8 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
     {
         _gatheredAvg?.Dispose();
         _gatheredAvgSq?.Dispose();
-        _gatheredAvg = _inner.GatherFull(_inner.Optimizer.ExpAvg);
-        _gatheredAvgSq = _inner.GatherFull(_inner.Optimizer.ExpAvgSq);
+        _gatheredAvg = _inner.GatherFull(_inner.Optimizer.ExpAvg).DetachFromDisposeScope();
+        _gatheredAvgSq = _inner.GatherFull(_inner.Optimizer.ExpAvgSq).DetachFromDisposeScope();
         return _inner.Views(_gatheredAvg).Select(v => ("exp_avg." + v.Name, v.Tensor))
             .Concat(_inner.Views(_gatheredAvgSq).Select(v => ("exp_avg_sq." + v.Name, v.Tensor))).ToList();
     }
