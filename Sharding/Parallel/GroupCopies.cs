@@ -45,7 +45,11 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
             using var dst = full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel);
             using var g = p.grad;
             if (g is null) dst.zero_();
-            else dst.copy_(g.reshape(-1));
+            else
+            {
+                using var flat = g.reshape(-1); // disposed here, not with the caller's scope: it would keep the gradient alive
+                dst.copy_(flat);
+            }
             p.grad = null;
         }
     }
@@ -56,7 +60,12 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
         using var _ = no_grad();
         var g = layout.Groups[group];
         foreach (var (slot, p) in _byGroup[group])
-            p.set_(gathered.narrow(0, layout.FullOffset(slot) - g.FullOffset, slot.Numel).view(slot.Shape));
+        {
+            // The temporaries go now: left to the caller's scope they would hold the gathered storage after Release.
+            using var piece = gathered.narrow(0, layout.FullOffset(slot) - g.FullOffset, slot.Numel);
+            using var view = piece.view(slot.Shape);
+            p.set_(view);
+        }
     }
 
     /// <summary>ZeRO-3: drops the stage's parameter storage (and gradients) until the next gather.</summary>
@@ -66,7 +75,8 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
         foreach (var (_, p) in _byGroup[group])
         {
             p.grad = null;
-            p.set_(empty(0, dtype: dtype, device: device));
+            using var nothing = empty(0, dtype: dtype, device: device);
+            p.set_(nothing);
         }
     }
 }
