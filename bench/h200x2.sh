@@ -54,7 +54,7 @@ PY
 }
 if [[ -z "${SKIP_TRAIN:-}" ]]; then
   run 1gpu
-  for z in 0 1 2 3; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+  for z in ${STAGES:-0 1 2 3}; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
 fi
 
 # Model-state memory per ZeRO stage (MEMORY=1): a tiny batch (1 x 64 tokens), libtorch's caching allocator off so
