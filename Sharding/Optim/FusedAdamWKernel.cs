@@ -37,6 +37,7 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         try
         {
             var kernel = new FusedAdamWKernel(jit.compile(Script));
+            using var scope = NewDisposeScope(); // holds the smoke test's temporaries (narrows, cpu copies) until read
             // Smoke test on the device, two slices of one buffer with a gradient scale of 2: one step from p = 1,
             // g = 0.5 must give 1·(1 - 0.1·0.1) - 0.1 = 0.89 and m = 0.1·0.5/2 = 0.025, and leave the gap alone.
             using var p = ones(8, device: device);
