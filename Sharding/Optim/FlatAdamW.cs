@@ -71,7 +71,7 @@ public sealed class FlatAdamW : IDisposable
         StepCount++;
         if (_fused is not null)
         {
-            _step.fill_(StepCount);
+            _step.FillHeld(StepCount);
             for (var kind = 0; kind < 2; kind++)
             {
                 var runs = kind == 0 ? _decayRuns : _plainRuns;

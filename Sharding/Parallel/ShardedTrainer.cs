@@ -291,7 +291,7 @@ public sealed partial class ShardedTrainer : IDisposable
             outputs[g] = _model.Stages[g].Forward(inputs[g]);
             h = outputs[g];
         }
-        var scaled = _model.Loss(h, y) / microSteps;
+        var scaled = _model.Loss(h, y).DivHeld(microSteps);
         var value = scaled.detach().MoveToOuterDisposeScope();
         scaled.backward();
         ready?.Invoke(n - 1);
@@ -317,7 +317,7 @@ public sealed partial class ShardedTrainer : IDisposable
             var sumsq = linalg.vector_norm(regionGrad).square().reshape(1);
             if (Zero > 0) _comm.WaitOnDevice(_comm.AllReduceAsync(sumsq, ReduceOp.Sum));
             norm = sumsq.sqrt().reshape([]);
-            scale = ((norm + 1e-6) / clip).clamp_min(1.0).reshape(1);
+            scale = HeldScalars.ClipDivisor(norm, clip);
         }
         else norm = zeros([], ScalarType.Float32, _device);
         _lastNorm?.Dispose();

@@ -1,4 +1,5 @@
 using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -111,7 +112,7 @@ public sealed partial class ShardedTrainer
             var output = _model.Stages[g].Forward(input);
             if (g == n - 1)
             {
-                var scaled = _model.Loss(output, y) / microSteps;
+                var scaled = _model.Loss(output, y).DivHeld(microSteps);
                 value = scaled.detach().MoveToOuterDisposeScope();
                 scaled.backward();
             }

@@ -65,11 +65,11 @@ public sealed class LocalAdamW : IOptimizerStrategy
         // Global L2 norm over both groups; clipping divides by max(1, norm / clip) on the device (no .item()),
         // inside the fused kernel when there is one.
         var norm = stack(grads.Select(g => linalg.vector_norm(g)).ToArray()).square().sum().sqrt();
-        var scale = _settings.GradClip > 0 ? ((norm + 1e-6) / _settings.GradClip).clamp_min(1.0).reshape(1) : _one;
+        var scale = _settings.GradClip > 0 ? HeldScalars.ClipDivisor(norm, _settings.GradClip) : _one;
         double b1 = _settings.Beta1, b2 = _settings.Beta2;
         double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
         double stepSize = learningRate / bias1;
-        if (_fused is not null) _stepTensor.fill_(StepCount);
+        if (_fused is not null) _stepTensor.FillHeld(StepCount);
         for (int i = 0; i < _groups.Length; i++)
         {
             var group = _groups[i];

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Optim;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Optimization;
@@ -141,7 +142,7 @@ public sealed class Trainer : IDisposable
                     {
                         var logits = Model.call(x);
                         phases?.Mark("forward");
-                        var loss = Gpt.Loss(logits, y) / _o.GradAccum;  // scale so accumulated grads are the mean
+                        var loss = Gpt.Loss(logits, y).DivHeld(_o.GradAccum);  // scale so accumulated grads are the mean
                         phases?.Mark("loss");
                         loss.backward();
                         phases?.Mark("backward");
