@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Optim;
@@ -82,15 +83,18 @@ public sealed class FlatAdamW : IDisposable
             return;
         }
         if (gradScale is not null) grad.div_(gradScale);
-        // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only.
-        if (_o.WeightDecay > 0)
-            foreach (var run in _views[0][0]) run.mul_(1 - lr * _o.WeightDecay);
-        ExpAvg.mul_(_o.Beta1).add_(grad, alpha: 1 - _o.Beta1);
-        ExpAvgSq.mul_(_o.Beta2).addcmul_(grad, grad, value: 1 - _o.Beta2);
         var bc1 = 1 - Math.Pow(_o.Beta1, StepCount);
         var bc2 = 1 - Math.Pow(_o.Beta2, StepCount);
-        var denom = (ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(_o.Eps);
-        Master.addcdiv_(ExpAvg, denom, value: -lr / bc1);
+        // The numbers as held Scalars: TorchSharp's temporary ones can be freed while libtorch reads them.
+        using Scalar keep = 1 - lr * _o.WeightDecay, b1 = _o.Beta1, oneMinusB1 = 1 - _o.Beta1, b2 = _o.Beta2,
+            oneMinusB2 = 1 - _o.Beta2, sqrtBc2 = Math.Sqrt(bc2), eps = _o.Eps, minusStep = -lr / bc1;
+        // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only.
+        if (_o.WeightDecay > 0)
+            foreach (var run in _views[0][0]) run.mul_(keep);
+        ExpAvg.mul_(b1).add_(grad, alpha: oneMinusB1);
+        ExpAvgSq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
+        var denom = ExpAvgSq.sqrt().div_(sqrtBc2).add_(eps);
+        Master.addcdiv_(ExpAvg, denom, value: minusStep);
     }
 
     public void Dispose()

@@ -80,12 +80,15 @@ public sealed class LocalAdamW : IOptimizerStrategy
                 _fused.Step([group.Master], [g], [group.ExpAvg], [group.ExpAvgSq], _stepTensor, scale, learningRate, b1, b2, decay, _settings.Eps);
             else
             {
+                // The numbers as held Scalars: TorchSharp's temporary ones can be freed while libtorch reads them.
+                using Scalar b2S = b2, oneMinusB2 = 1 - b2, keep = 1 - learningRate * decay,
+                    sqrtBias2 = Math.Sqrt(bias2), eps = _settings.Eps, minusStep = -stepSize;
                 g.div_(scale);
-                group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g
-                group.ExpAvgSq.mul_(b2).addcmul_(g, g, 1 - b2);                // v = b2·v + (1-b2)·g²
-                if (decay > 0) group.Master.mul_(1 - learningRate * decay);
-                var denom = group.ExpAvgSq.sqrt().div_(Math.Sqrt(bias2)).add_(_settings.Eps);
-                group.Master.addcdiv_(group.ExpAvg, denom, -stepSize);
+                group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g (a tensor weight: scoped)
+                group.ExpAvgSq.mul_(b2S).addcmul_(g, g, oneMinusB2);           // v = b2·v + (1-b2)·g²
+                if (decay > 0) group.Master.mul_(keep);
+                var denom = group.ExpAvgSq.sqrt().div_(sqrtBias2).add_(eps);
+                group.Master.addcdiv_(group.ExpAvg, denom, minusStep);
             }
             if (!ReferenceEquals(group.Compute, group.Master)) group.Compute.copy_(group.Master);
         }

@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Optim;
 using Orchestrator.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -47,20 +48,22 @@ public static class Sampler
         using var scope = NewDisposeScope();
         var l = logits.narrow(0, 0, vocabSize).clone();
         if (o.Temperature == 0) return l.argmax().item<long>();
-        l = l / o.Temperature;
+        l = l.DivHeld(o.Temperature);
+        using Scalar minusInfinity = double.NegativeInfinity; // held: TorchSharp's temporary Scalars can be freed mid-call
         if (o.TopK is int k && k < vocabSize)
         {
             var kth = l.topk(k).values[-1];
-            l = l.masked_fill(l < kth, double.NegativeInfinity);
+            l = l.masked_fill(l < kth, minusInfinity);
         }
         if (o.TopP is double p && p < 1)
         {
             var (sorted, order) = l.sort(descending: true);
             var probs = nn.functional.softmax(sorted, 0);
             var before = probs.cumsum(0) - probs;                  // mass of the tokens ranked above each one
-            var drop = before > p;                                 // the top token always stays (before = 0)
+            using Scalar threshold = p;
+            var drop = before > threshold;                         // the top token always stays (before = 0)
             var dropOriginal = zeros_like(drop).scatter_(0, order, drop);
-            l = l.masked_fill(dropOriginal, double.NegativeInfinity);
+            l = l.masked_fill(dropOriginal, minusInfinity);
         }
         var dist = nn.functional.softmax(l, 0);
         return multinomial(dist, 1, replacement: false, generator: gen).item<long>();
