@@ -8,7 +8,10 @@ namespace Orchestrator.Tests.Sharding;
 /// The fused kernel's TorchScript call under garbage-collection pressure. TorchSharp's invoke turned each double
 /// argument into a temporary Scalar that the GC could free before libtorch read it; with a thread collecting
 /// continuously the unfixed call failed about 1 in 800 times ("Expected false to be true" from Scalar::toLong).
+/// Runs alone: its collecting thread would reach every test running beside it in this process, whose own unheld
+/// temporaries (test code makes many) it could free mid-call.
 /// </summary>
+[Collection(nameof(GcPressureCollection))]
 public sealed class FusedAdamWKernelTests
 {
     [Fact]
@@ -44,3 +47,6 @@ public sealed class FusedAdamWKernelTests
         Assert.True(p.isfinite().all().item<bool>());
     }
 }
+
+[CollectionDefinition(nameof(GcPressureCollection), DisableParallelization = true)]
+public sealed class GcPressureCollection;
