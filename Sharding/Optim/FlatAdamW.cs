@@ -29,7 +29,6 @@ public sealed class FlatAdamW : IDisposable
         _o = options;
         _fused = fused ? FusedAdamWKernel.TryCreate(master.device, out _) : null;
         _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
-        _one = ones(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         (_decayRuns, _plainRuns) = Runs(decayMask);
         decayMask.Dispose();
         _views = [.. new[] { _decayRuns, _plainRuns }.Select(runs => new[] { Master, ExpAvg, ExpAvgSq }
@@ -38,7 +37,6 @@ public sealed class FlatAdamW : IDisposable
 
     readonly FusedAdamWKernel? _fused;   // libtorch's fused AdamW (one kernel), when this libtorch has it
     readonly Tensor _step;               // its float32 step count, on the device
-    readonly Tensor _one;                // the gradient scale when nothing is clipped
     readonly (long Offset, long Length)[] _decayRuns, _plainRuns;
     readonly Tensor[][][] _views;        // [decay, plain][master, exp_avg, exp_avg_sq][run]
 
@@ -77,7 +75,7 @@ public sealed class FlatAdamW : IDisposable
             {
                 var runs = kind == 0 ? _decayRuns : _plainRuns;
                 var grads = runs.Select(r => grad.narrow(0, r.Offset, r.Length)).ToArray();
-                _fused.Step(_views[kind][0], grads, _views[kind][1], _views[kind][2], _step, gradScale ?? _one, lr, _o.Beta1, _o.Beta2,
+                _fused.Step(_views[kind][0], grads, _views[kind][1], _views[kind][2], _step, gradScale, lr, _o.Beta1, _o.Beta2,
                     kind == 0 ? _o.WeightDecay : 0, _o.Eps);
             }
             return;
@@ -100,6 +98,6 @@ public sealed class FlatAdamW : IDisposable
     public void Dispose()
     {
         foreach (var v in _views.SelectMany(k => k).SelectMany(b => b)) v.Dispose();
-        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); _step.Dispose(); _one.Dispose(); _fused?.Dispose();
+        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); _step.Dispose(); _fused?.Dispose();
     }
 }

@@ -22,8 +22,13 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
 ";
 
     readonly jit.CompilationUnit _unit;
+    readonly Tensor _one; // the gradient scale when the caller clips nothing
 
-    FusedAdamWKernel(jit.CompilationUnit unit) => _unit = unit;
+    FusedAdamWKernel(jit.CompilationUnit unit, Device device)
+    {
+        _unit = unit;
+        _one = ones(1, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
+    }
 
     /// <summary>The kernel, or null (with the reason) when this libtorch cannot compile or run it.</summary>
     public static FusedAdamWKernel? TryCreate(Device device, out string? reason)
@@ -36,7 +41,7 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         }
         try
         {
-            var kernel = new FusedAdamWKernel(jit.compile(Script));
+            var kernel = new FusedAdamWKernel(jit.compile(Script), device);
             using var scope = NewDisposeScope(); // holds the smoke test's temporaries (narrows, cpu copies) until read
             // Smoke test on the device, two slices of one buffer with a gradient scale of 2: one step from p = 1,
             // g = 0.5 must give 1·(1 - 0.1·0.1) - 0.1 = 0.89 and m = 0.1·0.5/2 = 0.025, and leave the gap alone.
@@ -63,12 +68,14 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
 
     /// <summary>
     /// One AdamW step over parallel lists of fp32 tensors (parameters, gradients, moments), all with the same
-    /// weight decay; every gradient is divided by <paramref name="gradScale"/> (a one-element device tensor) first.
+    /// weight decay; every gradient is divided by <paramref name="gradScale"/> (a one-element device tensor) first,
+    /// when one is given.
     /// </summary>
     public void Step(IReadOnlyList<Tensor> param, IReadOnlyList<Tensor> grad, IReadOnlyList<Tensor> expAvg, IReadOnlyList<Tensor> expAvgSq,
-        Tensor step, Tensor gradScale, double lr, double beta1, double beta2, double weightDecay, double eps)
+        Tensor step, Tensor? gradScale, double lr, double beta1, double beta2, double weightDecay, double eps)
     {
         if (param.Count == 0) return;
+        gradScale ??= _one;
         // TorchSharp's invoke turns a double argument into a temporary Scalar that nothing references while libtorch
         // reads it, so the GC may finalize (free) it first: libtorch then reads garbage ("Scalar::toLong" failures,
         // a few in a hundred CPU runs). Scalars made and held here, and arrays kept alive, close that window.
@@ -79,5 +86,9 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         GC.KeepAlive(ps); GC.KeepAlive(gs); GC.KeepAlive(ms); GC.KeepAlive(vs); GC.KeepAlive(steps); GC.KeepAlive(gradScale);
     }
 
-    public void Dispose() => _unit.Dispose();
+    public void Dispose()
+    {
+        _unit.Dispose();
+        _one.Dispose();
+    }
 }

@@ -25,13 +25,6 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
             full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel).copy_(p.detach().reshape(-1));
     }
 
-    public void FlatToParams(int group, Tensor full, long baseOffset = 0)
-    {
-        using var _ = no_grad();
-        foreach (var (slot, p) in _byGroup[group])
-            p.copy_(full.narrow(0, layout.FullOffset(slot) - baseOffset, slot.Numel).view(p.shape));
-    }
-
     /// <summary>
     /// Gradients into the flat vector, each parameter's dropped once copied (the copy is queued on the same stream,
     /// so its memory is reused only after it ran): gradients exist once, not twice. A parameter without a gradient
@@ -61,9 +54,8 @@ sealed class GroupCopies(StagedModel model, FlatLayout layout)
         var g = layout.Groups[group];
         foreach (var (slot, p) in _byGroup[group])
         {
-            // The temporaries go now: left to the caller's scope they would hold the gathered storage after Release.
-            using var piece = gathered.narrow(0, layout.FullOffset(slot) - g.FullOffset, slot.Numel);
-            using var view = piece.view(slot.Shape);
+            // Disposed now: left to the caller's scope, the view would hold the gathered storage after Release.
+            using var view = gathered.ViewOf(layout.FullOffset(slot) - g.FullOffset, slot.Numel, slot.Shape);
             p.set_(view);
         }
     }

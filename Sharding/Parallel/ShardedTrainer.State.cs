@@ -1,4 +1,5 @@
 using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,13 +47,7 @@ public sealed partial class ShardedTrainer
 
     /// <summary>Each parameter's view of a full vector, by name.</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) =>
-        Layout.Params.Select(p => (p.Name, View(full, Layout.FullOffset(p), p.Numel, p.Shape))).ToList();
-
-    static Tensor View(Tensor full, long offset, long length, long[] shape)
-    {
-        using var slice = full.narrow(0, offset, length); // held until view() has run (callers may have no dispose scope)
-        return slice.view(shape);
-    }
+        Layout.Params.Select(p => (p.Name, full.ViewOf(Layout.FullOffset(p), p.Numel, p.Shape))).ToList();
 
     /// <summary>Restores the optimizer from full vectors (any world size wrote them: each rank keeps its part).</summary>
     public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount)

@@ -173,14 +173,7 @@ public sealed partial class ShardedTrainer : IDisposable
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var regionGrad = Zero switch
-            {
-                0 => _fullGrad!.to(ScalarType.Float32, copy: true),
-                1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
-                2 => ShardGradAndFreeStaging(),
-                _ => _zero3Grad?.to(ScalarType.Float32, copy: true) ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device),
-            };
-            ClipAndUpdate(regionGrad, lr);
+            ClipAndUpdate(RegionGrad(), lr);
             _zero3Grad?.zero_();
         }
         PublishParameters();
@@ -205,18 +198,19 @@ public sealed partial class ShardedTrainer : IDisposable
         }
         using (var scope = NewDisposeScope())
         using (no_grad())
-        {
-            var regionGrad = Zero switch
-            {
-                0 => _fullGrad!.to(ScalarType.Float32, copy: true),
-                1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
-                _ => ShardGradAndFreeStaging(),
-            };
-            ClipAndUpdate(regionGrad, lr);
-        }
+            ClipAndUpdate(RegionGrad(), lr);
         PublishParameters();
         return _lastNorm!.detach();
     }
+
+    /// <summary>This rank's reduced gradient over its optimizer region, in fp32 (a new tensor: the update may scale it).</summary>
+    Tensor RegionGrad() => Zero switch
+    {
+        0 => _fullGrad!.to(ScalarType.Float32, copy: true),
+        1 => ToRegion(_fullGrad!).to(ScalarType.Float32, copy: true),
+        2 => ShardGradAndFreeStaging(),
+        _ => _zero3Grad?.to(ScalarType.Float32, copy: true) ?? zeros(Layout.ShardLength, dtype: ScalarType.Float32, device: _device),
+    };
 
     /// <summary>
     /// Drops the parameters' accumulated gradients (PyTorch's set_to_none): the next backward hands each parameter

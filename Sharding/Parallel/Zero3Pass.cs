@@ -28,18 +28,13 @@ public sealed partial class ShardedTrainer
     {
         if (Zero != 3) return new Released(() => { });
         var bufs = Enumerable.Range(0, Layout.Groups.Count).Select(Gather).ToList();
-        // Scopes for the views handed to set_ (and the empty tensors Release sets): the trainer's final evaluation
-        // calls this outside any dispose scope, where such a temporary could be finalized during set_, and, left
-        // to the GC, the views kept the gathered buffers' memory alive after the release.
-        using (NewDisposeScope())
-            for (var g = 0; g < bufs.Count; g++)
-            {
-                CommunicatorExtensions.Wait(bufs[g].Task);
-                _copies.Materialize(g, bufs[g].Buffer);
-            }
+        for (var g = 0; g < bufs.Count; g++)
+        {
+            CommunicatorExtensions.Wait(bufs[g].Task);
+            _copies.Materialize(g, bufs[g].Buffer); // disposes its own views (this runs outside any dispose scope)
+        }
         return new Released(() =>
         {
-            using var scope = NewDisposeScope();
             for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); bufs[g].Buffer.Dispose(); }
         });
     }

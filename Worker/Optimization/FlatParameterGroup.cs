@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -92,11 +93,7 @@ public sealed class FlatParameterGroup : IDisposable
     }
 
     /// <summary>A slot's view into a flat buffer of this group.</summary>
-    public Tensor View(Tensor flat, Slot s)
-    {
-        using var slice = flat.narrow(0, s.Offset, s.Length); // held until view() has run (callers may have no dispose scope)
-        return slice.view(s.Shape);
-    }
+    public Tensor View(Tensor flat, Slot s) => flat.ViewOf(s.Offset, s.Length, s.Shape);
 
     public void Dispose()
     {

@@ -39,10 +39,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
         _fused = fused ? FusedAdamWKernel.TryCreate(device, out reason) : null;
         FusedUnavailableReason = _fused is null ? reason : null;
         _stepTensor = zeros(1, ScalarType.Float32, device);
-        _one = ones(1, ScalarType.Float32, device);
     }
-
-    readonly Tensor _one;
 
     /// <summary>Whether the fused kernel does the update (else element-wise tensor ops).</summary>
     public bool Fused => _fused is not null;
@@ -65,7 +62,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
         // Global L2 norm over both groups; clipping divides by max(1, norm / clip) on the device (no .item()),
         // inside the fused kernel when there is one.
         var norm = stack(grads.Select(g => linalg.vector_norm(g)).ToArray()).square().sum().sqrt();
-        var scale = _settings.GradClip > 0 ? HeldScalars.ClipDivisor(norm, _settings.GradClip) : _one;
+        var scale = _settings.GradClip > 0 ? HeldScalars.ClipDivisor(norm, _settings.GradClip) : null;
         double b1 = _settings.Beta1, b2 = _settings.Beta2;
         double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
         double stepSize = learningRate / bias1;
@@ -83,7 +80,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
                 // The numbers as held Scalars: TorchSharp's temporary ones can be freed while libtorch reads them.
                 using Scalar b2S = b2, oneMinusB2 = 1 - b2, keep = 1 - learningRate * decay,
                     sqrtBias2 = Math.Sqrt(bias2), eps = _settings.Eps, minusStep = -stepSize;
-                g.div_(scale);
+                if (scale is not null) g.div_(scale);
                 group.ExpAvg.lerp_(g, 1 - b1);                                  // m = b1·m + (1-b1)·g (a tensor weight: scoped)
                 group.ExpAvgSq.mul_(b2S).addcmul_(g, g, oneMinusB2);           // v = b2·v + (1-b2)·g²
                 if (decay > 0) group.Master.mul_(keep);
@@ -136,7 +133,6 @@ public sealed class LocalAdamW : IOptimizerStrategy
     {
         _fused?.Dispose();
         _stepTensor.Dispose();
-        _one.Dispose();
         foreach (var g in _groups) g.Dispose();
     }
 }
