@@ -191,7 +191,7 @@ public sealed partial class ShardedTrainer : IDisposable
     {
         if (Zero == 3) throw new InvalidOperationException("ZeRO-3 runs forward and backward itself: call Step");
         var pending = new List<Task>();
-        using (NewDisposeScope()) // the gradient reshapes and bucket views; StagedPass has its own scope, this path had none
+        using (NewDisposeScope()) // the bucket views; StagedPass has its own scope, this path had none
         {
             for (var g = Layout.Groups.Count - 1; g >= 0; g--) OnStageReady(g, pending);
             foreach (var t in pending) _comm.WaitOnDevice(t);
