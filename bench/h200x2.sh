@@ -3,6 +3,8 @@
 # 1 MB-1 GB through our NCCL bindings vs torch.distributed; GPT-2 124M tokens/s at 1 and 2 GPUs for DDP and
 # ZeRO-1/2/3 with the peak GPU memory per rank (nvidia-smi sampled every 100 ms).
 # Run on nvidia-h200-x2 from the repository root with .publish/orch.tar.xz carried; NPROC=4 or 8 on larger machines.
+# Knobs: SKIP_COMM, SKIP_TRAIN, STAGES="0 3", ROUNDS=N (repeat the training runs), ZERO3_RECOMPUTE=1, TORCH_PEER=1, MEMORY=1,
+# MEMORY_STAGES="3", BATCH/BLOCK/STEPS.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/gpu-env.sh
@@ -28,15 +30,17 @@ for b in sorted(o):
 PY
 fi
 
-"$ORCH" bench data generate --out /tmp/synthetic --tokens 20000000 > /dev/null
+rm -rf /tmp/synthetic; "$ORCH" bench data generate --out /tmp/synthetic --tokens 20000000 > /dev/null
 run() { # name, args...
   local name=$1; shift
+  rm -rf "/tmp/run-$name" # a repeated round starts afresh (train refuses an --out that holds checkpoints)
   nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 100 > "$OUTDIR/mem_$name.csv" &
   local smi=$!
   "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch "${BATCH:-12}" --block "${BLOCK:-1024}" \
     --steps "${STEPS:-50}" --log-every 10 --eval-batches 0 --warmup 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
   local rc=$?
   kill $smi 2>/dev/null
+  grep -h -m2 -E "warning|error" "$OUTDIR/train_$name.err" || true
   python3 - "$name" "$rc" "$OUTDIR/train_$name.json" "$OUTDIR/mem_$name.csv" <<'PY'
 import json, sys
 name, rc, path, mem = sys.argv[1:5]
@@ -52,9 +56,27 @@ for line in open(mem):
 print(f"{name}: world={ws} tokens_per_second={tps} peak_mem_mib={peak}" + (f" model_state_mib={ms:.1f}" if ms is not None else ""))
 PY
 }
+# The PyTorch peer (TORCH_PEER=1; needs nanoGPT's model.py in $NANOGPT_DIR, default .device/nanogpt): the same model, shapes and
+# optimizer on 1 GPU, with DDP and with FSDP2 (ZeRO-3's peer), one JSON line each (bench/sharded_torch.py).
+peer() { # mode
+  local mode=$1
+  if [[ $mode == single ]]; then
+    /opt/torch/.venv/bin/python bench/sharded_torch.py --mode single --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" 2> "$OUTDIR/torch_$mode.err" | sed "s/^/torch-$mode: /"
+  else
+    /opt/torch/.venv/bin/torchrun --standalone --nproc_per_node "$NP" bench/sharded_torch.py --mode "$mode" --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" \
+      2> "$OUTDIR/torch_$mode.err" | sed "s/^/torch-${NP}gpu-$mode: /"
+  fi
+  grep -h -m2 -E "Error|error" "$OUTDIR/torch_$mode.err" || true
+}
+
 if [[ -z "${SKIP_TRAIN:-}" ]]; then
-  run 1gpu
-  for z in ${STAGES:-0 1 2 3}; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+  for round in $(seq 1 "${ROUNDS:-1}"); do
+    run 1gpu
+    for z in ${STAGES:-0 1 2 3}; do run ${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+    # ZERO3_RECOMPUTE=1: ZeRO-3 again the way it ran before it could free storage in place (FSDP + activation checkpointing).
+    if [[ -n "${ZERO3_RECOMPUTE:-}" ]]; then ORCH_ZERO3=recompute run ${NP}gpu-zero3-recompute --nproc "$NP" --backend nccl --zero 3; fi
+    if [[ -n "${TORCH_PEER:-}" ]]; then peer single; peer ddp; peer fsdp; fi
+  done
 fi
 
 # Model-state memory per ZeRO stage (MEMORY=1): a tiny batch (1 x 64 tokens), libtorch's caching allocator off so
@@ -63,5 +85,5 @@ fi
 if [[ -n "${MEMORY:-}" ]]; then
   export BATCH=1 BLOCK=64 STEPS=10 PYTORCH_NO_CUDA_MEMORY_CACHING=1 ORCH_MEMORY_PROBE=1
   run mem-1gpu
-  for z in 0 1 2 3; do run mem-${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
+  for z in ${MEMORY_STAGES:-0 1 2 3}; do run mem-${NP}gpu-zero$z --nproc "$NP" --backend nccl --zero $z; done
 fi

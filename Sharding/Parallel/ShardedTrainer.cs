@@ -85,6 +85,7 @@ public sealed partial class ShardedTrainer : IDisposable
         {
             _paramShard = _adam.Master.to(_dtype).clone().DetachFromDisposeScope();
             for (var g = 0; g < Layout.Groups.Count; g++) _copies.Release(g, _dtype, _device);
+            SetUpZero3();
         }
         _needs = model.StageNeeds;
         _buckets = Zero <= 1 ? PlanBuckets(Layout, options.BucketBytes, (int)first.element_size()) : [];
@@ -371,5 +372,6 @@ public sealed partial class ShardedTrainer : IDisposable
         _lastNorm?.Dispose();
         foreach (var (staging, _) in _staged) staging.Dispose();
         _fullGrad?.Dispose(); _fullParams?.Dispose(); _shardGrad?.Dispose(); _paramShard?.Dispose();
+        foreach (var b in _gatherBuffers ?? []) b.Dispose();
     }
 }

@@ -6,8 +6,10 @@ namespace Orchestrator.Sharding.Parallel;
 /// How a <see cref="ShardedTrainer"/> splits the training state. Zero: 0 = DDP (everything replicated,
 /// gradients all-reduced in buckets), 1 = fp32 master weights and Adam moments partitioned, 2 = + gradients
 /// reduce-scattered into each rank's shard, 3 = + compute parameters partitioned and gathered per stage.
+/// RecomputeZero3: ZeRO-3 recomputes each stage's forward in backward instead of freeing the gathered storage in
+/// place (what it falls back to where libtorch's storage cannot be resized; also ORCH_ZERO3=recompute).
 /// </summary>
-public sealed record ShardingOptions(int Zero = 0, long BucketBytes = 25L << 20, AdamWOptions? AdamW = null)
+public sealed record ShardingOptions(int Zero = 0, long BucketBytes = 25L << 20, AdamWOptions? AdamW = null, bool RecomputeZero3 = false)
 {
     public AdamWOptions Optimizer => AdamW ?? new AdamWOptions();
 

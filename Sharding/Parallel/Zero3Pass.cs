@@ -1,23 +1,69 @@
 using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Parallel;
 
-// ZeRO-3: parameters live only as shards. Forward gathers stage g (while stage g+1's gather is already queued:
-// prefetch), runs it without autograd, keeps only its input (activation checkpointing at stage boundaries) and
-// frees the gathered parameters. Backward walks the stages from the head: gather g (prefetching g-1),
-// recompute its forward with autograd from the saved input, backward it with the gradient of its output,
-// reduce-scatter its parameter gradients into this rank's shard asynchronously, free. This is the
-// FSDP + activation-checkpointing pattern; the price is one extra forward per stage.
+// ZeRO-3: parameters live only as shards (_paramShard). Each group (stage) has one gather buffer whose storage
+// exists only while the group is in use: the stage's parameters are views of it during a pass, and the storage is
+// freed and allocated again in place (StorageResizer, FSDP's storage resize) so that autograd's saved views of the
+// parameters survive the free. Forward gathers stage g (with stage g+1's gather already queued: prefetch), runs it
+// with autograd, and frees the gathered storage; backward walks the stages from the head, gathers g again into the
+// same storage (prefetching g-1), backwards it with the gradient of its output, reduce-scatters its parameter
+// gradients into this rank's shard asynchronously, and frees. Nothing is recomputed: activations are kept as in
+// DDP, parameters exist gathered for about two stages at a time. Where the storage cannot be resized the
+// trainer falls back to Zero3RecomputePass (activation checkpointing at stage boundaries).
 public sealed partial class ShardedTrainer
 {
+    /// <summary>ZeRO-3 without recomputation: how this trainer runs its passes (false: forward recomputed in backward).</summary>
+    public bool Zero3FreesStorage => _resizer is not null;
+
+    /// <summary>Why ZeRO-3 recomputes the forward in backward here (null when it does not, or below ZeRO-3).</summary>
+    public string? Zero3RecomputeReason { get; private set; }
+
+    StorageResizer? _resizer;
+    Tensor[]? _gatherBuffers; // one per group, storage freed outside use; the parameters are views of it during a pass
+
+    /// <summary>Picks the ZeRO-3 pass: storage freed in place unless ORCH_ZERO3=recompute or the resizer is unusable here.</summary>
+    void SetUpZero3()
+    {
+        if (_options.RecomputeZero3) Zero3RecomputeReason = "recompute requested";
+        else if (Environment.GetEnvironmentVariable("ORCH_ZERO3") == "recompute") Zero3RecomputeReason = "ORCH_ZERO3=recompute";
+        else
+        {
+            _resizer = StorageResizer.TryCreate(_device, out var reason);
+            Zero3RecomputeReason = reason;
+        }
+        if (_resizer is null) return;
+        _gatherBuffers = new Tensor[Layout.Groups.Count];
+        for (var g = 0; g < Layout.Groups.Count; g++)
+        {
+            _gatherBuffers[g] = empty(Layout.Groups[g].Padded, dtype: _dtype, device: _device).DetachFromDisposeScope();
+            _resizer.Free(_gatherBuffers[g]);
+        }
+    }
+
+    /// <summary>Queues the all-gather of group <paramref name="g"/> into a buffer (its own storage allocated again when it has one).</summary>
     (Tensor Buffer, Task Task) Gather(int g)
     {
         var gs = Layout.Groups[g];
-        var buf = empty(gs.Padded, dtype: _dtype, device: _device);
+        Tensor buf;
+        if (_resizer is null) buf = empty(gs.Padded, dtype: _dtype, device: _device);
+        else
+        {
+            buf = _gatherBuffers![g];
+            _resizer.Allocate(buf);
+        }
         return (buf, _comm.AllGatherAsync(_paramShard!.narrow(0, gs.ShardOffset, gs.ShardLength), buf));
+    }
+
+    /// <summary>Drops group <paramref name="g"/>'s gathered values: its storage freed in place, or the buffer disposed.</summary>
+    void DropGathered(int g, Tensor buffer)
+    {
+        if (_resizer is null) buffer.Dispose();
+        else _resizer.Free(buffer);
     }
 
     /// <summary>
@@ -35,7 +81,7 @@ public sealed partial class ShardedTrainer
         }
         return new Released(() =>
         {
-            for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); bufs[g].Buffer.Dispose(); }
+            for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); DropGathered(g, bufs[g].Buffer); }
         });
     }
 
@@ -45,74 +91,70 @@ public sealed partial class ShardedTrainer
         public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) release(); }
     }
 
-    Tensor Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc)
+    Tensor Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc) =>
+        _resizer is null ? Zero3RecomputePass(x, y, microSteps, shardGradAcc) : Zero3ReshardPass(x, y, microSteps, shardGradAcc);
+
+    Tensor Zero3ReshardPass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc)
     {
         using var scope = NewDisposeScope();
         var n = _model.Stages.Count;
-        var gathered = new Dictionary<int, (Tensor Buffer, Task Task)>();
-        var materialized = new HashSet<int>();
+        var gathering = new Dictionary<int, Task>(); // groups whose storage holds (or is receiving) gathered values
+        var ready = new HashSet<int>();              // ... and that compute has been ordered after
+        var materialized = new HashSet<int>();       // groups whose parameters are views of their buffer (this pass)
         void Prefetch(int stage)
         {
             if (stage < 0 || stage >= n) return;
-            foreach (var g in _needs[stage]) if (!gathered.ContainsKey(g)) gathered[g] = Gather(g);
+            foreach (var g in _needs[stage]) if (!gathering.ContainsKey(g)) gathering[g] = Gather(g).Task;
         }
         void Use(int stage)
         {
             foreach (var g in _needs[stage])
             {
-                if (!materialized.Add(g)) continue;
-                _comm.WaitOnDevice(gathered[g].Task);
-                _copies.Materialize(g, gathered[g].Buffer);
+                if (ready.Add(g)) _comm.WaitOnDevice(gathering[g]);
+                // Parameters become views once per pass; later frees and gathers change the storage under them.
+                if (materialized.Add(g)) _copies.Materialize(g, _gatherBuffers![g]);
             }
         }
-        // Frees the groups no stage still to run (in this phase) needs.
+        // Frees the storage of the groups no stage still to run (in this phase) needs.
         void FreeAfter(int stage, IEnumerable<int> remaining)
         {
             var keep = remaining.SelectMany(s => _needs[s]).ToHashSet();
             foreach (var g in _needs[stage])
             {
-                if (keep.Contains(g) || !gathered.ContainsKey(g)) continue;
-                _copies.Release(g, _dtype, _device);
-                gathered[g].Buffer.Dispose();
-                gathered.Remove(g);
-                materialized.Remove(g);
+                if (keep.Contains(g) || !gathering.Remove(g)) continue;
+                ready.Remove(g);
+                _resizer!.Free(_gatherBuffers![g]);
             }
         }
 
-        var saved = new Tensor[n];
+        var inputs = new Tensor[n];
+        var outputs = new Tensor[n];
         var h = x;
-        using (no_grad())
+        for (var g = 0; g < n; g++)
         {
-            for (var g = 0; g < n; g++)
-            {
-                Prefetch(g);
-                Prefetch(g + 1);
-                Use(g);
-                saved[g] = h;
-                h = _model.Stages[g].Forward(h);
-                // The head stays for the backward, which starts with it (as does whatever it shares).
-                FreeAfter(g, Enumerable.Range(g + 1, n - g - 1).Append(n - 1));
-            }
+            Prefetch(g);
+            Prefetch(g + 1);
+            Use(g);
+            inputs[g] = g == 0 ? x : h.detach().requires_grad_(true);
+            outputs[g] = h = _model.Stages[g].Forward(inputs[g]);
+            // The head stays for the backward, which starts with it (as does whatever it shares).
+            FreeAfter(g, Enumerable.Range(g + 1, n - g - 1).Append(n - 1));
         }
 
         var pending = new List<(Task Task, Tensor Out, int Group)>();
-        Tensor? upstream = null;
         Tensor? value = null;
         for (var g = n - 1; g >= 0; g--)
         {
             Prefetch(g);
             Prefetch(g - 1);
             Use(g);
-            var input = g == 0 ? x : saved[g].detach().requires_grad_(true);
-            var output = _model.Stages[g].Forward(input);
             if (g == n - 1)
             {
-                var scaled = _model.Loss(output, y).DivHeld(microSteps);
+                var scaled = _model.Loss(outputs[g], y).DivHeld(microSteps);
                 value = scaled.detach().MoveToOuterDisposeScope();
                 scaled.backward();
             }
-            else output.backward([upstream!]);
-            upstream = g > 0 ? input.grad : null;
+            else outputs[g].backward([inputs[g + 1].grad!]);
             var gs = Layout.Groups[g];
             var flat = zeros(gs.Padded, dtype: _dtype, device: _device);
             _copies.GradsToFlat(g, flat, gs.FullOffset);
@@ -120,6 +162,9 @@ public sealed partial class ShardedTrainer
             pending.Add((_comm.ReduceScatterAsync(flat, shardOut, ReduceOp.Avg), shardOut, g));
             FreeAfter(g, Enumerable.Range(0, g));
         }
+        // Outside a pass the parameters are empty again, as the recompute pass leaves them: reading one is an
+        // error about its shape, never a read of freed memory.
+        foreach (var g in materialized) _copies.Release(g, _dtype, _device);
         using (no_grad())
         {
             foreach (var (task, outp, g) in pending)

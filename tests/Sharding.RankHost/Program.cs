@@ -9,7 +9,7 @@ using Orchestrator.Sharding.Ring;
 using static TorchSharp.torch;
 
 // Usage (one rank; RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT from the environment, world 1 without them):
-//   train --zero Z --steps N --batch G --accum K --seed S --lr X [--save-at K --checkpoint-dir D] [--resume D]
+//   train --zero Z [--zero3 recompute] --steps N --batch G --accum K --seed S --lr X [--save-at K --checkpoint-dir D] [--resume D]
 //     prints "step <n> loss <x>" on rank 0 for every step it runs
 //   allreduce-loop   all-reduces forever, printing "ready" after the first; for the dead-peer test
 try
@@ -50,7 +50,9 @@ static void Train(ICommunicator comm, Dictionary<string, string> o)
     var resume = o.GetValueOrDefault("resume");
     if (global % (comm.WorldSize * accum) != 0) throw new ArgumentException($"batch {global} must divide by world x accum");
     var model = TinyGpt.Build(seed, tied: Get(o, "tied", "false") == "true");
-    using var trainer = new ShardedTrainer(model, comm, new ShardingOptions(zero, BucketBytes: 4096));
+    using var trainer = new ShardedTrainer(model, comm, new ShardingOptions(zero, BucketBytes: 4096, RecomputeZero3: Get(o, "zero3", "") == "recompute"));
+    if (zero == 3 && comm.Rank == 0)
+        Console.WriteLine(trainer.Zero3FreesStorage ? "zero3 frees storage" : $"zero3 recomputes: {trainer.Zero3RecomputeReason}");
     long start = 0;
     if (resume is not null)
     {

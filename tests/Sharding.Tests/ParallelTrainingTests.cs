@@ -15,6 +15,10 @@ public sealed class ParallelTrainingTests
     {
         var o = Ranks.Run(world, ["train", "--steps", "20", "--batch", "12", .. extra]);
         o.EnsureSucceeded();
+        // ZeRO-3 says which pass it ran: storage freed in place unless recompute was asked for (never a silent fallback).
+        var zero = Array.IndexOf(extra, "--zero");
+        if (zero >= 0 && extra[zero + 1] == "3")
+            Assert.Contains(extra.Contains("recompute") ? "zero3 recomputes: recompute requested" : "zero3 frees storage", o.Stdout[0]);
         return o.Losses();
     }
 
@@ -33,6 +37,7 @@ public sealed class ParallelTrainingTests
         Assert.True(single[20] < single[1] - 0.5f, $"the model should learn: loss {single[1]} -> {single[20]}");
         foreach (var zero in new[] { "0", "1", "2", "3" })
             AssertFollows(single, Train(2, "--accum", "2", "--zero", zero));
+        AssertFollows(single, Train(2, "--accum", "2", "--zero", "3", "--zero3", "recompute"));
     }
 
     [Fact]
@@ -41,6 +46,7 @@ public sealed class ParallelTrainingTests
         // The head reuses the embedding's weight: ZeRO-3 keeps the embedding gathered for the head and sums both gradients.
         var single = Train(1, "--accum", "2", "--tied", "true");
         AssertFollows(single, Train(2, "--accum", "2", "--tied", "true", "--zero", "3"));
+        AssertFollows(single, Train(2, "--accum", "2", "--tied", "true", "--zero", "3", "--zero3", "recompute"));
         AssertFollows(single, Train(2, "--accum", "2", "--tied", "true", "--zero", "1"));
     }
 

@@ -12,7 +12,7 @@ namespace Orchestrator.Worker.Training.Distributed;
 /// The multi-rank <see cref="IOptimizerStrategy"/>: Sharding's <see cref="ShardedTrainer"/> (DDP, ZeRO-1/2/3)
 /// behind the trainer's seam. The trainer hands each micro-batch to <see cref="ForwardBackward"/>, which runs the
 /// GPT stage by stage (embed, blocks, head) so each stage's gradients are reduced while the earlier stages'
-/// backward runs (ZeRO-3: gathered per stage, recomputed in backward); <see cref="Step"/> then waits for the
+/// backward runs (ZeRO-3: gathered per stage, freed after its forward and gathered again for its backward); <see cref="Step"/> then waits for the
 /// reductions, clips to the global norm, updates this rank's masters and refreshes the compute parameters. Checkpoints stay the trainer's (full tensors by name, written by rank 0): <see cref="MasterWeights"/>
 /// and <see cref="OptimizerState"/> gather the shards, so every rank must call them at the same steps.
 /// </summary>
@@ -44,6 +44,8 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
             model.to(computeDtype);
         }
         _inner = new ShardedTrainer(GptStages.Of(model), comm, new ShardingOptions(zero, AdamW: adam), computeDtype);
+        if (zero == 3 && !_inner.Zero3FreesStorage && comm.Rank == 0)
+            Console.Error.WriteLine($"warning: ZeRO-3 recomputes each stage's forward in backward ({_inner.Zero3RecomputeReason}): about a quarter slower");
         if (fp32 is null) return;
         using var full = _inner.NewFull();
         using (NewDisposeScope())
