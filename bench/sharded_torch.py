@@ -8,6 +8,7 @@ Prints one JSON line at rank 0: tokens/s over the last 10 steps counted over all
 them) and torch.cuda.max_memory_allocated per rank.
 
   torchrun --standalone --nproc_per_node 2 bench/sharded_torch.py --mode ddp --nanogpt .device/nanogpt
+  (--n-layer/--n-head/--n-embd for other shapes: bench/zero3_big.sh)
 """
 import argparse, json, os, sys, time
 from contextlib import nullcontext
@@ -21,6 +22,9 @@ p.add_argument("--nanogpt", required=True, help="folder with nanoGPT's model.py"
 p.add_argument("--steps", type=int, default=50)
 p.add_argument("--batch", type=int, default=12)
 p.add_argument("--block", type=int, default=1024)
+p.add_argument("--n-layer", type=int, default=12)
+p.add_argument("--n-head", type=int, default=12)
+p.add_argument("--n-embd", type=int, default=768)
 a = p.parse_args()
 sys.path.insert(0, a.nanogpt)
 from model import GPT, GPTConfig  # noqa: E402
@@ -35,7 +39,8 @@ torch.manual_seed(1337)
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
 
-model = GPT(GPTConfig(block_size=a.block, vocab_size=50304, n_layer=12, n_head=12, n_embd=768, dropout=0.0, bias=False)).cuda()
+model = GPT(GPTConfig(block_size=a.block, vocab_size=50304, n_layer=a.n_layer, n_head=a.n_head, n_embd=a.n_embd,
+                    dropout=0.0, bias=False)).cuda()
 ctx = torch.autocast("cuda", dtype=torch.bfloat16)
 if a.mode == "ddp":
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -78,7 +83,7 @@ peaks = [peak.clone() for _ in range(world)]
 if world > 1:
     dist.all_gather(peaks, peak)
 if rank == 0:
-    print(json.dumps({"mode": a.mode, "world_size": world, "fused_adamw": fused, "loss": loss.item(),
+    print(json.dumps({"mode": a.mode, "world_size": world, "parameters": sum(q.numel() for q in params), "fused_adamw": fused, "loss": loss.item(),
                       "tokens_per_second": 10 * a.batch * a.block * world / dt, "ms_per_step": dt / 10 * 1000,
                       "max_memory_allocated_mib": [round(t.item()) for t in peaks]}))
 if world > 1:

@@ -50,6 +50,7 @@ public static class TrainCommands
         var keep = new Option<int>("--keep") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 3 };
         var stopAfter = new Option<int?>("--stop-after") { Description = "End this invocation after N steps, with a checkpoint" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out" };
+        var noCheckpoint = new Option<bool>("--no-checkpoint") { Description = "Write no checkpoints, not even at the end (benchmarks; models whose optimizer state is too large to gather)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Validation every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
         var evalBatches = new Option<int>("--eval-batches") { DefaultValueFactory = _ => 20 };
         var logEvery = new Option<int>("--log-every") { Description = "Log (and host-sync) every N steps", DefaultValueFactory = _ => 10 };
@@ -57,7 +58,7 @@ public static class TrainCommands
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
             data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, wd, clip, seed, device, dtype, nproc, backend, zero,
-            ckptEvery, keep, stopAfter, resume, evalEvery, evalBatches, logEvery, json,
+            ckptEvery, keep, stopAfter, resume, noCheckpoint, evalEvery, evalBatches, logEvery, json,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -66,6 +67,10 @@ public static class TrainCommands
             if (ranks.MustLaunch) return RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, ct);
             if (ranks.Rank != 0) Console.SetOut(TextWriter.Null); // rank 0 speaks for the run
             var dataDir = pr.GetValue(data)!;
+            if (pr.GetValue(noCheckpoint) && pr.GetValue(resume))
+                throw new ArgumentException("--resume reads checkpoints and --no-checkpoint writes none: pass one of them");
+            if (pr.GetValue(noCheckpoint) && (pr.GetValue(ckptEvery) > 0 || pr.GetValue(stopAfter) is not null))
+                throw new ArgumentException("--no-checkpoint writes no checkpoints: drop --checkpoint-every / --stop-after, or checkpoints");
             int? corpusBlock = CorpusSources.BlockSize(dataDir);
             int vocab = CorpusSources.VocabSize(dataDir);
             var config = GptPresets.Get(pr.GetValue(model)!) with { VocabSize = vocab };
@@ -80,7 +85,7 @@ public static class TrainCommands
                 Adam = new AdamWSettings(WeightDecay: pr.GetValue(wd), GradClip: pr.GetValue(clip)), Seed = pr.GetValue(seed),
                 Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
                 StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
-                EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(outDir), DataDir = dataDir,
+                EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
             };
             var asJson = pr.GetValue(json);
             options = ranks.Apply(options);

@@ -22,6 +22,16 @@ public sealed class FlatAdamW : IDisposable
 
     /// <param name="fused">Use libtorch's fused kernel when it works here (tests compare both paths).</param>
     public FlatAdamW(Tensor master, Tensor decayMask, AdamWOptions options, bool fused = true)
+        : this(master, RunsAndDispose(decayMask), options, fused) { }
+
+    /// <summary>
+    /// The same with the decayed elements given as runs (offset, length) of the region, in order; every other element
+    /// is not decayed. No mask tensor is made (the sharded trainer derives the runs from its layout).
+    /// </summary>
+    public FlatAdamW(Tensor master, IReadOnlyList<(long Offset, long Length)> decayRuns, AdamWOptions options, bool fused = true)
+        : this(master, (decayRuns.ToArray(), Complement(decayRuns, master.numel())), options, fused) { }
+
+    FlatAdamW(Tensor master, ((long, long)[] Decay, (long, long)[] Plain) runs, AdamWOptions options, bool fused)
     {
         Master = master;
         ExpAvg = zeros_like(master).DetachFromDisposeScope();
@@ -29,10 +39,31 @@ public sealed class FlatAdamW : IDisposable
         _o = options;
         _fused = fused ? FusedAdamWKernel.TryCreate(master.device, out _) : null;
         _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
-        (_decayRuns, _plainRuns) = Runs(decayMask);
-        decayMask.Dispose();
-        _views = [.. new[] { _decayRuns, _plainRuns }.Select(runs => new[] { Master, ExpAvg, ExpAvgSq }
-            .Select(buffer => runs.Select(r => buffer.narrow(0, r.Offset, r.Length).DetachFromDisposeScope()).ToArray()).ToArray())];
+        (_decayRuns, _plainRuns) = runs;
+        _views = [.. new[] { _decayRuns, _plainRuns }.Select(r => new[] { Master, ExpAvg, ExpAvgSq }
+            .Select(buffer => r.Select(x => buffer.narrow(0, x.Item1, x.Item2).DetachFromDisposeScope()).ToArray()).ToArray())];
+    }
+
+    static ((long, long)[], (long, long)[]) RunsAndDispose(Tensor mask)
+    {
+        var runs = Runs(mask);
+        mask.Dispose();
+        return runs;
+    }
+
+    static (long, long)[] Complement(IReadOnlyList<(long Offset, long Length)> runs, long total)
+    {
+        var plain = new List<(long, long)>();
+        long at = 0;
+        foreach (var (offset, length) in runs)
+        {
+            if (offset < at || length <= 0 || offset + length > total)
+                throw new ArgumentException($"decay runs must be ordered, non-empty and inside the region of {total}: got ({offset}, {length}) after {at}");
+            if (offset > at) plain.Add((at, offset - at));
+            at = offset + length;
+        }
+        if (at < total) plain.Add((at, total - at));
+        return [.. plain];
     }
 
     readonly FusedAdamWKernel? _fused;   // libtorch's fused AdamW (one kernel), when this libtorch has it

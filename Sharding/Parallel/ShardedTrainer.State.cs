@@ -28,19 +28,23 @@ public sealed partial class ShardedTrainer
 {
     /// <summary>
     /// Collective for ZeRO (every rank must call it): a region tensor (master, exp_avg or exp_avg_sq) gathered
-    /// into the full padded fp32 vector. For DDP a copy of the region.
+    /// into the full padded fp32 vector, in host memory (one stage at a time through the device, so a model
+    /// sharded because it is large never has a full vector there). For DDP a host copy of the region.
     /// </summary>
     public Tensor GatherFull(Tensor region)
     {
-        if (Zero == 0) return region.clone();
-        var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
-        // The slices live in a scope of their own until the gathers are done: left to the GC (checkpoints run
-        // outside the step's scope), each slice of `full` kept its memory alive after it was disposed.
-        using (NewDisposeScope())
+        var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32);
+        using var scope = NewDisposeScope();
+        if (Zero == 0)
         {
-            var tasks = Layout.Groups.Select(g => _comm.AllGatherAsync(region.narrow(0, g.ShardOffset, g.ShardLength),
-                full.narrow(0, g.FullOffset, g.Padded))).ToList();
-            foreach (var t in tasks) CommunicatorExtensions.Wait(t);
+            full.copy_(region);
+            return full;
+        }
+        foreach (var g in Layout.Groups)
+        {
+            using var gathered = empty(g.Padded, dtype: ScalarType.Float32, device: _device);
+            CommunicatorExtensions.Wait(_comm.AllGatherAsync(region.narrow(0, g.ShardOffset, g.ShardLength), gathered));
+            full.narrow(0, g.FullOffset, g.Padded).copy_(gathered);
         }
         return full;
     }
@@ -49,7 +53,10 @@ public sealed partial class ShardedTrainer
     public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) =>
         Layout.Params.Select(p => (p.Name, full.ViewOf(Layout.FullOffset(p), p.Numel, p.Shape))).ToList();
 
-    /// <summary>Restores the optimizer from full vectors (any world size wrote them: each rank keeps its part).</summary>
+    /// <summary>
+    /// Restores the optimizer from full vectors (any world size wrote them: each rank keeps its part). They may be
+    /// in host memory (<see cref="NewFull"/>) or on the device.
+    /// </summary>
     public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount)
     {
         using (NewDisposeScope()) // ToRegion's slices and concatenations, held until copied (ShardedAdamW's constructor has no scope)
@@ -63,8 +70,8 @@ public sealed partial class ShardedTrainer
         PublishParameters();
     }
 
-    /// <summary>An empty full vector to fill by name (padding stays zero).</summary>
-    public Tensor NewFull() => zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
+    /// <summary>An empty full vector in host memory to fill by name (padding stays zero).</summary>
+    public Tensor NewFull() => zeros(Layout.PaddedTotal, dtype: ScalarType.Float32);
 
     public long FullOffsetOf(string name) => Layout.FullOffset(Layout.Params.First(p => p.Name == name));
 }

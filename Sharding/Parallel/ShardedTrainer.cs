@@ -43,7 +43,12 @@ public sealed partial class ShardedTrainer : IDisposable
     /// The compute dtype (bf16 on GPUs); the stages' parameters must already be in it (the fp32 masters are taken
     /// from them here and broadcast from rank 0).
     /// </param>
-    public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null)
+    /// <param name="initialMasters">
+    /// Rank 0's starting fp32 weights as a full vector in host memory (<see cref="HostFullVector"/> of the model
+    /// before it was converted to the compute dtype); without it they are read from the stages' parameters. The
+    /// caller keeps ownership; on ranks other than 0 its contents become rank 0's (the broadcast lands in it).
+    /// </param>
+    public ShardedTrainer(StagedModel model, ICommunicator comm, ShardingOptions options, ScalarType? computeDtype = null, Tensor? initialMasters = null)
     {
         options.Validate();
         _model = model; _comm = comm; _options = options;
@@ -57,26 +62,26 @@ public sealed partial class ShardedTrainer : IDisposable
         // have run, then frees them. What the trainer keeps is detached from it.
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        // Everyone starts from rank 0's weights (fp32, so the broadcast copies bits).
-        using var full = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
-        for (var g = 0; g < Layout.Groups.Count; g++) _copies.ParamsToFlat(g, full);
-        comm.Broadcast(full, 0);
         // set_ cannot change a Parameter's dtype (libtorch reinterprets the storage and fails its bounds check), so
         // the caller converts the module before building the stages (ShardedAdamW does) and we only check it here.
         foreach (var (name, p, _) in model.Parameters)
             if (p.dtype != _dtype)
                 throw new InvalidOperationException(
                     $"parameter {name} is {p.dtype} but the compute dtype is {_dtype}: convert the module (module.to({_dtype})) before building its stages");
-        using var mask = zeros(Layout.PaddedTotal, dtype: ScalarType.Float32, device: _device);
-        foreach (var p in Layout.Params)
-            if (p.Shape.Length >= 2) mask.narrow(0, Layout.FullOffset(p), p.Numel).fill_(1);
-        _adam = new FlatAdamW(ToRegion(full).clone().DetachFromDisposeScope(), ToRegion(mask).clone().DetachFromDisposeScope(), options.Optimizer);
+        // Everyone starts from rank 0's weights (fp32, so the broadcast copies bits). The full fp32 vector lives in
+        // host memory and goes through the device a stage at a time: on the device this rank only ever holds its
+        // optimizer region, so ZeRO-3 starts within its 16Ψ/N (a 4Ψ full vector there would cost more than that).
+        if (initialMasters is not null && (initialMasters.numel() != Layout.PaddedTotal || initialMasters.dtype != ScalarType.Float32))
+            throw new ArgumentException($"initial masters: need {Layout.PaddedTotal} fp32 values (this model's full vector at world {comm.WorldSize}), got {initialMasters.numel()} {initialMasters.dtype}");
+        var full = initialMasters ?? HostFullVector(_copies, Layout); // made here: the scope frees it
+        BroadcastFromRank0(full);
+        _adam = new FlatAdamW(ToRegion(full).to(_device, copy: true).DetachFromDisposeScope(), DecayRuns(), options.Optimizer);
         if (Zero <= 2)
         {
             if (Zero < 2) _fullGrad = zeros(Layout.PaddedTotal, dtype: _dtype, device: _device).DetachFromDisposeScope();
             // The parameters become views of one flat compute buffer: publishing after a step is one conversion
             // (DDP) or the all-gather itself (ZeRO-1/2), with no per-parameter copies.
-            _fullParams = full.to(_dtype).DetachFromDisposeScope();
+            _fullParams = full.to(_dtype, _device, copy: true).DetachFromDisposeScope();
             for (var g = 0; g < Layout.Groups.Count; g++)
                 _copies.Materialize(g, _fullParams.narrow(0, Layout.Groups[g].FullOffset, Layout.Groups[g].Padded));
         }
@@ -111,6 +116,61 @@ public sealed partial class ShardedTrainer : IDisposable
 
     /// <summary>Bucket boundaries as (first stage, last stage), in launch order.</summary>
     public IReadOnlyList<(int Low, int High)> Buckets => _buckets;
+
+    /// <summary>The model's parameters as one full fp32 vector in host memory, laid out for <paramref name="world"/> ranks.</summary>
+    public static Tensor HostFullVector(StagedModel model, int world)
+    {
+        var layout = FlatLayout.Of(model, world);
+        return HostFullVector(new GroupCopies(model, layout), layout);
+    }
+
+    static Tensor HostFullVector(GroupCopies copies, FlatLayout layout)
+    {
+        var full = zeros(layout.PaddedTotal, dtype: ScalarType.Float32);
+        for (var g = 0; g < layout.Groups.Count; g++) copies.ParamsToFlat(g, full);
+        return full;
+    }
+
+    /// <summary>
+    /// The elements AdamW decays (those of 2-D weights, as nanoGPT groups them) as runs of this rank's optimizer
+    /// region, merged where they touch: read off the layout, so no mask tensor exists.
+    /// </summary>
+    List<(long Offset, long Length)> DecayRuns()
+    {
+        var runs = new List<(long Offset, long Length)>();
+        foreach (var g in Layout.Groups)
+        {
+            // This rank's part of the group in full coordinates, and where full coordinates land in the region.
+            long low = Zero == 0 ? g.FullOffset : g.FullOffset + Rank * g.ShardLength;
+            long high = Zero == 0 ? g.FullOffset + g.Padded : low + g.ShardLength;
+            long toRegion = Zero == 0 ? 0 : g.ShardOffset - low;
+            foreach (var p in Layout.Params.Where(p => p.Group == g.Index && p.Shape.Length >= 2).OrderBy(Layout.FullOffset))
+            {
+                long a = Math.Max(Layout.FullOffset(p), low), b = Math.Min(Layout.FullOffset(p) + p.Numel, high);
+                if (b <= a) continue;
+                if (runs.Count > 0 && runs[^1].Offset + runs[^1].Length == a + toRegion) runs[^1] = (runs[^1].Offset, runs[^1].Length + b - a);
+                else runs.Add((a + toRegion, b - a));
+            }
+        }
+        return runs;
+    }
+
+    /// <summary>
+    /// Collective: rank 0's full fp32 vector (in host memory) to every rank, one stage at a time through the device
+    /// when the communicator needs device tensors.
+    /// </summary>
+    public void BroadcastFromRank0(Tensor full)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var g in Layout.Groups)
+        {
+            var slice = full.narrow(0, g.FullOffset, g.Padded);
+            if (slice.device_type == _device.type) { _comm.Broadcast(slice, 0); continue; }
+            using var onDevice = slice.to(_device);
+            _comm.Broadcast(onDevice, 0);
+            slice.copy_(onDevice);
+        }
+    }
 
     /// <summary>A full-coordinates vector's part that this rank's optimizer owns (all of it for DDP).</summary>
     Tensor ToRegion(Tensor full) => Zero == 0

@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -80,7 +81,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         {
             if (name.StartsWith("ln_", StringComparison.Ordinal) || name.Contains(".ln_", StringComparison.Ordinal))
             {
-                if (name.EndsWith(".weight", StringComparison.Ordinal)) p.fill_(1.0f);
+                if (name.EndsWith(".weight", StringComparison.Ordinal)) p.FillHeld(1.0);
                 else p.zero_();
             }
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
@@ -92,7 +93,8 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     static void Normal(Tensor p, double std, Generator gen)
     {
         using var draw = randn(p.shape, dtype: ScalarType.Float32, generator: gen);
-        p.copy_(draw.mul_(std));
+        using Scalar s = std; // held through the call (a temporary Scalar could be freed by the GC while libtorch reads it)
+        p.copy_(draw.mul_(s));
     }
 
     protected override void Dispose(bool disposing)

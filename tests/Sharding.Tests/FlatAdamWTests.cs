@@ -54,4 +54,34 @@ public sealed class FlatAdamWTests
             }
         }
     }
+
+    [Fact]
+    public void Decay_runs_given_directly_update_exactly_as_the_mask_they_describe()
+    {
+        TorchRuntime.Initialize();
+        var options = new AdamWOptions(WeightDecay: 0.1);
+        float[] mask = [0, 1, 1, 1, 0, 0, 1, 1, 0];
+        var g = new Generator(3);
+        using var start = randn(mask.Length, generator: g);
+        using var byMask = new FlatAdamW(start.clone(), tensor(mask), options);
+        using var byRuns = new FlatAdamW(start.clone(), [(1L, 3L), (6L, 2L)], options);
+        for (var step = 0; step < 3; step++)
+        {
+            using var grad = randn(mask.Length, generator: g);
+            byMask.Step(grad.clone(), 0.05);
+            byRuns.Step(grad.clone(), 0.05);
+        }
+        Assert.Equal(byMask.Master.data<float>().ToArray(), byRuns.Master.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Decay_runs_out_of_order_or_outside_the_region_are_refused()
+    {
+        TorchRuntime.Initialize();
+        using var master = zeros(8);
+        var e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(4L, 2L), (1L, 2L)], new AdamWOptions()));
+        Assert.Contains("got (1, 2) after 6", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(6L, 4L)], new AdamWOptions()));
+        Assert.Contains("inside the region of 8", e.Message);
+    }
 }

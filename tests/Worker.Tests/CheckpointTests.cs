@@ -88,6 +88,38 @@ public sealed class CheckpointTests
         Assert.True(master.to(ScalarType.BFloat16).allclose(compute, 0, 0));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Sharded_bf16_compute_starts_from_the_exact_fp32_weights_and_trains(int zero)
+    {
+        // ShardedAdamW converts the module to bf16 and hands the trainer the fp32 weights as a host vector: the
+        // masters must be those weights bit for bit, and training must work from them (world 1 over the TCP ring).
+        var config = new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32);
+        using var reference = new Gpt(config, 1337);
+        var expected = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var port = FreePort();
+        using var comm = Orchestrator.Sharding.Ring.RingCommunicator.ConnectStandalone(0, 1, $"127.0.0.1:{port}");
+        var o = new TrainOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, LogEvery = 5, EvalBatches = 0, DataDir = TestData.PatternCorpus(), Dtype = "bf16" };
+        Orchestrator.Worker.Training.Distributed.ShardedAdamW? opt = null;
+        using var t = new Trainer(config, o, TestData.Open, optimizer: (gpt, options, dev) =>
+            opt = new Orchestrator.Worker.Training.Distributed.ShardedAdamW(gpt, comm, zero, options.Adam, dev.ComputeDtype));
+        foreach (var (name, w) in opt!.MasterWeights())
+            Assert.True(w.allclose(expected[name], 0, 0), $"{name}: the master is not the fp32 initial weight");
+        var r = t.Run();
+        Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
+        Assert.All(opt.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
+    }
+
+    static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
     [Fact]
     public void Killing_the_process_while_it_writes_a_checkpoint_leaves_the_previous_one_loadable()
     {

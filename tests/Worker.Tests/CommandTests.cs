@@ -153,6 +153,19 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     }
 
     [Fact]
+    public void Train_with_no_checkpoint_writes_nothing_to_its_out_folder()
+    {
+        var fresh = Path.Combine(TestData.TempDir("nockpt"), "out");
+        var r = OrchProcess.Run("train", "--data", _run.Corpus, "--out", fresh, "--set", "n_layer=1,n_head=2,n_embd=32,block_size=32",
+            "--steps", "2", "--batch", "2", "--eval-batches", "1", "--no-checkpoint", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var j = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(2, j.GetProperty("steps").GetInt64());
+        Assert.Equal(JsonValueKind.Null, j.GetProperty("checkpoint").ValueKind);
+        Assert.False(Directory.Exists(fresh));
+    }
+
+    [Fact]
     public void Bad_input_exits_2_with_one_clear_line()
     {
         var empty = TestData.TempDir("foreign");
@@ -165,6 +178,8 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
             (["train", "--data", _run.Corpus, "--out", fresh, "--set", "n_embd=30,n_head=4"], "not divisible by n_head"),
             (["train", "--data", _run.Corpus, "--out", fresh, "--block", "64"], "larger than the corpus' block size 32"),
             (["train", "--data", _run.Corpus, "--out", _run.RunDir, "--steps", "8"], "--resume"),
+            (["train", "--data", _run.Corpus, "--out", _run.RunDir, "--resume", "--no-checkpoint"], "--no-checkpoint writes none"),
+            (["train", "--data", _run.Corpus, "--out", fresh, "--no-checkpoint", "--checkpoint-every", "2"], "drop --checkpoint-every"),
             (["eval", "--checkpoint", "/nonexistent/ckpt", "--data", _run.Corpus], "no such folder"),
             (["sample", "--checkpoint", _run.RunDir, "--prompt", "x", "--top-p", "1.5"], "--top-p"),
         };

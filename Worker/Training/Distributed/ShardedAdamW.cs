@@ -30,32 +30,29 @@ public sealed class ShardedAdamW : IOptimizerStrategy, IMicroStepRunner
         ComputeDtype = computeDtype;
         var adam = new AdamWOptions(settings.Beta1, settings.Beta2, settings.Eps, settings.WeightDecay, settings.GradClip);
         // set_ cannot change a Parameter's dtype (libtorch reinterprets the storage), so a bf16 run converts the
-        // module first (TorchSharp makes new Parameter objects, which the stages are then built from) and loads the
-        // exact fp32 weights, rank 0's, back into the masters afterwards.
-        Dictionary<string, Tensor>? fp32 = null;
-        var first = model.parameters().First();
-        if (first.dtype != computeDtype)
+        // module first (TorchSharp makes new Parameter objects, which the stages are then built from) and hands the
+        // exact fp32 weights, as one full vector in host memory, to the trainer for its masters (rank 0's are
+        // broadcast). The device never holds an fp32 copy beside the converted model.
+        Tensor? fp32 = null;
+        if (model.parameters().First().dtype != computeDtype)
         {
-            // The constructor runs outside any dispose scope: these scopes hold the temporaries (detach, views,
-            // reshape) until the native calls using them have run, then free them.
+            // The constructor runs outside any dispose scope: this one holds the temporaries (detach, views, reshape)
+            // until the native calls using them have run, then frees them.
             using (NewDisposeScope())
             using (no_grad())
-                fp32 = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone().DetachFromDisposeScope());
+                fp32 = ShardedTrainer.HostFullVector(GptStages.Of(model), comm.WorldSize).DetachFromDisposeScope();
             model.to(computeDtype);
         }
-        _inner = new ShardedTrainer(GptStages.Of(model), comm, new ShardingOptions(zero, AdamW: adam), computeDtype);
+        try
+        {
+            _inner = new ShardedTrainer(GptStages.Of(model), comm, new ShardingOptions(zero, AdamW: adam), computeDtype, fp32);
+        }
+        finally
+        {
+            fp32?.Dispose();
+        }
         if (zero == 3 && !_inner.Zero3FreesStorage && comm.Rank == 0)
             Console.Error.WriteLine($"warning: ZeRO-3 recomputes each stage's forward in backward ({_inner.Zero3RecomputeReason}): about a quarter slower");
-        if (fp32 is null) return;
-        using var full = _inner.NewFull();
-        using (NewDisposeScope())
-        using (no_grad())
-            foreach (var (name, view) in _inner.Views(full))
-                view.copy_(fp32.TryGetValue(name, out var w) ? w.reshape(view.shape)
-                    : throw new InvalidOperationException($"no fp32 weight named {name} to seed the masters from"));
-        comm.Broadcast(full, 0);
-        _inner.LoadFull(full, null, null, 0);
-        foreach (var w in fp32.Values) w.Dispose();
     }
 
     public void ZeroGrad() => _inner.ZeroGrad();
