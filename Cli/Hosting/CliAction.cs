@@ -50,8 +50,29 @@ public static class CliAction
     static void WriteError(Exception e)
     {
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
-        Console.Error.WriteLine("error: " + e.Message.ReplaceLineEndings(" "));
+        Console.Error.WriteLine("error: " + Describe(e.Message));
         if (Environment.GetEnvironmentVariable("ORCH_DEBUG") == "1") Console.Error.WriteLine(e);
+    }
+
+    /// <summary>
+    /// One line for an error message: libtorch's C++ backtrace ("Exception raised from ... frame #0 ...") is cut
+    /// (ORCH_DEBUG=1 prints everything), and running out of GPU memory says what to change.
+    /// </summary>
+    public static string Describe(string message)
+    {
+        var text = message.ReplaceLineEndings(" ");
+        var trace = text.IndexOf(" Exception raised from ", StringComparison.Ordinal);
+        if (trace < 0) trace = text.IndexOf("Exception raised from ", StringComparison.Ordinal);
+        if (trace >= 0) text = text[..trace].TrimEnd();
+        if (text.Contains("CUDA out of memory", StringComparison.Ordinal))
+        {
+            var hint = text.IndexOf(" If reserved but unallocated", StringComparison.Ordinal);
+            if (hint >= 0) text = text[..hint];
+            text += " The model and batch do not fit this GPU: shard the model states over more GPUs (--zero 3 with --nproc N; " +
+                    "DDP needs 16 bytes a parameter on every GPU, ZeRO-3 16/N), lower --batch, or set " +
+                    "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True if the memory is fragmented.";
+        }
+        return text;
     }
 }
 
