@@ -235,8 +235,11 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
         }
         Assert.True(fx.Log.Count(l => l.Contains("sweep wake-1 resumed from its stored state")) > activations,
             "the sweep finished without a new activation: the deactivation did not stop it, so this proves nothing");
-        var final = SweepFolder.ReadStatus(launched.Folder);
+        // The folder shows Completed as soon as the finishing tick saved it; the tick then drops the reminder in the
+        // same turn. A call to the grain (its timer does not interleave) is served after that turn: no race.
+        var final = await grain.GetStatusAsync();
         Assert.Equal(SweepState.Completed, final.State);
+        Assert.Equal(final.State, SweepFolder.ReadStatus(launched.Folder).State);
         Assert.All(final.Runs, r => Assert.Equal(RunState.Completed, r.State));
         Assert.All(final.Runs, r => Assert.Equal(1, r.Attempts));
         Assert.Empty(await RemindersOf(grain)); // a finished sweep holds no reminder
