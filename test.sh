@@ -7,7 +7,8 @@ scripts/setup.sh
 dotnet build Orchestrator.sln -c Release --nologo -v q -clp:ErrorsOnly
 LOG="$(mktemp)"
 set +e
-dotnet test Orchestrator.sln -c Release --no-build --nologo "$@" 2>&1 | tee "$LOG"
+# --blame: if a test host crashes, the log names the tests it was running (the sequence files land in .build/).
+dotnet test Orchestrator.sln -c Release --no-build --nologo --blame --results-directory "$ROOT/.build/test-results" "$@" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 set -e
 passed=$(grep -oE 'Passed: +[0-9]+' "$LOG" | awk '{s+=$2} END {print s+0}')
