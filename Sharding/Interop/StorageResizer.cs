@@ -81,6 +81,12 @@ public sealed unsafe class StorageResizer
         var held = _nbytes(whole.Handle);
         if (held == bytes) return;
         if (held != 0) throw new InvalidOperationException($"storage holds {held} bytes, neither freed nor the tensor's {bytes}");
+        // libtorch throws a C++ exception when an allocation fails, and nothing catches one thrown through this direct
+        // call (the process would abort). On CUDA a block of the same size is therefore allocated through TorchSharp
+        // first, where running out of memory is a managed exception, and handed back to the caching allocator, whose
+        // next allocation of that size on this stream (the resize below) reuses it.
+        if (whole.device_type == DeviceType.CUDA)
+            using (empty((long)bytes, dtype: ScalarType.Byte, device: whole.device)) { }
         _resizeBytes(storage, bytes);
         if (_nbytes(whole.Handle) != bytes || _dataPtr(whole.Handle) == 0)
             throw new InvalidOperationException($"storage resize to {bytes} bytes did not take (holds {_nbytes(whole.Handle)})");
