@@ -168,7 +168,7 @@ public sealed partial class ShardedTrainer : IDisposable
             if (slice.device_type == _device.type) { _comm.Broadcast(slice, 0); continue; }
             using var onDevice = slice.to(_device);
             _comm.Broadcast(onDevice, 0);
-            slice.copy_(onDevice);
+            if (_comm.Rank != 0) slice.copy_(onDevice); // rank 0 sent what it has
         }
     }
 
