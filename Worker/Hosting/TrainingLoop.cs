@@ -36,7 +36,7 @@ sealed class TrainingLoop(WorkerRuntime rt)
         try
         {
             job = rt.Jobs.Create(a, new WorkerIdentity(rt.Info.Id, rt.Info.Device, rt.Info.Host));
-            rt.SetCurrent(job);
+            rt.SetCurrent(job, a.RunId);
             var bootstrap = job.PrepareBootstrap();
             RendezvousReply reply;
             while (true)
@@ -95,7 +95,7 @@ sealed class TrainingLoop(WorkerRuntime rt)
         }
         finally
         {
-            rt.SetCurrent(null);
+            rt.SetCurrent(null, null);
             job?.Dispose();
         }
     }

@@ -9,7 +9,11 @@ public sealed record ReleaseCommand(string RunId, string Reason) : WorkerCommand
 
 /// <summary>
 /// The one-slot mailbox between the worker grain (posts, never waits) and the training thread (checks it at every
-/// step boundary). A newer command replaces an unread older one: only the latest epoch matters.
+/// step boundary). A newer command replaces an unread older one: only the latest epoch matters. One exception: the
+/// grain's calls are one-way and come from different run grains, so a run's release can arrive after the
+/// assignment to the next run that it made possible; it must not erase that assignment (the worker would idle
+/// while the next run waited at its rendezvous for ever), so a release of another run than the pending
+/// assignment's is dropped.
 /// </summary>
 public sealed class WorkerMailbox
 {
@@ -17,10 +21,16 @@ public sealed class WorkerMailbox
     readonly SemaphoreSlim signal = new(0);
     WorkerCommand? pending;
 
-    public void Post(WorkerCommand command)
+    /// <summary>Queues the command; false when it was dropped (a release overtaken by another run's assignment).</summary>
+    public bool Post(WorkerCommand command)
     {
-        lock (gate) pending = command;
+        lock (gate)
+        {
+            if (command is ReleaseCommand r && pending is AssignCommand a && a.Assignment.RunId != r.RunId) return false;
+            pending = command;
+        }
         signal.Release();
+        return true;
     }
 
     public bool HasPending { get { lock (gate) return pending is not null; } }

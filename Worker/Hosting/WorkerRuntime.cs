@@ -27,6 +27,7 @@ public sealed partial class WorkerRuntime(
     readonly CancellationTokenSource stopping = new();
     Thread? thread;
     volatile ITrainingJob? current;
+    volatile string? currentRun;
 
     public WorkerInfo Info { get; private set; } = options.Info;
     internal WorkerMailbox Mailbox => mailbox;
@@ -36,14 +37,22 @@ public sealed partial class WorkerRuntime(
     internal ITrainingJobFactory Jobs => jobs;
     internal CancellationToken Stopping => stopping.Token;
 
-    /// <summary>Called by the worker grain: queue the command, and unblock a step stuck on a peer so it is seen at once.</summary>
+    /// <summary>
+    /// Called by the worker grain: queue the command, and unblock a step stuck on a peer so it is seen at once. A
+    /// release aborts only the job of the run it releases: a late release of a finished run must not break the next.
+    /// </summary>
     public void Post(WorkerCommand command)
     {
-        mailbox.Post(command);
+        if (!mailbox.Post(command)) return;
+        if (command is ReleaseCommand r && r.RunId != currentRun) return;
         current?.Abort();
     }
 
-    internal void SetCurrent(ITrainingJob? job) => current = job;
+    internal void SetCurrent(ITrainingJob? job, string? runId)
+    {
+        current = job;
+        currentRun = runId;
+    }
 
     public async Task StartAsync(CancellationToken ct)
     {

@@ -56,7 +56,14 @@ sealed class Orch : IAsyncDisposable
     {
         await using var orch = Start(null, args);
         using var cts = new CancellationTokenSource(timeout);
-        await orch.process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await orch.process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"orch {string.Join(' ', args)} did not finish in {timeout}; stdout:\n{orch.Stdout}\nstderr:\n{orch.Stderr}");
+        }
         return (orch.process.ExitCode, orch.Stdout, orch.Stderr);
     }
 

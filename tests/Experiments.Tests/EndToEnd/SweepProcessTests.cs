@@ -38,7 +38,16 @@ public sealed class SweepProcessTests : IDisposable
             trainer: light
             checkpoint_every: 10
             """);
-        var (code, stdout, stderr) = await Orch.RunAsync(TimeSpan.FromMinutes(4), "sweep", "launch", spec, "--watch", "--json", "--coordinator", gateway);
+        (int Code, string Stdout, string Stderr) launched;
+        try
+        {
+            launched = await Orch.RunAsync(TimeSpan.FromMinutes(4), "sweep", "launch", spec, "--watch", "--json", "--coordinator", gateway);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nlocal cluster stdout:\n{local.Stdout}\nstderr:\n{local.Stderr}");
+        }
+        var (code, stdout, stderr) = launched;
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}\nlocal:\n{local.Stdout}{local.Stderr}");
         using var status = JsonDocument.Parse(stdout);
         Assert.Equal("Completed", status.RootElement.GetProperty("state").GetString());
