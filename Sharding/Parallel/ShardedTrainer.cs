@@ -138,18 +138,15 @@ public sealed partial class ShardedTrainer : IDisposable
     List<(long Offset, long Length)> DecayRuns()
     {
         var runs = new List<(long Offset, long Length)>();
-        foreach (var g in Layout.Groups)
+        foreach (var (g, low, length, regionStart) in RegionSpans())
         {
-            // This rank's part of the group in full coordinates, and where full coordinates land in the region.
-            long low = Zero == 0 ? g.FullOffset : g.FullOffset + Rank * g.ShardLength;
-            long high = Zero == 0 ? g.FullOffset + g.Padded : low + g.ShardLength;
-            long toRegion = Zero == 0 ? 0 : g.ShardOffset - low;
-            foreach (var p in Layout.Params.Where(p => p.Group == g.Index && p.Shape.Length >= 2).OrderBy(Layout.FullOffset))
+            foreach (var p in Layout.Params.Where(p => p.Group == g && p.Shape.Length >= 2).OrderBy(Layout.FullOffset))
             {
-                long a = Math.Max(Layout.FullOffset(p), low), b = Math.Min(Layout.FullOffset(p) + p.Numel, high);
+                long a = Math.Max(Layout.FullOffset(p), low), b = Math.Min(Layout.FullOffset(p) + p.Numel, low + length);
                 if (b <= a) continue;
-                if (runs.Count > 0 && runs[^1].Offset + runs[^1].Length == a + toRegion) runs[^1] = (runs[^1].Offset, runs[^1].Length + b - a);
-                else runs.Add((a + toRegion, b - a));
+                long at = regionStart + a - low;
+                if (runs.Count > 0 && runs[^1].Offset + runs[^1].Length == at) runs[^1] = (runs[^1].Offset, runs[^1].Length + b - a);
+                else runs.Add((at, b - a));
             }
         }
         return runs;
@@ -166,16 +163,25 @@ public sealed partial class ShardedTrainer : IDisposable
         {
             var slice = full.narrow(0, g.FullOffset, g.Padded);
             if (slice.device_type == _device.type) { _comm.Broadcast(slice, 0); continue; }
-            using var onDevice = slice.to(_device);
+            // Rank 0 sends its values; the others only receive (nothing of theirs crosses to the device, or back for rank 0).
+            using var onDevice = _comm.Rank == 0 ? slice.to(_device) : empty(g.Padded, dtype: ScalarType.Float32, device: _device);
             _comm.Broadcast(onDevice, 0);
-            if (_comm.Rank != 0) slice.copy_(onDevice); // rank 0 sent what it has
+            if (_comm.Rank != 0) slice.copy_(onDevice);
         }
     }
+
+    /// <summary>
+    /// Where this rank's optimizer region lies in full coordinates, group by group: (group, first full index,
+    /// length, first region index). DDP's region is the whole full vector; ZeRO's is this rank's shard of each group.
+    /// </summary>
+    IEnumerable<(int Group, long FullStart, long Length, long RegionStart)> RegionSpans() => Layout.Groups.Select(g => Zero == 0
+        ? (g.Index, g.FullOffset, g.Padded, g.FullOffset)
+        : (g.Index, g.FullOffset + Rank * g.ShardLength, g.ShardLength, g.ShardOffset));
 
     /// <summary>A full-coordinates vector's part that this rank's optimizer owns (all of it for DDP).</summary>
     Tensor ToRegion(Tensor full) => Zero == 0
         ? full
-        : cat(Layout.Groups.Select(g => full.narrow(0, g.FullOffset + Rank * g.ShardLength, g.ShardLength)).ToList(), 0);
+        : cat(RegionSpans().Select(r => full.narrow(0, r.FullStart, r.Length)).ToList(), 0);
 
     /// <summary>
     /// One optimizer step over <paramref name="microBatches"/> (gradient accumulation: the loss of each is divided
@@ -346,15 +352,25 @@ public sealed partial class ShardedTrainer : IDisposable
             outputs[g] = _model.Stages[g].Forward(inputs[g]);
             h = outputs[g];
         }
-        var scaled = _model.Loss(h, y).DivHeld(microSteps);
-        var value = scaled.detach().MoveToOuterDisposeScope();
-        scaled.backward();
+        var value = BackwardFromLoss(h, y, microSteps);
         ready?.Invoke(n - 1);
         for (var g = n - 2; g >= 0; g--)
         {
             outputs[g].backward([inputs[g + 1].grad!]);
             ready?.Invoke(g);
         }
+        return value;
+    }
+
+    /// <summary>
+    /// The backward of the head stage from the loss of its output divided by the micro-step count. Called inside a
+    /// pass's dispose scope: the loss value it returns, detached, is moved out of that scope (the pass's result).
+    /// </summary>
+    Tensor BackwardFromLoss(Tensor headOutput, Tensor y, int microSteps)
+    {
+        var scaled = _model.Loss(headOutput, y).DivHeld(microSteps);
+        var value = scaled.detach().MoveToOuterDisposeScope();
+        scaled.backward();
         return value;
     }
 

@@ -1,6 +1,5 @@
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Interop;
-using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,8 +58,8 @@ public sealed partial class ShardedTrainer
         return (buf, _comm.AllGatherAsync(_paramShard!.narrow(0, gs.ShardOffset, gs.ShardLength), buf));
     }
 
-    /// <summary>Drops group <paramref name="g"/>'s gathered values: its storage freed in place, or the buffer disposed.</summary>
-    void DropGathered(int g, Tensor buffer)
+    /// <summary>Drops a gathered buffer's values: its storage freed in place, or the buffer disposed.</summary>
+    void DropGathered(Tensor buffer)
     {
         if (_resizer is null) buffer.Dispose();
         else _resizer.Free(buffer);
@@ -81,7 +80,7 @@ public sealed partial class ShardedTrainer
         }
         return new Released(() =>
         {
-            for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); DropGathered(g, bufs[g].Buffer); }
+            for (var g = 0; g < bufs.Count; g++) { _copies.Release(g, _dtype, _device); DropGathered(bufs[g].Buffer); }
         });
     }
 
@@ -89,6 +88,28 @@ public sealed partial class ShardedTrainer
     {
         int _done;
         public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) release(); }
+    }
+
+    /// <summary>After stage <paramref name="g"/>'s backward: its gradients into a flat buffer, reduce-scattered (asynchronously) into this rank's piece.</summary>
+    void ReduceScatterStage(int g, List<(Task Task, Tensor Out, int Group)> pending)
+    {
+        var gs = Layout.Groups[g];
+        var flat = zeros(gs.Padded, dtype: _dtype, device: _device);
+        _copies.GradsToFlat(g, flat, gs.FullOffset);
+        var shardOut = empty(gs.ShardLength, dtype: _dtype, device: _device);
+        pending.Add((_comm.ReduceScatterAsync(flat, shardOut, ReduceOp.Avg), shardOut, g));
+    }
+
+    /// <summary>Orders compute after each stage's reduce-scatter and adds its piece into this rank's gradient shard.</summary>
+    void AccumulateShards(List<(Task Task, Tensor Out, int Group)> pending, Tensor shardGradAcc)
+    {
+        using var _ = no_grad();
+        foreach (var (task, outp, g) in pending)
+        {
+            _comm.WaitOnDevice(task);
+            var gs = Layout.Groups[g];
+            shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp);
+        }
     }
 
     Tensor Zero3Pass(Tensor x, Tensor y, int microSteps, Tensor shardGradAcc) =>
@@ -99,7 +120,6 @@ public sealed partial class ShardedTrainer
         using var scope = NewDisposeScope();
         var n = _model.Stages.Count;
         var gathering = new Dictionary<int, Task>(); // groups whose storage holds (or is receiving) gathered values
-        var ready = new HashSet<int>();              // ... and that compute has been ordered after
         var materialized = new HashSet<int>();       // groups whose parameters are views of their buffer (this pass)
         void Prefetch(int stage)
         {
@@ -110,7 +130,7 @@ public sealed partial class ShardedTrainer
         {
             foreach (var g in _needs[stage])
             {
-                if (ready.Add(g)) _comm.WaitOnDevice(gathering[g]);
+                _comm.WaitOnDevice(gathering[g]); // again for a group two stages share: a no-op once it has finished
                 // Parameters become views once per pass; later frees and gathers change the storage under them.
                 if (materialized.Add(g)) _copies.Materialize(g, _gatherBuffers![g]);
             }
@@ -122,7 +142,6 @@ public sealed partial class ShardedTrainer
             foreach (var g in _needs[stage])
             {
                 if (keep.Contains(g) || !gathering.Remove(g)) continue;
-                ready.Remove(g);
                 _resizer!.Free(_gatherBuffers![g]);
             }
         }
@@ -148,32 +167,15 @@ public sealed partial class ShardedTrainer
             Prefetch(g);
             Prefetch(g - 1);
             Use(g);
-            if (g == n - 1)
-            {
-                var scaled = _model.Loss(outputs[g], y).DivHeld(microSteps);
-                value = scaled.detach().MoveToOuterDisposeScope();
-                scaled.backward();
-            }
+            if (g == n - 1) value = BackwardFromLoss(outputs[g], y, microSteps);
             else outputs[g].backward([inputs[g + 1].grad!]);
-            var gs = Layout.Groups[g];
-            var flat = zeros(gs.Padded, dtype: _dtype, device: _device);
-            _copies.GradsToFlat(g, flat, gs.FullOffset);
-            var shardOut = empty(gs.ShardLength, dtype: _dtype, device: _device);
-            pending.Add((_comm.ReduceScatterAsync(flat, shardOut, ReduceOp.Avg), shardOut, g));
+            ReduceScatterStage(g, pending);
             FreeAfter(g, Enumerable.Range(0, g));
         }
         // Outside a pass the parameters are empty again, as the recompute pass leaves them: reading one is an
         // error about its shape, never a read of freed memory.
         foreach (var g in materialized) _copies.Release(g, _dtype, _device);
-        using (no_grad())
-        {
-            foreach (var (task, outp, g) in pending)
-            {
-                _comm.WaitOnDevice(task);
-                var gs = Layout.Groups[g];
-                shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp);
-            }
-        }
+        AccumulateShards(pending, shardGradAcc);
         return value!;
     }
 }

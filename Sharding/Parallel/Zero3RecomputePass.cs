@@ -1,5 +1,4 @@
 using Orchestrator.Sharding.Communication;
-using Orchestrator.Sharding.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -73,30 +72,13 @@ public sealed partial class ShardedTrainer
             Use(g);
             var input = g == 0 ? x : saved[g].detach().requires_grad_(true);
             var output = _model.Stages[g].Forward(input);
-            if (g == n - 1)
-            {
-                var scaled = _model.Loss(output, y).DivHeld(microSteps);
-                value = scaled.detach().MoveToOuterDisposeScope();
-                scaled.backward();
-            }
+            if (g == n - 1) value = BackwardFromLoss(output, y, microSteps);
             else output.backward([upstream!]);
             upstream = g > 0 ? input.grad : null;
-            var gs = Layout.Groups[g];
-            var flat = zeros(gs.Padded, dtype: _dtype, device: _device);
-            _copies.GradsToFlat(g, flat, gs.FullOffset);
-            var shardOut = empty(gs.ShardLength, dtype: _dtype, device: _device);
-            pending.Add((_comm.ReduceScatterAsync(flat, shardOut, ReduceOp.Avg), shardOut, g));
+            ReduceScatterStage(g, pending);
             FreeAfter(g, Enumerable.Range(0, g));
         }
-        using (no_grad())
-        {
-            foreach (var (task, outp, g) in pending)
-            {
-                _comm.WaitOnDevice(task);
-                var gs = Layout.Groups[g];
-                shardGradAcc.narrow(0, gs.ShardOffset, gs.ShardLength).add_(outp);
-            }
-        }
+        AccumulateShards(pending, shardGradAcc);
         return value!;
     }
 }
