@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Training throughput on one GPU, ours and nanoGPT's bench.py side by side in one call (docs/benchmarks/model.md).
 #
-#   ORCH=path/to/self-contained/orch  ORCH_LIBTORCH=/opt/torch/.venv/lib/python3.12/site-packages/torch/lib \
+#   ORCH=path/to/self-contained/orch  ORCH_LIBTORCH=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib \
 #   NANOGPT_DIR=path/to/a/nanoGPT/checkout (bench.py + model.py; not in this repository)  bench/gpu_train_bench.sh
 #
 # Same setting as nanoGPT's bench.py: GPT-2 124M shape, batch 12, block 1024, bf16, synthetic tokens, bias off
 # (bench.py's default), fused AdamW. Prints one JSON line per measurement.
 set -euo pipefail
 ORCH="${ORCH:-./orch}"
-PY="${PYTHON:-/opt/torch/.venv/bin/python}"
+PY="${PYTHON:-python3}"   # the Python that has PyTorch
 STEPS="${STEPS:-50}"
 
 echo "== orch bench train (bias off, as bench.py) ==" >&2

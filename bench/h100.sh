@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Single-GPU figures of issues 2 and 3, each side by side with its peer in the same call:
+# Single-GPU figures (docs/BENCHMARKS.md), each side by side with its peer in the same call:
 #   doctor + CUDA smoke vs PyTorch; GPT-2 124M tokens/s vs nanoGPT bench.py (eager and compiled);
 #   export -> PyTorch logits; loss parity with nanoGPT train.py on the same Brown token files.
 # Run on the GPU machine from the repository root, with .publish/orch.tar.xz (scripts/publish-gpu.sh) and a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-GPU figures of issue 5, side by side with torch.distributed in the same call: all-reduce bus bandwidth
+# Two-GPU figures (docs/BENCHMARKS.md), side by side with torch.distributed in the same call: all-reduce bus bandwidth
 # 1 MB-1 GB through our NCCL bindings vs torch.distributed; GPT-2 124M tokens/s at 1 and 2 GPUs for DDP and
 # ZeRO-1/2/3 with the peak GPU memory per rank (nvidia-smi sampled every 100 ms).
 # Run on nvidia-h200-x2 from the repository root with .publish/orch.tar.xz carried; NPROC=4 or 8 on larger machines.
@@ -16,7 +16,7 @@ if [[ -z "${SKIP_COMM:-}" ]]; then
 echo "== all-reduce fp32: orch (our NCCL bindings)"
 "$ORCH" bench comm --backend nccl --nproc "$NP" --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
 echo "== all-reduce fp32: torch.distributed"
-/opt/torch/.venv/bin/torchrun --standalone --nproc_per_node "$NP" bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
+"${PYTHON:-python3}" -m torch.distributed.run --standalone --nproc_per_node "$NP" bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
   --iters 20 --warmup 5 --json > "$OUTDIR/comm_torch.json" 2> "$OUTDIR/comm_torch.err"
 python3 - "$OUTDIR/comm_orch.json" "$OUTDIR/comm_torch.json" <<'PY'
 import json, sys
@@ -61,9 +61,9 @@ PY
 peer() { # mode
   local mode=$1
   if [[ $mode == single ]]; then
-    /opt/torch/.venv/bin/python bench/sharded_torch.py --mode single --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" 2> "$OUTDIR/torch_$mode.err" | sed "s/^/torch-$mode: /"
+    "${PYTHON:-python3}" bench/sharded_torch.py --mode single --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" 2> "$OUTDIR/torch_$mode.err" | sed "s/^/torch-$mode: /"
   else
-    /opt/torch/.venv/bin/torchrun --standalone --nproc_per_node "$NP" bench/sharded_torch.py --mode "$mode" --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" \
+    "${PYTHON:-python3}" -m torch.distributed.run --standalone --nproc_per_node "$NP" bench/sharded_torch.py --mode "$mode" --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" \
       2> "$OUTDIR/torch_$mode.err" | sed "s/^/torch-${NP}gpu-$mode: /"
   fi
   grep -h -m2 -E "Error|error" "$OUTDIR/torch_$mode.err" || true

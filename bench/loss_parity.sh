@@ -9,7 +9,7 @@
 # 100 warm-up steps, AdamW (0.9, 0.95), weight decay 0.1, clip 1.0, bf16. Compare the final val losses (target: within 2%).
 set -euo pipefail
 ORCH="${ORCH:-./orch}"
-PY="${PYTHON:-/opt/torch/.venv/bin/python}"
+PY="${PYTHON:-python3}"   # the Python that has PyTorch
 BROWN="${BROWN:-.data/brown/raw}"
 STEPS="${STEPS:-2000}"
 : "${NANOGPT_DIR:?set NANOGPT_DIR to a nanoGPT checkout}"

@@ -1,4 +1,4 @@
-"""The PyTorch peer of `orch train --nproc P --zero Z` for issue 5's scaling figures: nanoGPT's GPT-2 124M (model.py,
+"""The PyTorch peer of `orch train --nproc P --zero Z` for the data-parallel scaling figures: nanoGPT's GPT-2 124M (model.py,
 biases off, tied head) trained for --steps steps on random tokens, on one GPU, with DDP, or with FSDP2 (fully_shard
 per block and at the root: ZeRO-3's peer). Same shapes and optimizer as our runs: batch 12 x 1024 per rank, fused
 AdamW (lr 6e-4, betas 0.9/0.95, weight decay 0.1 on matrices), global-norm clip 1.0. Precision as PyTorch users run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU scaling-law sweep of issue 7: prepares Brown (carried as .data/brown/raw), starts a coordinator and one
+# The GPU scaling-law sweep (docs/BENCHMARKS.md): prepares Brown (carried as .data/brown/raw), starts a coordinator and one
 # worker per GPU, launches the sweep YAML (first argument; default bench/gpu-sweep.yaml, or e.g.
 # bench/gpu-sweep-isoflop.yaml), waits up to SWEEP_MINUTES (default 7), and writes the report (Markdown, JSON, PNG,
 # SVG) to $OUT/report and the sweep's folder to $OUT/sweep.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3's throughput figure, side by side in one call on one GPU: `orch bench train` vs nanoGPT's bench.py
+# The GPT-2 124M throughput figure, side by side in one call on one GPU: `orch bench train` vs nanoGPT's bench.py
 # (eager and torch.compile) in bench.py's setting (GPT-2 124M without bias, batch 12 x 1024 synthetic tokens,
 # bf16, fused AdamW, no clipping), interleaved so drift hits both; then our step with train.py's clip (1.0); then
 # where the time goes: per-phase GPU/host time of our step (`--profile`) and of nanoGPT's (bench/phases_torch.py).

@@ -33,7 +33,7 @@ ours() { # name, zero
 }
 ours zero3 3
 start=$(date +%s)
-/opt/torch/.venv/bin/torchrun --standalone --nproc_per_node 2 bench/sharded_torch.py --mode fsdp --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" \
+"${PYTHON:-python3}" -m torch.distributed.run --standalone --nproc_per_node 2 bench/sharded_torch.py --mode fsdp --nanogpt "${NANOGPT_DIR:-.device/nanogpt}" \
   --n-layer "$L" --n-head "$H" --n-embd "$C" --batch 1 --steps "$STEPS" 2> "$OUTDIR/torch_fsdp_big.err" | sed 's/^/torch-fsdp: /'
 echo "torch-fsdp: wall=$(( $(date +%s) - start ))s"; grep -h -m3 -iE "error|out of memory" "$OUTDIR/torch_fsdp_big.err" | cut -c1-300
 if [[ -z "${SKIP_DDP:-}" ]]; then ours ddp 0; fi

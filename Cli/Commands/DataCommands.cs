@@ -7,10 +7,10 @@ using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>`orch data prepare` and `orch data inspect` (CLI.md: Data).</summary>
+/// <summary>`orch data prepare` and `orch data inspect` (docs/CLI.md: Data).</summary>
 public static class DataCommands
 {
-    /// <summary>CLI.md's JSON for `data prepare`: documents, tokens, shards, train_tokens, val_tokens (+ more).</summary>
+    /// <summary>docs/CLI.md's JSON for `data prepare`: documents, tokens, shards, train_tokens, val_tokens (+ more).</summary>
     public sealed record PrepareJson(
         string Out, string Tokenizer, int VocabSize, int EndOfText, string TokenDtype, int BlockSize,
         long Documents, long SkippedDocuments, long Tokens, int Shards, long TrainTokens, long ValTokens,

@@ -24,7 +24,7 @@ public static class RunCommands
 
     static Command Submit()
     {
-        var spec = new Argument<string>("SPEC") { Description = "RunSpec YAML file (CLI.md)" };
+        var spec = new Argument<string>("SPEC") { Description = "RunSpec YAML file (docs/CLI.md)" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
         var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
@@ -182,7 +182,7 @@ static class RunView
         $"{s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s world {s.WorldSize} epoch {s.Epoch}";
 }
 
-/// <summary>The `--json` shape of a run (CLI.md: id, state, step, world_size, epoch, loss, checkpoints; more added).</summary>
+/// <summary>The `--json` shape of a run (docs/CLI.md: id, state, step, world_size, epoch, loss, checkpoints; more added).</summary>
 sealed record RunJson(
     string Id, string Name, string State, int Step, int TotalSteps, int WorldSize, int Epoch, double? Loss, double? ValLoss,
     double? TokensPerSecond, double? Mfu, IReadOnlyList<string> Workers, IReadOnlyList<string> Joining,

@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>`orch train`, `orch eval`, `orch sample`, `orch export`: one process, one device (CLI.md).</summary>
+/// <summary>`orch train`, `orch eval`, `orch sample`, `orch export`: one process, one device (docs/CLI.md).</summary>
 public static class TrainCommands
 {
     public static IEnumerable<Command> Create() => [Train(), Eval(), Sample(), ExportCommand()];

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Orchestrator.Cli.Hosting;
 
 /// <summary>
-/// Wraps every command body with CLI.md's exit-code contract: 0 success, 2 bad input (one line on stderr naming
+/// Wraps every command body with docs/CLI.md's exit-code contract: 0 success, 2 bad input (one line on stderr naming
 /// the problem), 1 anything else. Bad input is what a user can fix: <see cref="ArgumentException"/>,
 /// <see cref="InvalidDataException"/>, <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>
 /// and <see cref="BadInputException"/>. ORCH_DEBUG=1 adds the stack trace.

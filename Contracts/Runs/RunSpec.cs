@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
-/// One training run as submitted (CLI.md "RunSpec"; YAML keys are the snake_case of these names).
+/// One training run as submitted (docs/CLI.md "RunSpec YAML"; YAML keys are the snake_case of these names).
 /// Ids are never renumbered: add new fields with the next free id.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.RunSpec")]

@@ -58,8 +58,8 @@ public static class SiloSetup
             silo.Services.AddKeyedSingleton<IGrainStorage, LocalGrainStorage>(ClusterNames.Storage);
         }
         silo.Configure<SiloOptions>(o => o.SiloName = s.Name);
-        // A killed worker must be noticed in seconds, not the default ~12 s. NOTES.md measured 2.1 s with 1 s x 2
-        // probes; on a loaded 2-core machine with CPU training, 1 s probes declared live silos dead (and a silo told
+        // A killed worker must be noticed in seconds, not the default ~12 s. 1 s x 2 probes notice it in about
+        // 2 s; on a loaded 2-core machine with CPU training, 1 s probes declared live silos dead (and a silo told
         // it is dead must stop), so the default is 2 s x 3 (~6 s); `--probe-timeout-ms 1000` gives ~2 s.
         silo.Configure<ClusterMembershipOptions>(o =>
         {

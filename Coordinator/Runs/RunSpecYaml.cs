@@ -6,7 +6,7 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace Orchestrator.Coordinator.Runs;
 
-/// <summary>Reads a RunSpec from YAML (CLI.md keys, snake_case). Unknown keys are errors: a typo must not be silently ignored.</summary>
+/// <summary>Reads a RunSpec from YAML (docs/CLI.md keys, snake_case). Unknown keys are errors: a typo must not be silently ignored.</summary>
 public static class RunSpecYaml
 {
     static readonly IDeserializer Reader = new DeserializerBuilder()
@@ -16,11 +16,11 @@ public static class RunSpecYaml
 
     public static RunSpec Parse(string yaml, string source = "spec")
     {
-        if (string.IsNullOrWhiteSpace(yaml)) throw new InvalidRunSpecException($"{source}: the file is empty (see CLI.md for a RunSpec example)");
+        if (string.IsNullOrWhiteSpace(yaml)) throw new InvalidRunSpecException($"{source}: the file is empty (see docs/CLI.md for a RunSpec example)");
         try
         {
             var spec = Reader.Deserialize<RunSpec>(yaml)
-                ?? throw new InvalidRunSpecException($"{source}: no YAML mapping found (see CLI.md for a RunSpec example)");
+                ?? throw new InvalidRunSpecException($"{source}: no YAML mapping found (see docs/CLI.md for a RunSpec example)");
             return spec with
             {
                 Model = spec.Model ?? new(),

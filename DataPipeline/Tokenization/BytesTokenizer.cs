@@ -3,7 +3,7 @@ using System.Text;
 namespace Orchestrator.DataPipeline.Tokenization;
 
 /// <summary>
-/// CLI.md's `bytes` tokenizer: a document's tokens are its UTF-8 bytes (ids 0..255) plus one end-of-document
+/// docs/CLI.md's `bytes` tokenizer: a document's tokens are its UTF-8 bytes (ids 0..255) plus one end-of-document
 /// token, id 256. Vocabulary 257.
 /// </summary>
 public sealed class BytesTokenizer : ITokenizer

@@ -2,7 +2,7 @@ namespace Orchestrator.Experiments.Fitting;
 
 /// <summary>
 /// The machine-readable form of a Chinchilla fit, shared by `orch fit --json` and the sweep report's JSON. Keys are
-/// CLI.md's contract (`E`, `A`, `B`, `alpha`, `beta`), so this is an ordered dictionary rather than a record the
+/// docs/CLI.md's contract (`E`, `A`, `B`, `alpha`, `beta`), so this is an ordered dictionary rather than a record the
 /// snake_case policy would rename.
 /// </summary>
 public static class FitDocument

@@ -3,7 +3,7 @@ using MathNet.Numerics.Optimization;
 
 namespace Orchestrator.Experiments.Fitting;
 
-/// <summary>One L-BFGS descent of the LSE objective from one start (NOTES.md: MathNet's minimizer, exact gradient).</summary>
+/// <summary>One L-BFGS descent of the LSE objective from one start (MathNet's L-BFGS minimizer with the exact gradient).</summary>
 static class LbfgsRunner
 {
     /// <summary>The end point and its objective value, or null when the line search gave up or the result is not finite.</summary>

@@ -9,7 +9,7 @@ public enum ElementKind { Float32, BFloat16, Other }
 /// <summary>
 /// The raw view of a tensor a collective works on: its data pointer (host memory for the ring, device memory for
 /// NCCL), element count and size. Taken through LibTorchSharp's <c>THSTensor_data</c>, which returns
-/// <c>data_ptr()</c> with the storage offset applied for every dtype, bf16 included (NOTES.md).
+/// <c>data_ptr()</c> with the storage offset applied for every dtype, bf16 included.
 /// </summary>
 public readonly record struct TensorBuffer(nint Pointer, long Count, int ElementSize, ElementKind Kind, torch.ScalarType Dtype)
 {

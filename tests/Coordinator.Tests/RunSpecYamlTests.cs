@@ -42,7 +42,7 @@ public sealed class RunSpecYamlTests
     public void Malformed_yaml_and_empty_file_are_clear_errors()
     {
         Assert.StartsWith("spec.yaml: line", Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("name: [unclosed\n", "spec.yaml")).Message);
-        Assert.Equal("spec.yaml: the file is empty (see CLI.md for a RunSpec example)", Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("  \n", "spec.yaml")).Message);
+        Assert.Equal("spec.yaml: the file is empty (see docs/CLI.md for a RunSpec example)", Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("  \n", "spec.yaml")).Message);
         Assert.StartsWith("s: line 1, column 8:", Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("steps: ten\n", "s")).Message);
     }
 

@@ -5,19 +5,29 @@ namespace Orchestrator.Tests.Foundation;
 public sealed class DoctorTests
 {
     [Fact]
-    public void DoctorJsonReportsTorchSharpLoadedAndNoCuda()
+    public void DoctorJsonReportsTorchSharpLoadedAndCudaAsTheHostHasIt()
     {
-        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = null }, "doctor", "--json");
+        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = null, ["ORCH_NCCL"] = null }, "doctor", "--json");
         Assert.Equal(0, r.ExitCode);
         using var doc = JsonDocument.Parse(r.Stdout);
         var root = doc.RootElement;
         Assert.Equal("0.107.0", root.GetProperty("torchsharp").GetString());
-        Assert.False(root.GetProperty("cuda").GetBoolean());
-        Assert.Equal(0, root.GetProperty("devices").GetInt32());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("torch_error").ValueKind);
-        // No GPU here, so no NCCL either: null, with the reason beside it.
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("nccl").ValueKind);
-        Assert.Contains("libnccl.so.2", root.GetProperty("nccl_error").GetString());
+        // The bundled libtorch (ORCH_LIBTORCH unset) sees CUDA exactly when it is a CUDA build and the host has a GPU.
+        Assert.Equal(GpuHost.BundledLibTorchSeesCuda, root.GetProperty("cuda").GetBoolean());
+        if (GpuHost.BundledLibTorchSeesCuda) Assert.True(root.GetProperty("devices").GetInt32() >= 1);
+        else Assert.Equal(0, root.GetProperty("devices").GetInt32());
+        // NCCL: its version where libnccl loads (a GPU host), else null with the reason beside it.
+        if (GpuHost.NcclLoads)
+        {
+            Assert.Matches(@"^\d+\.\d+\.\d+$", root.GetProperty("nccl").GetString());
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("nccl_error").ValueKind);
+        }
+        else
+        {
+            Assert.Equal(JsonValueKind.Null, root.GetProperty("nccl").ValueKind);
+            Assert.Contains("libnccl.so.2", root.GetProperty("nccl_error").GetString());
+        }
     }
 
     [Fact]

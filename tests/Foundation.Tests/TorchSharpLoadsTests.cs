@@ -11,7 +11,7 @@ public sealed class TorchSharpLoadsTests
     {
         var info = TorchRuntime.Initialize();
         Assert.Equal("0.107.0", info.TorchSharpVersion);
-        Assert.False(info.Cuda);
+        Assert.Equal(GpuHost.LibTorchSeesCuda(Environment.GetEnvironmentVariable(TorchRuntime.LibTorchVariable)), info.Cuda);
 
         using var a = tensor(new float[] { 1, 2, 3, 4 }, [2, 2]);
         using var b = tensor(new float[] { 5, 6, 7, 8 }, [2, 2]);
