@@ -78,43 +78,48 @@ public sealed class BpeTokenizer : ITokenizer
         File.Move(tmp, path, overwrite);
     }
 
-    public void Encode(string text, List<int> ids)
+    public void Encode(string text, List<int> ids) => PreTokenizer.ForEach(text, (start, length) =>
     {
-        foreach (var m in PreTokenizer.Regex().EnumerateMatches(text))
+        var piece = text.Substring(start, length);
+        if (!_cache.TryGetValue(piece, out var encoded))
         {
-            var piece = text.Substring(m.Index, m.Length);
-            if (!_cache.TryGetValue(piece, out var encoded))
-            {
-                encoded = EncodePiece(Encoding.UTF8.GetBytes(piece));
-                if (_cache.Count < 1_000_000) _cache.TryAdd(piece, encoded);
-            }
-            ids.AddRange(encoded);
+            encoded = EncodePiece(Encoding.UTF8.GetBytes(piece));
+            if (_cache.Count < 1_000_000) _cache.TryAdd(piece, encoded);
         }
-    }
+        ids.AddRange(encoded);
+    });
 
-    /// <summary>GPT-2's loop: merge the adjacent pair with the lowest rank until none is mergeable.</summary>
+    /// <summary>
+    /// GPT-2's rule (merge the adjacent pair of lowest rank until none is mergeable) as tiktoken runs it: the pairs'
+    /// ranks sit in an array, a merge updates only its two neighbours' ranks. Merging one occurrence at a time gives
+    /// GPT-2's result, since a merge can only make pairs of higher rank than its own. O(n²) in the piece's bytes,
+    /// which <see cref="PreTokenizer.MaxPieceChars"/> bounds.
+    /// </summary>
     int[] EncodePiece(byte[] bytes)
     {
-        var s = new List<int>(bytes.Length);
-        foreach (var b in bytes) s.Add(b);
-        while (s.Count > 1)
+        int count = bytes.Length;
+        var ids = new int[count];
+        for (int i = 0; i < count; i++) ids[i] = bytes[i];
+        if (count < 2) return ids;
+        var ranks = new int[count - 1];
+        for (int i = 0; i + 1 < count; i++) ranks[i] = Rank(ids[i], ids[i + 1]);
+        while (count > 1)
         {
             int best = int.MaxValue, at = -1;
-            for (int i = 0; i + 1 < s.Count; i++)
-                if (_rank.TryGetValue(Key(s[i], s[i + 1]), out var r) && r < best) { best = r; at = i; }
+            for (int i = 0; i + 1 < count; i++)
+                if (ranks[i] < best) { best = ranks[i]; at = i; }
             if (at < 0) break;
-            var (l, rr) = Merges[best];
-            int id = FirstMergeId + best;
-            var merged = new List<int>(s.Count);
-            for (int i = 0; i < s.Count; i++)
-            {
-                if (i + 1 < s.Count && s[i] == l && s[i + 1] == rr) { merged.Add(id); i++; }
-                else merged.Add(s[i]);
-            }
-            s = merged;
+            ids[at] = FirstMergeId + best;
+            Array.Copy(ids, at + 2, ids, at + 1, count - at - 2);
+            if (count - at - 3 > 0) Array.Copy(ranks, at + 2, ranks, at + 1, count - at - 3);
+            count--;
+            if (at > 0) ranks[at - 1] = Rank(ids[at - 1], ids[at]);
+            if (at + 1 < count) ranks[at] = Rank(ids[at], ids[at + 1]);
         }
-        return [.. s];
+        return ids.AsSpan(0, count).ToArray();
     }
+
+    int Rank(int left, int right) => _rank.TryGetValue(Key(left, right), out var r) ? r : int.MaxValue;
 
     public string Decode(ReadOnlySpan<int> ids)
     {

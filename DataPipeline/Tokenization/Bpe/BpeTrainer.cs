@@ -17,11 +17,11 @@ public sealed class BpeTrainer
     public void AddDocument(string text)
     {
         var counts = _counts.Value!;
-        foreach (var m in PreTokenizer.Regex().EnumerateMatches(text))
+        PreTokenizer.ForEach(text, (start, length) =>
         {
-            var piece = text.Substring(m.Index, m.Length);
+            var piece = text.Substring(start, length);
             counts[piece] = counts.TryGetValue(piece, out var c) ? c + 1 : 1;
-        }
+        });
     }
 
     /// <summary>
