@@ -29,6 +29,12 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>Names the run (name + suffix), validates and submits it; throws <see cref="InvalidRunSpecException"/>.</summary>
     [Alias("SubmitRun")] Task<RunStatus> SubmitRunAsync(RunSpec spec);
 
+    /// <summary>
+    /// Validates runs and checks each fits some registered device of its kind (estimated memory), without starting
+    /// anything; throws <see cref="InvalidRunSpecException"/> naming every run that cannot start and the numbers.
+    /// </summary>
+    [Alias("CheckPlaceable")] Task CheckPlaceableAsync(ImmutableArray<RunSpec> specs);
+
     /// <summary>Run ids, oldest first.</summary>
     [Alias("ListRuns")] Task<ImmutableArray<string>> ListRunsAsync();
 

@@ -46,4 +46,6 @@ public sealed record SweepSpec
     [Id(21)] public ImmutableArray<double> ReportBudgets { get; init; } = [];
     /// <summary>Context length of every model of the sweep (tokens per sequence).</summary>
     [Id(22)] public int BlockSize { get; init; } = 128;
+    /// <summary>Every run's RunSpec.DeviceShare: the fraction of one device a rank claims (null: none, memory alone packs).</summary>
+    [Id(23)] public double? DeviceShare { get; init; }
 }

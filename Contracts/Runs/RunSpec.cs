@@ -40,6 +40,11 @@ public sealed record RunSpec
     [Id(17)] public int StepMs { get; init; } = 50;
     /// <summary>Free-form extra settings passed through to the trainer.</summary>
     [Id(18)] public ImmutableDictionary<string, string> Options { get; init; } = ImmutableDictionary<string, string>.Empty;
+    /// <summary>
+    /// The fraction of one device each rank claims, in (0, 1] (Ray's num_gpus: 0.25 packs four ranks on a device);
+    /// null claims no share: only memory and the worker's slots limit how many runs share a device.
+    /// </summary>
+    [Id(19)] public double? DeviceShare { get; init; }
 
     /// <summary>Steps this spec asks for, resolving a token budget.</summary>
     public int ResolvedSteps => Steps > 0 || Tokens is null

@@ -54,6 +54,8 @@ public static class RunSpecValidator
             p.Add($"checkpoint.path: '{spec.Checkpoint.Path}' is not an absolute path (workers run in other directories)");
         if (spec.WarmupSteps < 0) p.Add($"warmup_steps: {spec.WarmupSteps} must not be negative");
         if (spec.EvalEvery < 0) p.Add($"eval_every: {spec.EvalEvery} must not be negative");
+        if (spec.DeviceShare is { } share && !(share > 0 && share <= 1))
+            p.Add($"device_share: {share} must be in (0, 1] (the fraction of one device each rank takes, e.g. 0.25 for four runs per device)");
         if (spec.Trainer == "light" && spec.StepMs is < 0 or > 60_000) p.Add($"step_ms: {spec.StepMs} must be 0..60000");
         return p;
     }

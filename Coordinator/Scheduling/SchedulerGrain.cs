@@ -9,8 +9,11 @@ using Orchestrator.Coordinator.Runs;
 namespace Orchestrator.Coordinator.Scheduling;
 
 /// <summary>
-/// Registry of workers and first-come-first-served scheduler: idle workers are offered to the runs that want them,
-/// in submission order; each run decides what it takes (gang scheduling lives in the run).
+/// Registry of worker slots and first-come-first-served scheduler: idle slots are offered to the runs that want them,
+/// in submission order, each run only the slots where one more of its ranks fits (<see cref="DevicePacking"/>:
+/// memory estimate, device share, one process per dropout run), so a device is never oversubscribed; each run
+/// decides what it takes (gang scheduling lives in the run). A run that fits no registered device is refused at
+/// submission, naming the numbers.
 /// </summary>
 [ControlPlanePlacement]
 public sealed partial class SchedulerGrain(
@@ -29,8 +32,13 @@ public sealed partial class SchedulerGrain(
         if (string.IsNullOrWhiteSpace(worker.Id)) throw new ArgumentException("worker id is empty (give --name or leave it to the default)");
         if (S.Workers.TryGetValue(worker.Id, out var old) && old is { State: WorkerState.Busy, RunId: { } runId })
             await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(worker.Id, "its process restarted");
+        if (worker.Slots < 1 || worker.Slot < 0 || worker.Slot >= worker.Slots)
+            throw new ArgumentException($"worker '{worker.Id}': slot {worker.Slot} of {worker.Slots} (slots must be at least 1)");
         var registered = worker with { State = WorkerState.Idle, RunId = null, Reason = null, RegisteredAt = time.GetUtcNow() };
         S.Workers[worker.Id] = registered;
+        // A process that restarted with fewer slots leaves its old higher slots behind: they are gone.
+        foreach (var stale in S.Workers.Values.Where(w => w.ProcessName == worker.ProcessName && w.Slot >= worker.Slots && w.State != WorkerState.Lost).ToList())
+            await MarkLostAsync(stale, $"its process restarted with {worker.Slots} slots");
         await store.WriteStateAsync();
         LogRegistered(worker.Id, worker.Device, worker.Host);
         await OfferAsync();
@@ -40,26 +48,58 @@ public sealed partial class SchedulerGrain(
     public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() =>
         Task.FromResult(S.Workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal).ToImmutableArray());
 
+    /// <summary>A process id loses every slot of that process; a slot id only that slot.</summary>
     public async Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null)
     {
-        if (!S.Workers.TryGetValue(workerId, out var w) || w.State == WorkerState.Lost) return;
-        if (siloAddress is not null && w.SiloAddress != "" && w.SiloAddress != siloAddress) return;
-        S.Workers[workerId] = w with { State = WorkerState.Lost, Reason = reason, RunId = null };
-        await store.WriteStateAsync();
-        LogLost(workerId, reason);
-        if (w.RunId is { } runId) await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(workerId, reason);
+        var lost = S.Workers.Values
+            .Where(w => (w.Id == workerId || w.ProcessName == workerId) && w.State != WorkerState.Lost)
+            .Where(w => siloAddress is null || w.SiloAddress == "" || w.SiloAddress == siloAddress)
+            .ToList();
+        if (lost.Count == 0) return;
+        foreach (var w in lost) await MarkLostAsync(w, reason);
         // The run now has room: an idle spare can join it (at its next checkpoint).
         await OfferAsync();
     }
 
+    async Task MarkLostAsync(WorkerInfo w, string reason)
+    {
+        S.Workers[w.Id] = w with { State = WorkerState.Lost, Reason = reason, RunId = null };
+        await store.WriteStateAsync();
+        LogLost(w.Id, reason);
+        if (w.RunId is { } runId) await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(w.Id, reason);
+    }
+
     public async Task<RunStatus> SubmitRunAsync(RunSpec spec)
     {
-        RunSpecValidator.Validate(spec);
+        var demand = CheckPlaceable(spec, "");
         var id = $"{spec.Name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
+        S.Demands[id] = demand with { RunId = id };
         var status = await GrainFactory.GetGrain<IRunGrain>(id).SubmitAsync(spec);
         S.Runs.Add(id);
         await store.WriteStateAsync();
         return status;
+    }
+
+    public Task CheckPlaceableAsync(ImmutableArray<RunSpec> specs)
+    {
+        var problems = new List<string>();
+        foreach (var spec in specs)
+        {
+            try { CheckPlaceable(spec, ""); }
+            catch (InvalidRunSpecException e) { problems.Add(e.Message); }
+        }
+        if (problems.Count > 0)
+            throw new InvalidRunSpecException(problems.Count == 1 ? problems[0] : $"{problems.Count} runs cannot start: {string.Join("; ", problems)}");
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Validates the spec and checks that some registered device could hold one of its ranks.</summary>
+    RunDemand CheckPlaceable(RunSpec spec, string runId)
+    {
+        RunSpecValidator.Validate(spec);
+        var demand = RunDemand.Of(runId, spec, CorpusVocab.TryRead(spec.Data) ?? RunMemory.DefaultVocab);
+        if (DevicePacking.NeverFits(spec.Name, demand, S.Workers.Values) is { } why) throw new InvalidRunSpecException(why);
+        return demand;
     }
 
     public Task<ImmutableArray<string>> ListRunsAsync() => Task.FromResult(S.Runs.ToImmutableArray());
@@ -79,19 +119,26 @@ public sealed partial class SchedulerGrain(
         foreach (var id in workerIds)
             if (S.Workers.TryGetValue(id, out var w) && w.State == WorkerState.Busy && w.RunId == runId)
                 S.Workers[id] = w with { State = WorkerState.Idle, RunId = null };
-        if (runEnded) S.Wanting.Remove(runId);
+        if (runEnded)
+        {
+            S.Wanting.Remove(runId);
+            S.Demands.Remove(runId);
+        }
         await store.WriteStateAsync();
         await OfferAsync();
     }
 
-    /// <summary>Offers the idle workers to each wanting run in order; a run takes what it can use.</summary>
+    /// <summary>Offers each wanting run, in order, the idle slots where its ranks fit; a run takes what it can use.</summary>
     async Task OfferAsync()
     {
         bool changed = false;
         foreach (var runId in S.Wanting.ToList())
         {
-            var idle = S.Workers.Values.Where(w => w.State == WorkerState.Idle).OrderBy(w => w.Id, StringComparer.Ordinal).ToImmutableArray();
-            if (idle.IsEmpty) break;
+            if (!S.Workers.Values.Any(w => w.State == WorkerState.Idle)) break;
+            var idle = S.Demands.TryGetValue(runId, out var demand)
+                ? DevicePacking.Fitting(demand, S.Workers.Values, S.Demands)
+                : S.Workers.Values.Where(w => w.State == WorkerState.Idle).OrderBy(w => w.Id, StringComparer.Ordinal).ToImmutableArray();
+            if (idle.IsEmpty) continue;
             ImmutableArray<string> taken;
             try { taken = await GrainFactory.GetGrain<IRunGrain>(runId).OfferWorkersAsync(idle); }
             catch (Exception e)

@@ -11,4 +11,6 @@ public sealed class SchedulerState
     [Id(1)] public List<string> Runs { get; set; } = [];
     /// <summary>Runs that still want workers, first come first served.</summary>
     [Id(2)] public List<string> Wanting { get; set; } = [];
+    /// <summary>What each unfinished run needs per rank (memory, share), by run id: the packing's input.</summary>
+    [Id(3)] public Dictionary<string, RunDemand> Demands { get; set; } = [];
 }

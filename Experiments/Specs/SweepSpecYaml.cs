@@ -120,6 +120,8 @@ public static partial class SweepSpecYaml
             WarmupSteps = NonNegative(d.WarmupSteps ?? 0, "warmup_steps"),
             WorkersPerRun = Positive(d.Workers ?? 1, "workers"),
             Concurrency = Positive(d.Concurrency ?? 1, "concurrency"),
+            DeviceShare = d.DeviceShare is not { } share ? null : share > 0 && share <= 1 ? share
+                : throw new ArgumentException($"device_share {share} must be in (0, 1] (the fraction of one device each run's rank takes, e.g. 0.25 for four per device)"),
             Retries = NonNegative(d.Retries ?? 2, "retries"),
             Device = device,
             Backend = OneOf(d.Backend ?? (device == "cuda" ? "nccl" : "ring"), "backend", "ring", "nccl"),

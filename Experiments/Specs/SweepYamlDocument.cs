@@ -36,6 +36,7 @@ sealed class SweepYamlDocument
     public int? WarmupSteps { get; set; }
     public int? Workers { get; set; }
     public int? Concurrency { get; set; }
+    public double? DeviceShare { get; set; }
     public int? Retries { get; set; }
     public string? Device { get; set; }
     public string? Backend { get; set; }

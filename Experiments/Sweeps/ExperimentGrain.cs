@@ -66,12 +66,16 @@ public sealed partial class ExperimentGrain(
         }
         if (plan.Count == 0) throw new ArgumentException("the sweep plans no runs");
         if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
+        // Every run must fit some device before any starts (the scheduler names the run and the numbers).
+        var folder = SweepFolder.For(spec.Storage, Id);
+        await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key)
+            .CheckPlaceableAsync([.. plan.Select(p => RunSpecs.For(spec, Id, folder, p, 1))]);
         var status = new SweepStatus
         {
             Id = Id,
             Name = spec.Name,
             State = SweepState.Running,
-            Folder = SweepFolder.For(spec.Storage, Id),
+            Folder = folder,
             Runs = [.. plan.Select(p => new SweepRunStatus { Plan = p, TotalSteps = p.Steps })],
             CreatedAt = time.GetUtcNow(),
             Spec = spec,

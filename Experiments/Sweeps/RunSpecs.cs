@@ -24,6 +24,7 @@ public static class RunSpecs
         EvalEvery = sweep.EvalEvery,
         Trainer = sweep.Trainer,
         Options = sweep.Options,
+        DeviceShare = sweep.DeviceShare,
     };
 
     /// <summary>Tokens a completed run trained on (the fit's D): steps × batch × block × ranks.</summary>

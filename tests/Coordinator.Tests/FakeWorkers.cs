@@ -35,6 +35,11 @@ public sealed class CommandLog
         WhenAsync(() => Assignments(worker).Any(a => a.Epoch == epoch))
             .ContinueWith(_ => Assignments(worker).Last(a => a.Epoch == epoch), TaskContinuationOptions.OnlyOnRanToCompletion);
 
+    /// <summary>Completes when the worker has an assignment for this run (10 s guard against a hang, not a sleep).</summary>
+    public Task<RunAssignment> AssignedAsync(string worker, string runId) =>
+        WhenAsync(() => Assignments(worker).Any(a => a.RunId == runId))
+            .ContinueWith(_ => Assignments(worker).Last(a => a.RunId == runId), TaskContinuationOptions.OnlyOnRanToCompletion);
+
     public Task ReleasedAsync(string worker) => WhenAsync(() => Releases(worker).Count > 0);
 
     Task WhenAsync(Func<bool> ready)
