@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Orchestrator.Sharding.Interop;
 using TorchSharp;
 
 namespace Orchestrator.Sharding.Communication;
@@ -29,14 +29,7 @@ public readonly record struct TensorBuffer(nint Pointer, long Count, int Element
         if (reduce && kind == ElementKind.Other)
             throw new ArgumentException($"{what}: reductions support float32 and bfloat16 tensors, not {t.dtype}");
         var size = (int)t.element_size();
-        var ptr = t.numel() == 0 ? 0 : TorchNative.THSTensor_data(t.Handle);
+        var ptr = t.numel() == 0 ? 0 : LibTorchSharpNative.DataPointer(t);
         return new TensorBuffer(ptr, t.numel(), size, kind, t.dtype);
     }
-}
-
-/// <summary>The one LibTorchSharp export TorchSharp does not surface: a tensor's raw data pointer.</summary>
-static partial class TorchNative
-{
-    [LibraryImport("LibTorchSharp")]
-    internal static partial nint THSTensor_data(nint handle);
 }

@@ -11,8 +11,8 @@ public static class CudaMemory
     public static long UsedBytes()
     {
         NativeLibraries.Register();
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaMemGetInfo(out var free, out var total), "cudaMemGetInfo");
+        CudaRuntimeNative.DeviceSynchronize();
+        var (free, total) = CudaRuntimeNative.MemGetInfo();
         return (long)(total - free);
     }
 }

@@ -6,33 +6,22 @@ namespace Orchestrator.Sharding.Interop;
 /// </summary>
 public sealed class CudaTimingEvent : IDisposable
 {
-    nint _event;
+    readonly CudaEventHandle _event;
 
     public CudaTimingEvent()
     {
         NativeLibraries.Register();
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventCreate(out _event), "cudaEventCreate");
+        _event = CudaRuntimeNative.CreateEvent(timing: true);
     }
 
     /// <summary>Marks the point the default stream has reached in the work queued so far.</summary>
-    public void Record() => CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventRecord(Handle, CudaRuntimeNative.DefaultStream), "cudaEventRecord");
+    public void Record() => CudaRuntimeNative.EventRecord(_event, CudaStreamHandle.Default);
 
     /// <summary>Blocks the host until the stream has passed this event.</summary>
-    public void Synchronize() => CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventSynchronize(Handle), "cudaEventSynchronize");
+    public void Synchronize() => CudaRuntimeNative.EventSynchronize(_event);
 
     /// <summary>GPU milliseconds from <paramref name="start"/> to this event (both recorded and completed).</summary>
-    public double MillisecondsSince(CudaTimingEvent start)
-    {
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventElapsedTime(out var ms, start.Handle, Handle), "cudaEventElapsedTime");
-        return ms;
-    }
+    public double MillisecondsSince(CudaTimingEvent start) => CudaRuntimeNative.ElapsedMilliseconds(start._event, _event);
 
-    nint Handle => _event != 0 ? _event : throw new ObjectDisposedException(nameof(CudaTimingEvent));
-
-    public void Dispose()
-    {
-        if (_event == 0) return;
-        CudaRuntimeNative.cudaEventDestroy(_event);
-        _event = 0;
-    }
+    public void Dispose() => _event.Dispose();
 }

@@ -12,11 +12,18 @@ namespace Orchestrator.Sharding.Interop;
 /// reductions. A watchdog thread polls the pending events and ncclCommGetAsyncError; an NCCL error, or a
 /// collective that has not finished within the timeout (a hung or dead peer), aborts the communicator
 /// (ncclCommAbort) and fails every pending and later call with an exception that names the cause.
+///
+/// Risk: NCCL calls on one communicator from several threads (the training thread's collectives, the watchdog's
+/// error poll, an abort from the worker) and events the device may still be reading. The communicator, stream and
+/// events are SafeHandles passed to the bindings as such, so the abort runs only after the last call using the
+/// communicator has returned and an event is destroyed only after the call waiting on it; every pending event is
+/// destroyed once it completes, or when a fault fails it, or at dispose.
 /// </summary>
 public sealed class NcclCommunicator : ICommunicator
 {
     readonly NcclCommHandle _comm;
-    readonly nint _stream, _ready;
+    readonly CudaStreamHandle _stream;
+    readonly CudaEventHandle _ready;
     readonly TimeSpan _timeout;
     readonly ConcurrentQueue<Pending> _pending = new();
     readonly SemaphoreSlim _signal = new(0);
@@ -25,13 +32,13 @@ public sealed class NcclCommunicator : ICommunicator
     volatile Exception? _fault;
     volatile bool _disposed;
 
-    sealed record Pending(nint Event, TaskCompletionSource Done, string Op, long Started);
+    sealed record Pending(CudaEventHandle Event, TaskCompletionSource Done, string Op, long Started);
 
     public int Rank { get; }
     public int WorldSize { get; }
     public string Backend => Rendezvous.Nccl;
 
-    NcclCommunicator(NcclCommHandle comm, nint stream, nint ready, int rank, int world, TimeSpan timeout)
+    NcclCommunicator(NcclCommHandle comm, CudaStreamHandle stream, CudaEventHandle ready, int rank, int world, TimeSpan timeout)
     {
         _comm = comm; _stream = stream; _ready = ready; Rank = rank; WorldSize = world; _timeout = timeout;
         _watchdog = new Thread(Watch) { IsBackground = true, Name = $"nccl-watchdog-{rank}" };
@@ -39,13 +46,11 @@ public sealed class NcclCommunicator : ICommunicator
     }
 
     /// <summary>Rank 0 makes the id and hands it to every rank (inside the <see cref="Rendezvous"/>).</summary>
-    public static unsafe byte[] MakeUniqueId()
+    public static byte[] MakeUniqueId()
     {
         NativeLibraries.Register();
-        NcclUniqueId id;
-        try { NcclException.Check(NcclNative.ncclGetUniqueId(&id), "ncclGetUniqueId"); }
+        try { return NcclNative.UniqueId().ToArray(); }
         catch (DllNotFoundException e) { throw Missing(e); }
-        return id.ToArray();
     }
 
     static CommunicatorException Missing(DllNotFoundException e) => new(
@@ -58,20 +63,28 @@ public sealed class NcclCommunicator : ICommunicator
         if (rdv.Backend != Rendezvous.Nccl || rdv.NcclUniqueId is null)
             throw new ArgumentException($"rendezvous is for '{rdv.Backend}', not NCCL (it needs the unique id made by rank 0)");
         NativeLibraries.Register();
-        try { CudaRuntimeNative.Check(CudaRuntimeNative.cudaSetDevice(device), $"cudaSetDevice({device})"); }
+        try { CudaRuntimeNative.SetDevice(device); }
         catch (DllNotFoundException e) { throw Missing(e); }
-        NcclException.Check(NcclNative.ncclCommInitRank(out var comm, rdv.WorldSize, NcclUniqueId.From(rdv.NcclUniqueId), rdv.Rank),
-            $"ncclCommInitRank(rank {rdv.Rank} of {rdv.WorldSize})");
-        var handle = new NcclCommHandle(comm);
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamCreateWithFlags(out var stream, CudaRuntimeNative.StreamNonBlocking), "cudaStreamCreateWithFlags");
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventCreateWithFlags(out var ready, CudaRuntimeNative.EventDisableTiming), "cudaEventCreateWithFlags");
-        return new NcclCommunicator(handle, stream, ready, rdv.Rank, rdv.WorldSize, timeout ?? TimeSpan.FromMinutes(2));
+        var comm = NcclNative.CommInitRank(rdv.WorldSize, NcclUniqueId.From(rdv.NcclUniqueId), rdv.Rank);
+        CudaStreamHandle? stream = null;
+        try
+        {
+            stream = CudaRuntimeNative.CreateStream();
+            var ready = CudaRuntimeNative.CreateEvent(timing: false);
+            return new NcclCommunicator(comm, stream, ready, rdv.Rank, rdv.WorldSize, timeout ?? TimeSpan.FromMinutes(2));
+        }
+        catch
+        {
+            stream?.Dispose();
+            comm.Dispose();
+            throw;
+        }
     }
 
     public Task AllReduceAsync(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         var b = Device(tensor, "all-reduce", true);
-        return Enqueue("ncclAllReduce", s => NcclNative.ncclAllReduce(b.Pointer, b.Pointer, (nuint)b.Count, DataType(b), RedOp(op), _comm.DangerousGetHandle(), s));
+        return Enqueue("ncclAllReduce", s => NcclNative.AllReduce(b.Pointer, b.Pointer, (nuint)b.Count, DataType(b), RedOp(op), _comm, s));
     }
 
     public Task ReduceScatterAsync(torch.Tensor input, torch.Tensor output, ReduceOp op = ReduceOp.Sum)
@@ -80,7 +93,7 @@ public sealed class NcclCommunicator : ICommunicator
         var o = Device(output, "reduce-scatter output", true);
         if (i.Count != o.Count * WorldSize || i.Dtype != o.Dtype)
             throw new ArgumentException($"reduce-scatter: input must hold WorldSize ({WorldSize}) x output ({o.Count}) elements of {o.Dtype}");
-        return Enqueue("ncclReduceScatter", s => NcclNative.ncclReduceScatter(i.Pointer, o.Pointer, (nuint)o.Count, DataType(o), RedOp(op), _comm.DangerousGetHandle(), s));
+        return Enqueue("ncclReduceScatter", s => NcclNative.ReduceScatter(i.Pointer, o.Pointer, (nuint)o.Count, DataType(o), RedOp(op), _comm, s));
     }
 
     public Task AllGatherAsync(torch.Tensor input, torch.Tensor output)
@@ -90,14 +103,14 @@ public sealed class NcclCommunicator : ICommunicator
         if (o.Count != i.Count * WorldSize || i.Dtype != o.Dtype)
             throw new ArgumentException($"all-gather: output must hold WorldSize ({WorldSize}) x input ({i.Count}) elements of {i.Dtype}");
         var (dt, n) = ByteCopyType(i);
-        return Enqueue("ncclAllGather", s => NcclNative.ncclAllGather(i.Pointer, o.Pointer, n, dt, _comm.DangerousGetHandle(), s));
+        return Enqueue("ncclAllGather", s => NcclNative.AllGather(i.Pointer, o.Pointer, n, dt, _comm, s));
     }
 
     public Task BroadcastAsync(torch.Tensor tensor, int root = 0)
     {
         var b = Device(tensor, "broadcast", false);
         var (dt, n) = ByteCopyType(b);
-        return Enqueue("ncclBroadcast", s => NcclNative.ncclBroadcast(b.Pointer, b.Pointer, n, dt, root, _comm.DangerousGetHandle(), s));
+        return Enqueue("ncclBroadcast", s => NcclNative.Broadcast(b.Pointer, b.Pointer, n, dt, root, _comm, s));
     }
 
     public Task BarrierAsync()
@@ -116,7 +129,7 @@ public sealed class NcclCommunicator : ICommunicator
             foreach (var p in _pending)
             {
                 if (p.Done.Task != collective) continue;
-                CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamWaitEvent(CudaRuntimeNative.DefaultStream, p.Event, 0), "cudaStreamWaitEvent");
+                CudaRuntimeNative.StreamWaitEvent(CudaStreamHandle.Default, p.Event);
                 return;
             }
         }
@@ -125,21 +138,22 @@ public sealed class NcclCommunicator : ICommunicator
 
     public void Abort(string reason) => Fail(new CommunicatorException($"nccl rank {Rank}: communicator aborted: {reason}"));
 
-    Task Enqueue(string op, Func<nint, int> call)
+    Task Enqueue(string op, Func<CudaStreamHandle, NcclResult> call)
     {
         lock (_gate)
         {
             if (_fault is { } f) return Task.FromException(f);
-            CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventRecord(_ready, CudaRuntimeNative.DefaultStream), "cudaEventRecord");
-            CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamWaitEvent(_stream, _ready, 0), "cudaStreamWaitEvent");
+            CudaRuntimeNative.EventRecord(_ready, CudaStreamHandle.Default);
+            CudaRuntimeNative.StreamWaitEvent(_stream, _ready);
             var rc = call(_stream);
-            if (rc != NcclNative.Success && rc != NcclNative.InProgress)
+            if (rc != NcclResult.Success && rc != NcclResult.InProgress)
             {
-                try { NcclException.Check(rc, op, _comm.DangerousGetHandle()); }
+                try { NcclNative.Check(rc, op, _comm); }
                 catch (NcclException e) { Fail(e); return Task.FromException(e); }
             }
-            CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventCreateWithFlags(out var done, CudaRuntimeNative.EventDisableTiming), "cudaEventCreateWithFlags");
-            CudaRuntimeNative.Check(CudaRuntimeNative.cudaEventRecord(done, _stream), "cudaEventRecord");
+            var done = CudaRuntimeNative.CreateEvent(timing: false);
+            try { CudaRuntimeNative.EventRecord(done, _stream); }
+            catch { done.Dispose(); throw; }
             var p = new Pending(done, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), op, Stopwatch.GetTimestamp());
             _pending.Enqueue(p);
             _signal.Release();
@@ -154,13 +168,13 @@ public sealed class NcclCommunicator : ICommunicator
             _signal.Wait(100);
             while (_pending.TryPeek(out var p))
             {
-                var q = CudaRuntimeNative.cudaEventQuery(p.Event);
+                var q = CudaRuntimeNative.EventQuery(p.Event);
                 if (q == CudaRuntimeNative.Success)
                 {
                     lock (_gate)
                     {
                         _pending.TryDequeue(out _);
-                        CudaRuntimeNative.cudaEventDestroy(p.Event);
+                        p.Event.Dispose();
                     }
                     p.Done.TrySetResult();
                     continue;
@@ -169,18 +183,29 @@ public sealed class NcclCommunicator : ICommunicator
                 Exception? why = null;
                 if (q != CudaRuntimeNative.ErrorNotReady)
                     why = new CudaException($"{p.Op}: cudaEventQuery returned cudaError {q}");
-                else if (NcclNative.ncclCommGetAsyncError(_comm.DangerousGetHandle(), out var asyncRc) == NcclNative.Success &&
-                         asyncRc != NcclNative.Success && asyncRc != NcclNative.InProgress)
-                    why = new NcclException(p.Op, asyncRc, $"nccl rank {Rank}: {p.Op} failed asynchronously: {NcclNative.ErrorString(asyncRc)} (a peer failed or the network broke)");
+                else if (NcclNative.AsyncError(_comm) is { } asyncRc && asyncRc != NcclResult.Success && asyncRc != NcclResult.InProgress)
+                    why = new NcclException(p.Op, (int)asyncRc, $"nccl rank {Rank}: {p.Op} failed asynchronously: {NcclNative.ErrorString(asyncRc)} (a peer failed or the network broke)");
                 else if (Stopwatch.GetElapsedTime(p.Started) > _timeout)
                     why = new CommunicatorException($"nccl rank {Rank}: {p.Op} did not finish within {_timeout.TotalSeconds:0} s (a peer is hung or dead); communicator aborted");
                 if (why is not null) { Fail(why); break; }
                 Thread.SpinWait(200);
                 Thread.Yield();
             }
-            if (_fault is not null)
-                while (_pending.TryDequeue(out var dead)) dead.Done.TrySetException(_fault);
+            if (_fault is { } fault) FailPending(fault);
         }
+    }
+
+    /// <summary>Fails every pending collective and destroys its event (the device may never reach it after a fault).</summary>
+    void FailPending(Exception fault)
+    {
+        var dead = new List<Pending>();
+        lock (_gate)
+            while (_pending.TryDequeue(out var p))
+            {
+                p.Event.Dispose();
+                dead.Add(p);
+            }
+        foreach (var p in dead) p.Done.TrySetException(fault);
     }
 
     void Fail(Exception e)
@@ -202,26 +227,29 @@ public sealed class NcclCommunicator : ICommunicator
         return TensorBuffer.Of(t, what, reduce);
     }
 
-    static int DataType(TensorBuffer b) => b.Kind == ElementKind.Float32 ? NcclNative.Float32 : NcclNative.Bfloat16;
+    static NcclDataType DataType(TensorBuffer b) => b.Kind == ElementKind.Float32 ? NcclDataType.Float32 : NcclDataType.Bfloat16;
 
-    static (int, nuint) ByteCopyType(TensorBuffer b) => b.Kind switch
+    static (NcclDataType, nuint) ByteCopyType(TensorBuffer b) => b.Kind switch
     {
-        ElementKind.Float32 => (NcclNative.Float32, (nuint)b.Count),
-        ElementKind.BFloat16 => (NcclNative.Bfloat16, (nuint)b.Count),
-        _ => (NcclNative.Uint8, (nuint)b.Bytes),
+        ElementKind.Float32 => (NcclDataType.Float32, (nuint)b.Count),
+        ElementKind.BFloat16 => (NcclDataType.Bfloat16, (nuint)b.Count),
+        _ => (NcclDataType.Uint8, (nuint)b.Bytes),
     };
 
-    static int RedOp(ReduceOp op) => op == ReduceOp.Avg ? NcclNative.Avg : NcclNative.Sum;
+    static NcclRedOp RedOp(ReduceOp op) => op == ReduceOp.Avg ? NcclRedOp.Avg : NcclRedOp.Sum;
 
     public void Dispose()
     {
         if (_disposed) return;
-        if (_fault is null) CudaRuntimeNative.cudaStreamSynchronize(_stream);
+        if (_fault is null)
+            try { CudaRuntimeNative.StreamSynchronize(_stream); }
+            catch (CudaException) { } // a device error: the communicator is released below all the same
         _disposed = true;
         _signal.Release();
         _watchdog.Join();
+        FailPending(_fault ?? new ObjectDisposedException(nameof(NcclCommunicator)));
         _comm.Dispose();
-        CudaRuntimeNative.cudaEventDestroy(_ready);
-        CudaRuntimeNative.cudaStreamDestroy(_stream);
+        _ready.Dispose();
+        _stream.Dispose();
     }
 }

@@ -1,24 +1,23 @@
-using System.Runtime.InteropServices;
-
 namespace Orchestrator.Sharding.Interop;
 
 /// <summary>Finds libnccl and reads its version without initialising a communicator.</summary>
-public static partial class NcclVersion
+public static class NcclVersion
 {
-    [LibraryImport(NativeLibraries.Nccl, EntryPoint = "ncclGetVersion")]
-    private static partial int ncclGetVersion(out int version);
-
     /// <summary>"2.28.9", or null with the reason when libnccl cannot be loaded.</summary>
     public static string? TryGet(out string? whyNot)
     {
         NativeLibraries.Register();
         try
         {
-            var rc = ncclGetVersion(out var v);
-            if (rc != 0) { whyNot = $"ncclGetVersion returned {rc}"; return null; }
+            var v = NcclNative.Version();
             whyNot = null;
             // NCCL_VERSION(X,Y,Z) = X*10000 + Y*100 + Z for NCCL >= 2.9
             return v >= 10000 ? $"{v / 10000}.{v / 100 % 100}.{v % 100}" : $"{v / 1000}.{v / 100 % 10}.{v % 100}";
+        }
+        catch (NcclException e)
+        {
+            whyNot = e.Message;
+            return null;
         }
         catch (DllNotFoundException)
         {
