@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Tokenization;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
@@ -34,7 +35,15 @@ public static class TrainCommands
         var block = new Option<int?>("--block") { Description = "Tokens per sequence (default: the smaller of the model's and the corpus' block size)" };
         var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 6e-4 };
-        var minLr = new Option<double?>("--min-lr") { Description = "Cosine floor (default lr/10)" };
+        var minLr = new Option<double?>("--min-lr") { Description = "The LR floor (default lr/10 for cosine, 0 for wsd)" };
+        var schedule = new Option<string>("--schedule") { Description = "LR schedule after warmup: cosine, wsd (warmup-stable-decay) or constant", DefaultValueFactory = _ => LrScheduleSpec.Cosine };
+        schedule.AcceptOnlyFromAmong(LrScheduleSpec.Kinds);
+        var cooldownFraction = new Option<double>("--cooldown-fraction") { Description = "wsd: share of the steps spent in the cooldown, in (0, 1)", DefaultValueFactory = _ => LrScheduleSpec.DefaultCooldownFraction };
+        var cooldownShape = new Option<string>("--cooldown-shape") { Description = "wsd: cooldown shape: linear, 1-sqrt or cosine", DefaultValueFactory = _ => LrScheduleSpec.OneMinusSqrt };
+        cooldownShape.AcceptOnlyFromAmong(LrScheduleSpec.Shapes);
+        var checkpointAt = new Option<string?>("--checkpoint-at") { Description = "Also checkpoint at these steps (comma separated), never pruned: fork points" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from another run's checkpoint folder (or run folder) with this run's schedule: a fork" };
+        var forkStep = new Option<int?>("--fork-step") { Description = "The step of --init-from's checkpoint to fork at (a run folder's ckpt of that step)" };
         var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default min(2000, steps/10))" };
         var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
         var clip = new Option<double>("--grad-clip") { DefaultValueFactory = _ => 1.0 };
@@ -57,8 +66,9 @@ public static class TrainCommands
         var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
-            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, wd, clip, seed, device, dtype, nproc, backend, zero,
-            ckptEvery, keep, stopAfter, resume, noCheckpoint, evalEvery, evalBatches, logEvery, json,
+            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
+            device, dtype, nproc, backend, zero, ckptEvery, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
+            evalEvery, evalBatches, logEvery, json,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -86,6 +96,8 @@ public static class TrainCommands
                 Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
                 StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
                 EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
+                Schedule = pr.GetValue(schedule)!, CooldownFraction = pr.GetValue(cooldownFraction), CooldownShape = pr.GetValue(cooldownShape)!,
+                CheckpointAt = Steps("--checkpoint-at", pr.GetValue(checkpointAt)), InitFrom = pr.GetValue(initFrom), ForkStep = pr.GetValue(forkStep),
             };
             var asJson = pr.GetValue(json);
             options = ranks.Apply(options);
@@ -231,4 +243,8 @@ public static class TrainCommands
     }
 
     static string Fmt(double? v) => v is double d ? d.ToString("F4") : "n/a";
+
+    static int[] Steps(string flag, string? list) => list is null ? [] : list
+        .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(x => int.TryParse(x, out var v) ? v : throw new ArgumentException($"{flag}: '{x}' is not a step number")).ToArray();
 }

@@ -45,6 +45,20 @@ public sealed record RunSpec
     /// null claims no share: only memory and the worker's slots limit how many runs share a device.
     /// </summary>
     [Id(19)] public double? DeviceShare { get; init; }
+    /// <summary>The LR schedule: cosine, wsd (warmup-stable-decay) or constant (<see cref="LrScheduleSpec"/>).</summary>
+    [Id(20)] public string Schedule { get; init; } = LrScheduleSpec.Cosine;
+    /// <summary>The LR floor; null: lr/10 for cosine, 0 for wsd.</summary>
+    [Id(21)] public double? MinLr { get; init; }
+    /// <summary>wsd: the share of the horizon spent in the cooldown, in (0, 1).</summary>
+    [Id(22)] public double CooldownFraction { get; init; } = LrScheduleSpec.DefaultCooldownFraction;
+    /// <summary>wsd: linear, 1-sqrt or cosine.</summary>
+    [Id(23)] public string CooldownShape { get; init; } = LrScheduleSpec.OneMinusSqrt;
+    /// <summary>Start from this checkpoint folder (or run folder) instead of step 0: weights, optimizer, RNG and data position.</summary>
+    [Id(24)] public string? InitFrom { get; init; }
+    /// <summary>The step of <see cref="InitFrom"/>'s checkpoint this run forks at (checked against the checkpoint).</summary>
+    [Id(25)] public int? ForkStep { get; init; }
+    /// <summary>The run id this run was forked from (a WSD branch's trunk), for status and reports.</summary>
+    [Id(26)] public string? Parent { get; init; }
 
     /// <summary>Steps this spec asks for, resolving a token budget.</summary>
     public int ResolvedSteps => Steps > 0 || Tokens is null
@@ -72,11 +86,18 @@ public sealed record WorkerRange
     [Id(1)] public int Max { get; init; } = 1;
 }
 
-/// <summary>Checkpoint every N steps into Path/&lt;run id&gt;/, keeping the newest Keep.</summary>
+/// <summary>
+/// Checkpoint every N steps into Path/&lt;run id&gt;/, keeping the newest Keep; also at every step of At (a trunk's
+/// fork points), which are never pruned.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orch.CheckpointPolicy")]
 public sealed record CheckpointPolicy
 {
     [Id(0)] public int Every { get; init; } = 100;
     [Id(1)] public int Keep { get; init; } = 3;
     [Id(2)] public string Path { get; init; } = "";
+    [Id(3)] public ImmutableArray<int> At { get; init; } = [];
+
+    /// <summary><see cref="At"/>, empty for state stored before it existed.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public ImmutableArray<int> Pinned => At.IsDefault ? [] : At;
 }

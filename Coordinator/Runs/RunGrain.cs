@@ -167,7 +167,10 @@ public sealed partial class RunGrain(
             S.ShardsWritten.Remove(ck.Step);
             committed = ck;
             var kept = st.Checkpoints.RemoveAll(c => c.Step >= ck.Step).Add(ck);
-            st = st with { Checkpoints = kept.Length > Spec.Checkpoint.Keep ? kept[^Spec.Checkpoint.Keep..] : kept };
+            // Keep-last-N, but fork points (checkpoint.at) stay listed: a sweep's branches start from them later.
+            var pinned = Spec.Checkpoint.Pinned;
+            var recent = kept.Where(c => !pinned.Contains(c.Step)).TakeLast(Spec.Checkpoint.Keep).ToHashSet();
+            st = st with { Checkpoints = [.. kept.Where(c => pinned.Contains(c.Step) || recent.Contains(c))] };
             S.RestartsWithoutProgress = 0;
             LogCheckpoint(Id, ck.Step, st.Epoch, ck.Path);
         }

@@ -53,6 +53,16 @@ public static class RunSpecValidator
         else if (!Path.IsPathFullyQualified(spec.Checkpoint.Path))
             p.Add($"checkpoint.path: '{spec.Checkpoint.Path}' is not an absolute path (workers run in other directories)");
         if (spec.WarmupSteps < 0) p.Add($"warmup_steps: {spec.WarmupSteps} must not be negative");
+        int horizon = spec.ResolvedSteps;
+        p.AddRange(LrScheduleSpec.Problems(spec.Schedule, spec.CooldownFraction, spec.CooldownShape, spec.MinLr, spec.Lr,
+            horizon >= 1 ? horizon : null, spec.WarmupSteps > 0 ? spec.WarmupSteps : Math.Min(2000, horizon / 10), k => k));
+        if (spec.Checkpoint.Pinned.FirstOrDefault(s => s < 1 || (horizon >= 1 && s > horizon)) is int bad and not 0)
+            p.Add($"checkpoint.at: step {bad} is outside the run's 1..{horizon}");
+        if (spec.ForkStep is not null && spec.InitFrom is null) p.Add("fork_step: needs init_from (the checkpoint or run folder to fork from)");
+        if (spec.ForkStep is int fork && (fork < 1 || (horizon >= 1 && fork >= horizon)))
+            p.Add($"fork_step: {fork} must be a step in 1..{horizon - 1}");
+        if (spec.InitFrom is { } from && !Path.IsPathFullyQualified(from))
+            p.Add($"init_from: '{from}' is not an absolute path (workers run in other directories)");
         if (spec.EvalEvery < 0) p.Add($"eval_every: {spec.EvalEvery} must not be negative");
         if (spec.DeviceShare is { } share && !(share > 0 && share <= 1))
             p.Add($"device_share: {share} must be in (0, 1] (the fraction of one device each rank takes, e.g. 0.25 for four runs per device)");

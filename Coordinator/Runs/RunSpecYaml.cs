@@ -12,6 +12,7 @@ public static class RunSpecYaml
     static readonly IDeserializer Reader = new DeserializerBuilder()
         .WithNamingConvention(UnderscoredNamingConvention.Instance)
         .WithTypeConverter(new ImmutableMapConverter())
+        .WithTypeConverter(new ImmutableIntsConverter())
         .Build();
 
     public static RunSpec Parse(string yaml, string source = "spec")
@@ -25,7 +26,7 @@ public static class RunSpecYaml
             {
                 Model = spec.Model ?? new(),
                 Workers = spec.Workers ?? new(),
-                Checkpoint = spec.Checkpoint ?? new(),
+                Checkpoint = spec.Checkpoint is { } c ? c with { At = c.At.IsDefault ? [] : c.At } : new(),
                 Options = spec.Options ?? [],
             };
         }
@@ -43,6 +44,18 @@ public static class RunSpecYaml
     }
 
     static string Clean(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>YamlDotNet cannot build immutable arrays either (checkpoint.at).</summary>
+    sealed class ImmutableIntsConverter : IYamlTypeConverter
+    {
+        public bool Accepts(Type type) => type == typeof(ImmutableArray<int>);
+
+        public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer) =>
+            ((List<int>?)rootDeserializer(typeof(List<int>)))?.ToImmutableArray() ?? ImmutableArray<int>.Empty;
+
+        public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer) =>
+            serializer(value is ImmutableArray<int> a ? a.ToList() : null, typeof(List<int>));
+    }
 
     /// <summary>YamlDotNet cannot build immutable dictionaries: read a plain one and freeze it.</summary>
     sealed class ImmutableMapConverter : IYamlTypeConverter

@@ -9,9 +9,10 @@ namespace Orchestrator.Worker.Checkpoints;
 /// Checkpoint folders under one run directory: <c>ckpt-000100/</c> with model.safetensors (fp32 masters),
 /// optimizer.safetensors (AdamW moments), state.json (<see cref="TrainerState"/>) and manifest.json (SHA-256 per
 /// file, written last). A checkpoint is written into a hidden temp folder and renamed into place, so a crash
-/// mid-write leaves the previous checkpoints untouched; keep-last-N deletes only older valid ones.
+/// mid-write leaves the previous checkpoints untouched; keep-last-N deletes only older valid ones, and never the
+/// <paramref name="pinned"/> steps (a trunk's fork points, which branches start from later).
 /// </summary>
-public sealed class CheckpointStore(string root, int keep = 3)
+public sealed class CheckpointStore(string root, int keep = 3, IReadOnlyCollection<int>? pinned = null)
 {
     public const string ModelFile = "model.safetensors";
     public const string OptimizerFile = "optimizer.safetensors";
@@ -160,7 +161,7 @@ public sealed class CheckpointStore(string root, int keep = 3)
     {
         foreach (var d in Directory.GetDirectories(Root, TempPrefix + "*")) TryDelete(d); // leftovers of crashed writes
         if (keep <= 0) return;
-        var all = List();
+        var all = List().Where(c => pinned is null || !pinned.Contains((int)c.Step)).ToList();
         foreach (var (_, path) in all.Take(Math.Max(0, all.Count - keep))) TryDelete(path);
     }
 

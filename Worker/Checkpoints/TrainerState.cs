@@ -20,7 +20,11 @@ public sealed record TrainerState(
     long Step, long OptimizerSteps, GptConfig Model, RunSettings Run, string? DataDir, LoaderCursor Cursor,
     string RngCpu, double? LastTrainLoss, double? LastValLoss);
 
-/// <summary>Run hyperparameters stored with a checkpoint (the part of the train options a resume must keep).</summary>
+/// <summary>
+/// Run hyperparameters stored with a checkpoint (the part of the train options a resume must keep). The schedule's
+/// kind and cooldown are absent from checkpoints written before schedules had them: those were cosine.
+/// </summary>
 public sealed record RunSettings(
     int Steps, int BatchSize, int BlockSize, int GradAccum, double LearningRate, double MinLearningRate,
-    int WarmupSteps, double WeightDecay, double Beta1, double Beta2, double GradClip, int Seed);
+    int WarmupSteps, double WeightDecay, double Beta1, double Beta2, double GradClip, int Seed,
+    string? Schedule = null, double? CooldownFraction = null, string? CooldownShape = null);

@@ -67,6 +67,8 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
             CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
             Rank = a.Rank, WorldSize = a.WorldSize,
+            Schedule = s.Schedule, MinLearningRate = s.MinLr, CooldownFraction = s.CooldownFraction, CooldownShape = s.CooldownShape,
+            CheckpointAt = s.Checkpoint.Pinned, InitFrom = s.InitFrom, ForkStep = s.ForkStep,
         };
         Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? optimizer = comm is null ? null
             : (gpt, o, dev) => new ShardedAdamW(gpt, comm, s.Zero, o.Adam, dev.ComputeDtype);
@@ -79,6 +81,8 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         var t = trainer ?? throw new InvalidOperationException("Start first");
         int every = Math.Max(1, a.Spec.Checkpoint.Every);
         long stopAt = Math.Min(a.TotalSteps, (step / every + 1) * every);
+        foreach (int pinned in a.Spec.Checkpoint.Pinned) // a fork point is a boundary too: its checkpoint is reported and committed
+            if (pinned > step && pinned < stopAt) stopAt = pinned;
         var metrics = new List<MetricPoint>();
         TrainResult result;
         try

@@ -26,7 +26,18 @@ public sealed class LightTrainingJob(RunAssignment a, WorkerIdentity worker) : I
     public void Start(IReadOnlyList<string> bootstraps)
     {
         if (bootstraps.Count != a.WorldSize) throw new InvalidOperationException($"{bootstraps.Count} bootstraps for world size {a.WorldSize}");
-        if (a.ResumeFrom is not { } ck) return;
+        // Its own checkpoint first; else a fork's source (init_from: a checkpoint folder of another run).
+        var ck = a.ResumeFrom;
+        if (ck is null && a.Spec.InitFrom is { } from)
+        {
+            var first = Directory.Exists(from) ? Directory.GetFiles(from, "rank-*.json") : [];
+            if (first.Length == 0) throw new InvalidDataException($"init_from {from}: no light checkpoint there");
+            var head = JsonSerializer.Deserialize<Shard>(File.ReadAllText(first[0]))!;
+            if (a.Spec.ForkStep is int fork && head.Step != fork)
+                throw new InvalidDataException($"init_from {from}: it is the checkpoint of step {head.Step}, not of the fork step {fork}");
+            ck = new CheckpointRef(head.Step, from, 0, head.WorldSize, DateTimeOffset.UtcNow);
+        }
+        if (ck is null) return;
         var shards = Directory.Exists(ck.Path) ? Directory.GetFiles(ck.Path, "rank-*.json") : [];
         if (shards.Length != ck.WorldSize)
             throw new InvalidDataException($"checkpoint {ck.Path}: {shards.Length} shards, expected {ck.WorldSize}");
@@ -51,7 +62,7 @@ public sealed class LightTrainingJob(RunAssignment a, WorkerIdentity worker) : I
         var metrics = new MetricPoint(step, loss, tokens / seconds, null, DateTimeOffset.UtcNow, StepSeconds: seconds);
         bool last = step >= a.TotalSteps;
         CheckpointRef? ck = null;
-        if (last || step % a.Spec.Checkpoint.Every == 0) ck = WriteShard();
+        if (last || step % a.Spec.Checkpoint.Every == 0 || a.Spec.Checkpoint.Pinned.Contains(step)) ck = WriteShard();
         return new StepOutcome([metrics], ck, last, last ? loss + 0.05 : null);
     }
 

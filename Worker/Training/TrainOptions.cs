@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Runs;
 using Orchestrator.Worker.Optimization;
 
 namespace Orchestrator.Worker.Training;
@@ -10,8 +11,11 @@ public sealed record TrainOptions
     public int BlockSize { get; init; } = 1024;             // tokens per sequence
     public int GradAccum { get; init; } = 1;                // micro-steps per optimizer step
     public double LearningRate { get; init; } = 6e-4;       // peak LR
-    public double? MinLearningRate { get; init; }           // cosine floor; default LR/10
+    public double? MinLearningRate { get; init; }           // floor; default LR/10 (cosine), 0 (wsd)
     public int? WarmupSteps { get; init; }                  // default: min(2000, Steps/10)
+    public string Schedule { get; init; } = LrScheduleSpec.Cosine;               // cosine | wsd | constant (LrSchedule)
+    public double CooldownFraction { get; init; } = LrScheduleSpec.DefaultCooldownFraction; // wsd: the last f of the horizon
+    public string CooldownShape { get; init; } = LrScheduleSpec.OneMinusSqrt;    // wsd: linear | 1-sqrt | cosine
     public AdamWSettings Adam { get; init; } = new();
     public int Seed { get; init; } = 1337;
     public string Device { get; init; } = "cpu";            // cpu | cuda | cuda:N
@@ -21,6 +25,9 @@ public sealed record TrainOptions
     public int EvalBatches { get; init; } = 20;
     public int CheckpointEvery { get; init; }               // 0: only at the end
     public int KeepCheckpoints { get; init; } = 3;
+    public IReadOnlyList<int> CheckpointAt { get; init; } = [];  // also checkpoint at these steps, and never prune them
+    public string? InitFrom { get; init; }                  // start from this checkpoint (or run folder) instead of step 0
+    public int? ForkStep { get; init; }                     // InitFrom's checkpoint must be of this step
     public int? StopAfter { get; init; }                    // end this invocation after N steps (with a checkpoint)
     public bool Resume { get; init; }
     public string? OutDir { get; init; }                    // checkpoints; null: none
@@ -28,8 +35,9 @@ public sealed record TrainOptions
     public int Rank { get; init; }                          // this process' rank (orch train --nproc P sets it)
     public int WorldSize { get; init; } = 1;                // ranks sharing each step; the global batch is BatchSize x WorldSize x GradAccum
 
-    public double MinLr => MinLearningRate ?? LearningRate / 10;
+    public double MinLr => MinLearningRate ?? (Schedule == LrScheduleSpec.Wsd ? 0 : LearningRate / 10);
     public int Warmup => WarmupSteps ?? Math.Min(2000, Steps / 10);
+    public LrSchedule LrSchedule => new(LearningRate, MinLr, Warmup, Steps, Schedule, CooldownFraction, CooldownShape);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the flag when a value cannot work.</summary>
     public TrainOptions Validate()
@@ -43,6 +51,14 @@ public sealed record TrainOptions
         if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every {CheckpointEvery}: must be 0 or more");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} is outside a world of {WorldSize}");
         if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
+        if (WarmupSteps is < 0) throw new ArgumentException($"--warmup {WarmupSteps}: must not be negative");
+        var schedule = LrScheduleSpec.Problems(Schedule, CooldownFraction, CooldownShape, MinLearningRate, LearningRate, Steps, Warmup,
+            k => "--" + k.Replace('_', '-'));
+        if (schedule.Count > 0) throw new ArgumentException(schedule[0]);
+        if (CheckpointAt.FirstOrDefault(s => s < 1 || s > Steps) is int bad and not 0)
+            throw new ArgumentException($"--checkpoint-at {bad}: must be a step in 1..{Steps}");
+        if (ForkStep is not null && InitFrom is null) throw new ArgumentException("--fork-step needs --init-from (the run to fork from)");
+        if (ForkStep is < 1 || ForkStep >= Steps) throw new ArgumentException($"--fork-step {ForkStep}: must be a step in 1..{Steps - 1}");
         return this;
     }
 }

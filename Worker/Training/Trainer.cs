@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Optim;
@@ -50,19 +51,23 @@ public sealed class Trainer : IDisposable
         LoadedCheckpoint? ckpt = null;
         if (options.OutDir is not null)
         {
-            _store = new CheckpointStore(options.OutDir, options.KeepCheckpoints);
+            _store = new CheckpointStore(options.OutDir, options.KeepCheckpoints, options.CheckpointAt);
             if (options.Resume)
             {
                 var dir = _store.FindNewestValid(_warn);
-                if (dir is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
-                else ckpt = CheckpointStore.Load(dir);
+                if (dir is null && options.InitFrom is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
+                else if (dir is not null) ckpt = CheckpointStore.Load(dir);
             }
             else if (_store.List().Count > 0)
                 throw new ArgumentException($"--out {options.OutDir} already holds checkpoints; pass --resume to continue that run, or choose another --out");
         }
+        // A fork (a WSD branch, a retried run) starts from another run's state, then follows its own schedule.
+        bool forked = ckpt is null && options.InitFrom is not null;
+        if (forked) ckpt = CheckpointStore.Load(ForkSource.Resolve(options.InitFrom!, options.ForkStep, _warn));
         try
         {
-            if (ckpt is not null)
+            if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
+            else if (ckpt is not null)
             {
                 var r = ckpt.State.Run;
                 config = ckpt.State.Model;
@@ -71,6 +76,8 @@ public sealed class Trainer : IDisposable
                     BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = r.GradAccum, LearningRate = r.LearningRate,
                     MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
                     Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
+                    Schedule = r.Schedule ?? LrScheduleSpec.Cosine, CooldownFraction = r.CooldownFraction ?? _o.CooldownFraction,
+                    CooldownShape = r.CooldownShape ?? _o.CooldownShape,
                 };
             }
             Config = config.Validate();
@@ -93,7 +100,7 @@ public sealed class Trainer : IDisposable
             _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
             if (_train.Source.VocabSize > Config.VocabSize)
                 throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
-            _schedule = new LrSchedule(_o.LearningRate, _o.MinLr, _o.Warmup, _o.Steps);
+            _schedule = _o.LrSchedule;
             _step = StartStep;
         }
         finally
@@ -179,7 +186,8 @@ public sealed class Trainer : IDisposable
                     report?.Invoke(new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / stepsDone, tps, mfu, val));
                 }
             }
-            if (_store is not null && _o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0 && _step + 1 != end)
+            if (_store is not null && _step + 1 != end
+                && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1)))
             {
                 checkpoint = SaveCheckpoint(_step + 1, lastLoss, lastVal);
                 clock.Restart();
@@ -218,7 +226,8 @@ public sealed class Trainer : IDisposable
     }
 
     static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
-        o.MinLr, o.Warmup, o.Adam.WeightDecay, o.Adam.Beta1, o.Adam.Beta2, o.Adam.GradClip, o.Seed);
+        o.MinLr, o.Warmup, o.Adam.WeightDecay, o.Adam.Beta1, o.Adam.Beta2, o.Adam.GradClip, o.Seed,
+        o.Schedule, o.CooldownFraction, o.CooldownShape);
 
     public void Dispose()
     {
