@@ -72,18 +72,23 @@ public static class ClusterCommands
         var port = new Option<int>("--port") { Description = "This worker's silo port (0: any free port)" };
         var advertise = new Option<string?>("--advertise") { Description = "Address peers reach this worker at; default $POD_IP or 127.0.0.1" };
         var reportMs = new Option<int>("--report-every-ms") { Description = "Metrics batch interval", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Redis, ProbeMs, MissedProbes };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, Redis, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
             if (dev != "cpu" && !(dev.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(dev[5..], out var n) && n >= 0))
                 throw new ArgumentException($"--device: '{dev}' is not cpu or cuda:N");
+            int slots = SlotsOf(pr);
+            if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             var redis = RedisOf(pr);
             var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
             if (redis is null && !await LocalCluster.CanConnectAsync(primary, ct))
                 throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
             // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
             // silo whose threads stall that long mid-run is declared dead by its peers.
+            // MPS first: libcuda reads its pipe folder when CUDA starts.
+            using var mps = pr.GetValue(Mps) ? MpsDaemon.Start() : null;
+            if (mps is not null) Console.Out.WriteLine($"MPS control daemon {(mps.Started ? "started" : "already running")}: pipe {mps.PipeDirectory}, log {mps.LogDirectory}");
             try { TorchRuntime.Initialize(); }
             catch (TorchRuntimeException e) { Console.Error.WriteLine($"warning: libtorch did not load ({e.Message}); only light runs will work here"); }
             var adv = AdvertiseOf(pr.GetValue(advertise));
@@ -93,7 +98,8 @@ public static class ClusterCommands
                 Id = id, Host = adv.ToString(), Device = dev, DeviceKind = dev == "cpu" ? "cpu" : "cuda",
                 MemoryBytes = dev == "cpu" ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : GpuMemory(dev),
                 ProtocolVersion = int.TryParse(Environment.GetEnvironmentVariable("ORCH_PROTOCOL_VERSION"), out var v) ? v : ProtocolVersion.Current,
-                ProcessId = Environment.ProcessId,
+                ProcessId = Environment.ProcessId, Process = id, Slots = slots,
+                DeviceKey = pr.GetValue(DeviceKey) ?? (dev == "cpu" ? "" : $"{Environment.MachineName}/cuda:{PhysicalGpu(dev)}"),
             };
             var settings = new SiloSettings
             {
@@ -112,6 +118,7 @@ public static class ClusterCommands
             {
                 Info = info with { SiloAddress = sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString() },
                 ReportEvery = TimeSpan.FromMilliseconds(pr.GetValue(reportMs)),
+                Slots = slots,
             });
             builder.Services.AddSingleton<ITrainingJobFactory>(_ => new TrainingJobFactory());
             builder.Services.AddSingleton<WorkerRuntime>();
@@ -119,7 +126,7 @@ public static class ClusterCommands
             using var host = builder.Build();
             await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
             if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
-            Console.Out.WriteLine($"worker {id} up: {dev}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
+            Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
             await WaitForShutdownAsync(host, ct);
             return Environment.ExitCode == CliAction.BadInput ? CliAction.BadInput : CliAction.Ok;
         });
@@ -132,7 +139,7 @@ public static class ClusterCommands
         var port = new Option<int>("--port") { Description = "Coordinator silo port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultSiloPort };
         var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port; 0: off", DefaultValueFactory = _ => 9464 };
-        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
+        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, Slots, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             int n = pr.GetValue(workers);
@@ -143,6 +150,9 @@ public static class ClusterCommands
             string[] redisArgs = redis is null ? [] : ["--redis", redis];
             string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
             // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
+            // Per process, whatever its slots: the slots share the process's pool, and a run's floating-point sums
+            // depend on the thread count, so a packed run gives exactly the losses it gives alone.
+            int slots = SlotsOf(pr);
             Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
             await using var cluster = new LocalCluster();
             var coord = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
@@ -150,7 +160,7 @@ public static class ClusterCommands
             if (!await LocalCluster.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", .. redisArgs, .. probeArgs]);
+                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
             Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers; " +
                 $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
             try { await coord.WaitForExitAsync(ct); }
@@ -160,6 +170,16 @@ public static class ClusterCommands
         });
         return cmd;
     }
+
+    static readonly Option<int> Slots = new("--slots")
+    { Description = "Runs each worker trains at once (threads of one process sharing its device), 1..64", DefaultValueFactory = _ => 1 };
+    static readonly Option<string?> DeviceKey = new("--device-key")
+    { Description = "Names the physical device, so workers that share one (MPS) share its memory budget; default HOST/cuda:N on GPUs, the worker itself on CPU" };
+    static readonly Option<bool> Mps = new("--mps")
+    { Description = "Start (or join) the NVIDIA MPS control daemon, for several worker processes on one GPU; stopped on exit if this worker started it" };
+
+    static int SlotsOf(ParseResult pr) =>
+        pr.GetValue(Slots) is >= 1 and <= 64 and var k ? k : throw new ArgumentException($"--slots: {pr.GetValue(Slots)} is not 1..64 (runs trained at once by one worker)");
 
     internal static string? RedisOf(ParseResult pr) => pr.GetValue(Redis) ?? Environment.GetEnvironmentVariable("ORCH_REDIS");
 
@@ -188,11 +208,19 @@ public static class ClusterCommands
         await host.StopAsync(TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>The GPU a process's cuda:N is on the machine (index or UUID): the N-th entry of CUDA_VISIBLE_DEVICES, when set.</summary>
+    static string PhysicalGpu(string device)
+    {
+        int n = int.Parse(device[5..]);
+        var visible = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return visible is { Length: > 0 } && n < visible.Length ? visible[n] : $"{n}";
+    }
+
     static long GpuMemory(string device)
     {
         try
         {
-            var psi = new ProcessStartInfo("nvidia-smi", $"--query-gpu=memory.total --format=csv,noheader,nounits -i {device[5..]}")
+            var psi = new ProcessStartInfo("nvidia-smi", $"--query-gpu=memory.total --format=csv,noheader,nounits -i {PhysicalGpu(device)}")
             { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi)!;
             var text = p.StandardOutput.ReadToEnd();

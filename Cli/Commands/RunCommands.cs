@@ -138,6 +138,9 @@ static class RunView
         t.AddRow("world size", $"{s.WorldSize} (epoch {s.Epoch})");
         t.AddRow("workers", Markup.Escape(string.Join(", ", s.Workers)) + (s.Joining.IsEmpty ? "" : $" (joining: {Markup.Escape(string.Join(", ", s.Joining))})"));
         t.AddRow("checkpoints", s.Checkpoints.IsEmpty ? "-" : Markup.Escape(string.Join("\n", s.Checkpoints.Select(c => $"step {c.Step}: {c.Path}"))));
+        if (s.Phases is { } p)
+            t.AddRow("wall time", $"{p.Total:F1} s: steps {p.Steps:F1}, first-step warm-up {p.FirstStep:F1}, build {p.Build:F1}, start-up {p.Startup:F1}, " +
+                $"rendezvous {p.Rendezvous:F1}, eval+checkpoints {p.EvalAndCheckpoint:F1}, reports {p.Reports:F1}");
         AnsiConsole.Write(t);
         var h = new Table().AddColumns("at", "state", "epoch", "reason");
         foreach (var tr in s.Transitions) h.AddRow($"{tr.At:HH:mm:ss}", StateMarkup(tr.State), $"{tr.Epoch}", Markup.Escape(tr.Reason));
@@ -187,7 +190,7 @@ sealed record RunJson(
     string Id, string Name, string State, int Step, int TotalSteps, int WorldSize, int Epoch, double? Loss, double? ValLoss,
     double? TokensPerSecond, double? Mfu, IReadOnlyList<string> Workers, IReadOnlyList<string> Joining,
     IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History)
+    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History, PhasesJson? Phases)
 {
     public static RunJson From(RunStatus s) => Summary(s) with
     {
@@ -198,7 +201,16 @@ sealed record RunJson(
     public static RunJson Summary(RunStatus s) => new(
         s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
         s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
-        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null);
+        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases));
+}
+
+/// <summary>Where rank 0's wall time went in the finishing epoch, seconds (docs/CLI.md "phases").</summary>
+sealed record PhasesJson(
+    double StartupSeconds, double RendezvousSeconds, double BuildSeconds, double FirstStepSeconds, double StepsSeconds,
+    double EvalAndCheckpointSeconds, double ReportsSeconds, double TotalSeconds, int Steps)
+{
+    public static PhasesJson? Of(RunPhases? p) => p is null ? null
+        : new(p.Startup, p.Rendezvous, p.Build, p.FirstStep, p.Steps, p.EvalAndCheckpoint, p.Reports, p.Total, p.StepCount);
 }
 
 sealed record CheckpointJson(int Step, string Path, int Epoch, int WorldSize, DateTimeOffset At);

@@ -6,5 +6,5 @@ namespace Orchestrator.Contracts.Cluster;
 /// </summary>
 public static class ProtocolVersion
 {
-    public const int Current = 1;
+    public const int Current = 2;
 }

@@ -64,6 +64,8 @@ public sealed record ProgressReport
     /// <summary>The failure came from communication with a peer (likely lost): wait for failure detection, don't fail the run.</summary>
     [Id(7)] public bool ErrorIsTransient { get; init; }
     [Id(8)] public double? FinalValLoss { get; init; }
+    /// <summary>Rank 0, with the finishing report: where the epoch's wall time went.</summary>
+    [Id(9)] public RunPhases? Phases { get; init; }
 }
 
 [GenerateSerializer]

@@ -36,6 +36,8 @@ public sealed record RunStatus
     [Id(19)] public RunSpec? Spec { get; init; }
     /// <summary>Workers accepted while running, waiting for the next checkpoint boundary to be taken in.</summary>
     [Id(20)] public ImmutableArray<string> Joining { get; init; } = [];
+    /// <summary>Where rank 0's wall time went in the epoch that finished the run (null until then).</summary>
+    [Id(21)] public RunPhases? Phases { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("orch.StateTransition")]

@@ -175,6 +175,7 @@ public sealed partial class RunGrain(
             LogCheckpoint(Id, ck.Step, st.Epoch, ck.Path);
         }
         if (r.FinalValLoss is { } v) { S.FinalValLoss = v; st = st with { ValLoss = v }; }
+        if (r.Phases is { } phases && r.Rank == 0) st = st with { Phases = phases };
         S.Status = st;
 
         if (r.Error is { } error)

@@ -7,21 +7,23 @@ using Orchestrator.Contracts.Runs;
 namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
-/// The training thread. Waits for an assignment, rendezvous with the other ranks of its epoch, then steps; at
+/// The training thread of one worker slot. Waits for an assignment, rendezvous with the other ranks of its epoch, then steps; at
 /// every step boundary it checks the mailbox (a newer epoch or a release wins), and it reports metrics in batches
 /// (every ReportEvery, at checkpoints, at the end). Calls to the coordinator happen here, never in a grain turn;
-/// when the coordinator is briefly unreachable the batch is kept and training goes on.
+/// when the coordinator is briefly unreachable the batch is kept and training goes on. Each epoch's wall time is
+/// split into phases (<see cref="PhaseClock"/>) that rank 0 reports with its last report.
 /// </summary>
-sealed class TrainingLoop(WorkerRuntime rt)
+sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
 {
     static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
     readonly ILogger log = rt.Log;
 
     public void Run()
     {
+        using var stream = rt.Options.Streams.UseStreamForThisThread(slot.Info.Device);
         while (!rt.Stopping.IsCancellationRequested)
         {
-            var cmd = rt.Mailbox.Take(rt.Stopping);
+            var cmd = slot.Mailbox.Take(rt.Stopping);
             while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested) cmd = RunEpoch(a.Assignment);
         }
     }
@@ -31,25 +33,29 @@ sealed class TrainingLoop(WorkerRuntime rt)
     {
         using var scope = log.BeginScope("run {RunId} rank {Rank} epoch {Epoch}", a.RunId, a.Rank, a.Epoch);
         var run = rt.Grains.GetGrain<IRunGrain>(a.RunId);
-        var buffer = new ReportBuffer(rt.Info.Id, a);
+        var buffer = new ReportBuffer(slot.Info.Id, a);
+        var clock = new PhaseClock();
         ITrainingJob? job = null;
         try
         {
-            job = rt.Jobs.Create(a, new WorkerIdentity(rt.Info.Id, rt.Info.Device, rt.Info.Host));
-            rt.SetCurrent(job, a.RunId);
+            job = rt.Jobs.Create(a, new WorkerIdentity(slot.Info.Id, slot.Info.Device, slot.Info.Host));
+            slot.SetCurrent(job, a.RunId);
             var bootstrap = job.PrepareBootstrap();
+            clock.StartupDone();
             RendezvousReply reply;
             while (true)
             {
                 if (Interrupting(a) is { } c) return c;
-                if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(rt.Info.Id, a.Epoch, a.Rank, bootstrap)), out reply))
+                if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(slot.Info.Id, a.Epoch, a.Rank, bootstrap)), out reply))
                     reply = new RendezvousReply(RendezvousOutcome.Waiting, []);
                 if (reply.Outcome == RendezvousOutcome.Ready) break;
                 if (reply.Outcome == RendezvousOutcome.Stale) return null;
                 rt.Stopping.WaitHandle.WaitOne(Poll);
                 if (rt.Stopping.IsCancellationRequested) return null;
             }
+            clock.RendezvousDone();
             job.Start(reply.Bootstraps);
+            clock.BuildDone();
             log.LogInformation("started at step {Step} of {Total} with {World} ranks", job.NextStep, a.TotalSteps, a.WorldSize);
             var lastReport = Stopwatch.StartNew();
             while (!rt.Stopping.IsCancellationRequested)
@@ -60,11 +66,14 @@ sealed class TrainingLoop(WorkerRuntime rt)
                     return c;
                 }
                 var o = job.Step();
+                clock.Stretch(o.Metrics);
                 buffer.Add(o);
+                if (o.Finished && a.Rank == 0) buffer.Phases = clock.Phases();
                 if (o.Finished || o.Checkpoint is not null || lastReport.Elapsed >= rt.Options.ReportEvery)
                 {
                     lastReport.Restart();
                     var outcome = Flush(run, buffer);
+                    clock.ReportDone();
                     if (outcome is ReportOutcome.Stale or ReportOutcome.Stop) return null;
                 }
                 if (o.Finished)
@@ -95,7 +104,7 @@ sealed class TrainingLoop(WorkerRuntime rt)
         }
         finally
         {
-            rt.SetCurrent(null, null);
+            slot.SetCurrent(null, null);
             job?.Dispose();
         }
     }
@@ -103,8 +112,8 @@ sealed class TrainingLoop(WorkerRuntime rt)
     /// <summary>The command that ends this epoch now, if any (a release of another run is ignored).</summary>
     WorkerCommand? Interrupting(RunAssignment a)
     {
-        if (!rt.Mailbox.HasPending) return null;
-        var c = rt.Mailbox.TryTake();
+        if (!slot.Mailbox.HasPending) return null;
+        var c = slot.Mailbox.TryTake();
         if (c is ReleaseCommand r && r.RunId != a.RunId) return null;
         return c;
     }
@@ -143,6 +152,9 @@ sealed class TrainingLoop(WorkerRuntime rt)
         bool finished;
         double? finalVal;
         string? error;
+
+        /// <summary>Sent with the finishing report (rank 0).</summary>
+        public RunPhases? Phases { get; set; }
         bool transient;
 
         public bool IsEmpty => steps.Count == 0 && checkpoints.Count == 0 && !finished && error is null;
@@ -163,7 +175,7 @@ sealed class TrainingLoop(WorkerRuntime rt)
         public ProgressReport Peek() => new()
         {
             WorkerId = workerId, Epoch = a.Epoch, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
-            Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient,
+            Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient, Phases = finished ? Phases : null,
         };
 
         public void Clear()

@@ -8,7 +8,12 @@ namespace Orchestrator.Worker.Hosting;
 /// <summary>How this worker process presents itself and reports.</summary>
 public sealed record WorkerRuntimeOptions
 {
+    /// <summary>The process: its id is the silo name; each slot registers a copy with its own slot id.</summary>
     public required WorkerInfo Info { get; init; }
+    /// <summary>Runs this process trains at once (one training thread each).</summary>
+    public int Slots { get; init; } = 1;
+    /// <summary>Gives each training thread its own compute stream (CUDA); the default does nothing.</summary>
+    public IThreadStreams Streams { get; init; } = NoThreadStreams.Instance;
     /// <summary>Metrics go to the run in batches at most this often (plus at every checkpoint and at the end).</summary>
     public TimeSpan ReportEvery { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long to keep trying to register while the coordinator is not up yet.</summary>
@@ -16,54 +21,48 @@ public sealed record WorkerRuntimeOptions
 }
 
 /// <summary>
-/// The worker process's runtime: registers this device with the scheduler, then owns the training thread, which
-/// takes commands from the mailbox the worker grain posts to. Started after the silo (registered after UseOrleans).
+/// The worker process's runtime: registers each of its slots with the scheduler, then owns one training thread per
+/// slot, which takes commands from the mailbox the slot's worker grain posts to. Started after the silo (registered
+/// after UseOrleans). Slots share the process (its CUDA context, loaded libraries and compiled code), so a run that
+/// follows another starts without any process start-up.
 /// </summary>
 public sealed partial class WorkerRuntime(
     IGrainFactory grains, ITrainingJobFactory jobs, WorkerRuntimeOptions options,
     IHostApplicationLifetime lifetime, ILogger<WorkerRuntime> log) : IHostedService
 {
-    readonly WorkerMailbox mailbox = new();
     readonly CancellationTokenSource stopping = new();
-    Thread? thread;
-    volatile ITrainingJob? current;
-    volatile string? currentRun;
+    readonly WorkerSlot[] slots = options.Slots >= 1
+        ? [.. Enumerable.Range(0, options.Slots).Select(i => new WorkerSlot(options.Info with
+            {
+                Id = WorkerInfo.SlotId(options.Info.Id, i, options.Slots), Process = options.Info.Id, Slot = i, Slots = options.Slots,
+            }))]
+        : throw new ArgumentException($"--slots: {options.Slots} must be at least 1");
 
-    public WorkerInfo Info { get; private set; } = options.Info;
-    internal WorkerMailbox Mailbox => mailbox;
+    /// <summary>The process as configured (slot 0's registration for a one-slot worker).</summary>
+    public WorkerInfo Info => slots[0].Info;
+    public IReadOnlyList<WorkerSlot> Slots => slots;
     internal IGrainFactory Grains => grains;
     internal WorkerRuntimeOptions Options => options;
     internal ILogger Log => log;
     internal ITrainingJobFactory Jobs => jobs;
     internal CancellationToken Stopping => stopping.Token;
 
-    /// <summary>
-    /// Called by the worker grain: queue the command, and unblock a step stuck on a peer so it is seen at once. A
-    /// release aborts only the job of the run it releases: a late release of a finished run must not break the next.
-    /// </summary>
-    public void Post(WorkerCommand command)
-    {
-        if (!mailbox.Post(command)) return;
-        if (command is ReleaseCommand r && r.RunId != currentRun) return;
-        current?.Abort();
-    }
-
-    internal void SetCurrent(ITrainingJob? job, string? runId)
-    {
-        current = job;
-        currentRun = runId;
-    }
+    /// <summary>The slot a worker grain key names; throws for a slot this process does not have.</summary>
+    public WorkerSlot Slot(string slotId) =>
+        slots.FirstOrDefault(s => s.Info.Id == slotId)
+        ?? throw new ArgumentException($"worker process {options.Info.Id} has no slot '{slotId}' (it has {slots.Length})");
 
     public async Task StartAsync(CancellationToken ct)
     {
         var scheduler = grains.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key);
         var deadline = DateTime.UtcNow + options.RegisterFor;
+        for (int i = 0; i < slots.Length; i++)
         while (true)
         {
             try
             {
-                Info = await scheduler.RegisterWorkerAsync(options.Info);
-                LogRegistered(Info.Id, Info.Device);
+                slots[i].Info = await scheduler.RegisterWorkerAsync(slots[i].Info);
+                LogRegistered(slots[i].Info.Id, slots[i].Info.Device);
                 break;
             }
             catch (IncompatibleWorkerException e)
@@ -80,17 +79,23 @@ public sealed partial class WorkerRuntime(
                 await Task.Delay(500, ct);
             }
         }
-        thread = new Thread(() => new TrainingLoop(this).Run()) { IsBackground = true, Name = "training" };
-        thread.Start();
+        foreach (var slot in slots)
+        {
+            slot.Thread = new Thread(() => new TrainingLoop(this, slot).Run()) { IsBackground = true, Name = $"training {slot.Info.Slot}" };
+            slot.Thread.Start();
+        }
     }
 
     public Task StopAsync(CancellationToken ct)
     {
         stopping.Cancel();
-        current?.Abort();
-        thread?.Join(TimeSpan.FromSeconds(10));
+        foreach (var slot in slots) slot.Abort();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        foreach (var slot in slots) slot.Thread?.Join(Max(deadline - DateTime.UtcNow, TimeSpan.Zero));
         return Task.CompletedTask;
     }
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     [LoggerMessage(LogLevel.Information, "worker {WorkerId} registered ({Device})")]
     partial void LogRegistered(string workerId, string device);

@@ -54,7 +54,7 @@ public sealed class BadInputTests
         await using var old = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "old"],
             new Dictionary<string, string> { ["ORCH_PROTOCOL_VERSION"] = "0" });
         Assert.Equal(2, await old.WaitForExitAsync(TimeSpan.FromSeconds(90)));
-        Assert.Contains("error: worker 'old' speaks protocol 0 but this coordinator speaks 1", old.Output);
+        Assert.Contains("error: worker 'old' speaks protocol 0 but this coordinator speaks 2", old.Output);
 
         var list = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", $"127.0.0.1:{gateway}");
         Assert.Equal(0, list.Exit);

@@ -80,7 +80,8 @@ public sealed class PodSpecTests
         var o = RenderedOverlay.Get(overlay);
         var set = o.Single<V1StatefulSet>("orch-worker");
         var c = set.Spec.Template.Spec.Containers.Single();
-        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)"], c.Args);
+        string[] packing = gpus > 0 ? ["--slots", "4", "--mps"] : [];
+        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)", .. packing], c.Args);
         Assert.Equal(11111, c.Ports.Single(p => p.Name == "silo").ContainerPort);
         Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "silo" && p.Port == 11111);
         Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
@@ -104,6 +105,14 @@ public sealed class PodSpecTests
             Assert.Equal(gpus, c.Resources.Limits["nvidia.com/gpu"].ToInt32());
             Assert.Equal(gpus, c.Resources.Requests["nvidia.com/gpu"].ToInt32());
             Assert.Contains(set.Spec.Template.Spec.Tolerations, t => t.Key == "nvidia.com/gpu" && t.Effect == "NoSchedule");
+        }
+        if (gpus > 0)
+        {
+            // The MPS daemon's pipe and log folders: pod-local and writable.
+            Assert.Equal("/tmp/mps/pipe", env["CUDA_MPS_PIPE_DIRECTORY"].Value);
+            Assert.Equal("/tmp/mps/log", env["CUDA_MPS_LOG_DIRECTORY"].Value);
+            Assert.NotNull(set.Spec.Template.Spec.Volumes.Single(v => v.Name == "mps").EmptyDir);
+            Assert.Contains(c.VolumeMounts, m => m.Name == "mps" && m.MountPath == "/tmp/mps");
         }
         var shm = set.Spec.Template.Spec.Volumes.Single(v => v.Name == "dshm");
         Assert.Equal("Memory", shm.EmptyDir.Medium);

@@ -1,0 +1,39 @@
+using Orchestrator.Contracts.Workers;
+
+namespace Orchestrator.Worker.Hosting;
+
+/// <summary>
+/// One slot of a worker process: a registration of its own (<see cref="WorkerInfo.SlotId"/>), a mailbox and a
+/// training thread, so a process with K slots trains K runs at once in one CUDA context. Everything a run touches
+/// must be per slot (its job, mailbox, dispose scopes, which TorchSharp keeps per thread); what libtorch keeps per
+/// process (the default generator, which dropout draws from) is the scheduler's to keep apart: a run with dropout
+/// gets its process to itself.
+/// </summary>
+public sealed class WorkerSlot(WorkerInfo info)
+{
+    volatile ITrainingJob? current;
+    volatile string? currentRun;
+
+    public WorkerInfo Info { get; internal set; } = info;
+    internal WorkerMailbox Mailbox { get; } = new();
+    internal Thread? Thread { get; set; }
+
+    /// <summary>
+    /// Queues the command, and unblocks a step stuck on a peer so it is seen at once. A release aborts only the job
+    /// of the run it releases: a late release of a finished run must not break the next.
+    /// </summary>
+    public void Post(WorkerCommand command)
+    {
+        if (!Mailbox.Post(command)) return;
+        if (command is ReleaseCommand r && r.RunId != currentRun) return;
+        current?.Abort();
+    }
+
+    internal void SetCurrent(ITrainingJob? job, string? runId)
+    {
+        current = job;
+        currentRun = runId;
+    }
+
+    internal void Abort() => current?.Abort();
+}
