@@ -27,7 +27,7 @@ public static class WorkersCommands
             if (pr.GetValue(ConsoleOptions.Json))
             {
                 JsonOutput.Write(all.Select(w => new WorkerJson(w.Id, w.State.ToString(), w.Device, w.DeviceKind, w.MemoryBytes,
-                    w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion)).ToArray());
+                    w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion, w.ProcessName, w.Slot, w.Slots, w.DeviceGroup)).ToArray());
                 return CliAction.Ok;
             }
             var t = new Table().AddColumns("id", "state", "device", "memory", "host", "pid", "run");
@@ -41,5 +41,6 @@ public static class WorkersCommands
     }
 
     sealed record WorkerJson(string Id, string State, string Device, string DeviceKind, long MemoryBytes, string Host,
-        int ProcessId, string? RunId, DateTimeOffset RegisteredAt, string? Reason, int ProtocolVersion);
+        int ProcessId, string? RunId, DateTimeOffset RegisteredAt, string? Reason, int ProtocolVersion, string Process, int Slot, int Slots,
+        string DeviceKey);
 }

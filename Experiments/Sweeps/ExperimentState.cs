@@ -22,7 +22,8 @@ public sealed class ExperimentState
 /// <summary>How often the grain polls its runs, and how often a running sweep's reminder ticks (tests shorten both).</summary>
 public sealed record ExperimentOptions
 {
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A finished run's slot waits at most this long for the sweep's next run (polling a run grain is cheap).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// Period of the wake-up reminder: the longest a running sweep waits after a coordinator restart before it goes on

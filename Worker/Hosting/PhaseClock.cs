@@ -8,7 +8,7 @@ namespace Orchestrator.Worker.Hosting;
 /// Step time is what the trainer measured per step; the rest of a training stretch is evaluation and checkpoints.
 /// The first step's excess over the median later step is its warm-up.
 /// </summary>
-sealed class PhaseClock
+public sealed class PhaseClock
 {
     readonly Stopwatch total = Stopwatch.StartNew();
     readonly Stopwatch lap = Stopwatch.StartNew();

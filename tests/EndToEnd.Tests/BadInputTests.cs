@@ -26,6 +26,20 @@ public sealed class BadInputTests
         dir.Delete(true);
     }
 
+    [Theory]
+    [InlineData("worker --slots 0", "error: --slots: 0 is not 1..64 (runs trained at once by one worker)")]
+    [InlineData("worker --slots 65", "error: --slots: 65 is not 1..64 (runs trained at once by one worker)")]
+    [InlineData("local --slots 0", "error: --slots: 0 is not 1..64 (runs trained at once by one worker)")]
+    [InlineData("worker --mps", "error: --mps: needs --device cuda:N (MPS shares a GPU between processes)")]
+    public async Task Bad_slots_and_mps_exit_2_before_starting_anything(string args, string error)
+    {
+        int port = OrchProcess.FreePort();
+        var r = await OrchProcess.RunAsync([.. args.Split(' '), "--port", $"{port}"]);
+        Assert.Equal(2, r.Exit);
+        Assert.Equal(error, r.Stderr.Trim());
+        Assert.Equal("", r.Stdout);
+    }
+
     [Fact]
     public async Task Absent_coordinator_is_one_line_with_the_address()
     {
