@@ -17,7 +17,7 @@ public static class BenchTrainCommand
     public sealed record Result(
         string Model, long Parameters, long NonEmbeddingParameters, int Batch, int Block, int GradAccum, string Device,
         string Dtype, int Steps, int WarmupSteps, double TokensPerSecond, double MsPerStep, double? Mfu, double? PeakTflops,
-        double FinalLoss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases);
+        double FinalLoss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases, bool CudaGraphs);
 
     public static Command Create()
     {
@@ -34,9 +34,11 @@ public static class BenchTrainCommand
         var clip = new Option<double>("--grad-clip") { Description = "Global-norm clip (0: off, as nanoGPT's bench.py)", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<bool>("--profile") { Description = "Per-phase GPU and host time of the timed steps (CUDA events; no nsys needed)" };
         var json = new Option<bool>("--json");
+        var graphs = new Option<string>("--cuda-graphs") { Description = "Capture the step in a CUDA graph: on, off, or auto (on where it applies; --profile times phases eagerly)", DefaultValueFactory = _ => "auto" };
+        graphs.AcceptOnlyFromAmong("auto", "on", "off");
         var cmd = new Command("train", "Training throughput (tokens/s, ms/step, MFU) on synthetic tokens")
         {
-            model, set, batch, block, accum, steps, warmup, device, dtype, clip, profile, json,
+            model, set, batch, block, accum, steps, warmup, device, dtype, clip, profile, json, graphs,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -49,7 +51,7 @@ public static class BenchTrainCommand
             var options = new TrainOptions
             {
                 Steps = w + n, BatchSize = b, BlockSize = t, GradAccum = pr.GetValue(accum), Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!,
-                LogEvery = w + n + 1, EvalBatches = 0, WarmupSteps = 0,
+                LogEvery = w + n + 1, EvalBatches = 0, WarmupSteps = 0, CudaGraphs = pr.GetValue(graphs)!,
             };
             options = options with { Adam = options.Adam with { GradClip = pr.GetValue(clip) } };
             using var trainer = new Trainer(config, options, lo => new SyntheticBatchSource(lo.BatchSize, lo.BlockSize, config.VocabSize, lo.Seed));
@@ -62,9 +64,9 @@ public static class BenchTrainCommand
             double ms = 1000.0 * options.BatchSize * options.BlockSize * options.GradAccum / tps;
             var result = new Result(pr.GetValue(model)!, config.ParameterCount, config.NonEmbeddingParameterCount, b, t, options.GradAccum,
                 trainer.Device.Name, trainer.Device.ComputeDtype.ToString(), n, w, tps, ms, r.Mfu, trainer.Device.PeakFlops / 1e12,
-                r.FinalTrainLoss ?? double.NaN, trainer.Device.IsCuda ? GpuMemoryUsedMb() : null, options.Adam.GradClip, phases?.Summarize());
+                r.FinalTrainLoss ?? double.NaN, trainer.Device.IsCuda ? GpuMemoryUsedMb() : null, options.Adam.GradClip, phases?.Summarize(), trainer.CudaGraphsUsed);
             if (pr.GetValue(json)) JsonOutput.Write(result);
-            else Console.WriteLine($"{tps:N0} tokens/s, {ms:F1} ms/step" + (r.Mfu is double m ? $", MFU {m:P1} of {result.PeakTflops:F0} TFLOP/s" : "") +
+            else Console.WriteLine($"{tps:N0} tokens/s, {ms:F2} ms/step" + (result.CudaGraphs ? " (CUDA graph)" : "") + (r.Mfu is double m ? $", MFU {m:P1} of {result.PeakTflops:F0} TFLOP/s" : "") +
                 (result.GpuMemoryUsedMb is long mb ? $", GPU memory in use {mb:N0} MiB" : ""));
             if (result.Phases is { } ps && !pr.GetValue(json))
                 foreach (var p in ps) Console.WriteLine($"  {p.Phase,-44} GPU {p.GpuMs,8:F2} ms   host {p.HostMs,8:F2} ms");

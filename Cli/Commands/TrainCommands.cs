@@ -64,11 +64,13 @@ public static class TrainCommands
         var evalBatches = new Option<int>("--eval-batches") { DefaultValueFactory = _ => 20 };
         var logEvery = new Option<int>("--log-every") { Description = "Log (and host-sync) every N steps", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
+        var graphs = new Option<string>("--cuda-graphs") { Description = "Capture the training step in a CUDA graph after warm-up: on, off, or auto (on where it applies: one CUDA process)", DefaultValueFactory = _ => "auto" };
+        graphs.AcceptOnlyFromAmong("auto", "on", "off");
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
             data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
             device, dtype, nproc, backend, zero, ckptEvery, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
-            evalEvery, evalBatches, logEvery, json,
+            evalEvery, evalBatches, logEvery, json, graphs,
         };
         CliAction.Set(cmd, (pr, ct) =>
         {
@@ -95,7 +97,7 @@ public static class TrainCommands
                 Adam = new AdamWSettings(WeightDecay: pr.GetValue(wd), GradClip: pr.GetValue(clip)), Seed = pr.GetValue(seed),
                 Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
                 StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
-                EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
+                EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), CudaGraphs = pr.GetValue(graphs)!, OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
                 Schedule = pr.GetValue(schedule)!, CooldownFraction = pr.GetValue(cooldownFraction), CooldownShape = pr.GetValue(cooldownShape)!,
                 CheckpointAt = Steps("--checkpoint-at", pr.GetValue(checkpointAt)), InitFrom = pr.GetValue(initFrom), ForkStep = pr.GetValue(forkStep),
             };

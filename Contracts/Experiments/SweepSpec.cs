@@ -48,4 +48,6 @@ public sealed record SweepSpec
     [Id(22)] public int BlockSize { get; init; } = 128;
     /// <summary>Every run's RunSpec.DeviceShare: the fraction of one device a rank claims (null: none, memory alone packs).</summary>
     [Id(23)] public double? DeviceShare { get; init; }
+    /// <summary>on, off or auto: every run's CUDA-graph setting (RunSpec.CudaGraphs).</summary>
+    [Id(24)] public string CudaGraphs { get; init; } = "auto";
 }

@@ -59,6 +59,8 @@ public sealed record RunSpec
     [Id(25)] public int? ForkStep { get; init; }
     /// <summary>The run id this run was forked from (a WSD branch's trunk), for status and reports.</summary>
     [Id(26)] public string? Parent { get; init; }
+    /// <summary>on, off or auto: capture the single-process CUDA training step in a CUDA graph (auto: where it applies).</summary>
+    [Id(27)] public string CudaGraphs { get; init; } = "auto";
 
     /// <summary>Steps this spec asks for, resolving a token budget.</summary>
     public int ResolvedSteps => Steps > 0 || Tokens is null

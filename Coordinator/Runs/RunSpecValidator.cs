@@ -45,6 +45,8 @@ public static class RunSpecValidator
         if (spec.Device is not ("cpu" or "cuda")) p.Add($"device: '{spec.Device}' is not cpu or cuda");
         if (spec.Backend is not ("ring" or "nccl")) p.Add($"backend: '{spec.Backend}' is not ring or nccl");
         else if (spec.Backend == "nccl" && spec.Device != "cuda") p.Add("backend: nccl needs device: cuda (use backend: ring on CPU)");
+        if (spec.CudaGraphs is not ("auto" or "on" or "off")) p.Add($"cuda_graphs: '{spec.CudaGraphs}' is not on, off or auto");
+        else if (spec.CudaGraphs == "on" && spec.Device != "cuda") p.Add("cuda_graphs: on needs device: cuda");
         if (spec.Zero is < 0 or > 3) p.Add($"zero: {spec.Zero} is not a ZeRO stage 0..3");
         if (spec.Checkpoint.Every < 1) p.Add($"checkpoint.every: {spec.Checkpoint.Every} must be at least 1 step");
         if (spec.Checkpoint.Keep < 1) p.Add($"checkpoint.keep: {spec.Checkpoint.Keep} must be at least 1");

@@ -130,6 +130,7 @@ public static partial class SweepSpecYaml
             EvalEvery = NonNegative(d.EvalEvery ?? 0, "eval_every"),
             Options = (d.Options ?? []).ToImmutableDictionary(),
             ReportBudgets = Budgets(d.ReportBudgets, "report_budgets").ToImmutableArray(),
+            CudaGraphs = OneOf(d.CudaGraphs ?? "auto", "cuda_graphs", "auto", "on", "off"),
         };
     }
 
@@ -166,7 +167,7 @@ public static partial class SweepSpecYaml
             string type = unknown.Groups[2].Value;
             var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
                 : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets";
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

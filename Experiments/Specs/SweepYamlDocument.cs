@@ -45,6 +45,7 @@ sealed class SweepYamlDocument
     public int? EvalEvery { get; set; }
     public Dictionary<string, string>? Options { get; set; }
     public List<double>? ReportBudgets { get; set; }
+    public string? CudaGraphs { get; set; }
 }
 
 sealed class ModelYaml

@@ -25,6 +25,7 @@ public static class RunSpecs
         Trainer = sweep.Trainer,
         Options = sweep.Options,
         DeviceShare = sweep.DeviceShare,
+        CudaGraphs = sweep.CudaGraphs,
     };
 
     /// <summary>Tokens a completed run trained on (the fit's D): steps × batch × block × ranks.</summary>

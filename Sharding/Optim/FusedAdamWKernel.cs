@@ -19,6 +19,10 @@ public sealed class FusedAdamWKernel : IDisposable
 def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor], steps: List[Tensor], scale: Tensor, lr: float, b1: float, b2: float, wd: float, eps: float):
     torch._fused_adamw_(ps, gs, ms, vs, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps, amsgrad=False, maximize=False, grad_scale=scale, found_inf=None)
     return ps[0]
+
+def adamw_lr_tensor(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor], steps: List[Tensor], scale: Tensor, lr: Tensor, b1: float, b2: float, wd: float, eps: float):
+    torch._fused_adamw_(ps, gs, ms, vs, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps, amsgrad=False, maximize=False, grad_scale=scale, found_inf=None)
+    return ps[0]
 ";
 
     readonly jit.CompilationUnit _unit;
@@ -84,6 +88,23 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         var steps = Enumerable.Repeat(step, param.Count).ToArray();
         using var result = _unit.invoke<Tensor>("adamw", ps, gs, ms, vs, steps, gradScale, lrS, b1S, b2S, wdS, epsS);
         GC.KeepAlive(ps); GC.KeepAlive(gs); GC.KeepAlive(ms); GC.KeepAlive(vs); GC.KeepAlive(steps); GC.KeepAlive(gradScale);
+    }
+
+    /// <summary>
+    /// The same step with the learning rate read from <paramref name="lr"/>, a one-element float32 tensor on the
+    /// parameters' device (the kernel's tensor-lr overload): nothing in the launch depends on a host value that
+    /// changes from step to step, so a CUDA graph can capture it and the caller sets the rate before each replay.
+    /// </summary>
+    public void Step(IReadOnlyList<Tensor> param, IReadOnlyList<Tensor> grad, IReadOnlyList<Tensor> expAvg, IReadOnlyList<Tensor> expAvgSq,
+        Tensor step, Tensor? gradScale, Tensor lr, double beta1, double beta2, double weightDecay, double eps)
+    {
+        if (param.Count == 0) return;
+        gradScale ??= _one;
+        using Scalar b1S = beta1, b2S = beta2, wdS = weightDecay, epsS = eps; // held: see the other overload
+        Tensor[] ps = [.. param], gs = [.. grad], ms = [.. expAvg], vs = [.. expAvgSq];
+        var steps = Enumerable.Repeat(step, param.Count).ToArray();
+        using var result = _unit.invoke<Tensor>("adamw_lr_tensor", ps, gs, ms, vs, steps, gradScale, lr, b1S, b2S, wdS, epsS);
+        GC.KeepAlive(ps); GC.KeepAlive(gs); GC.KeepAlive(ms); GC.KeepAlive(vs); GC.KeepAlive(steps); GC.KeepAlive(gradScale); GC.KeepAlive(lr);
     }
 
     public void Dispose()

@@ -66,7 +66,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             GradAccum = s.GradAccum, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
             Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
             CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
-            Rank = a.Rank, WorldSize = a.WorldSize,
+            Rank = a.Rank, WorldSize = a.WorldSize, CudaGraphs = s.CudaGraphs,
             Schedule = s.Schedule, MinLearningRate = s.MinLr, CooldownFraction = s.CooldownFraction, CooldownShape = s.CooldownShape,
             CheckpointAt = s.Checkpoint.Pinned, InitFrom = s.InitFrom, ForkStep = s.ForkStep,
         };

@@ -15,7 +15,11 @@ public sealed class LocalAdamW : IOptimizerStrategy
     readonly FlatParameterGroup[] _groups;
     readonly AdamWSettings _settings;
     readonly FusedAdamWKernel? _fused;
-    readonly Tensor _stepTensor;   // float32 device scalar for the fused kernel's bias correction
+    readonly Tensor _stepTensor;   // float32 device scalar for the fused kernel's bias correction, advanced on the device
+    readonly Tensor _lrTensor;     // float32 device scalar: the learning rate the fused kernel reads
+    double _lr;                    // the same rate on the host (the element-wise fallback bakes it into its kernels)
+
+    static readonly Scalar OneStep = 1; // held for the process: the device step count's increment
 
     public ScalarType ComputeDtype { get; }
     public long StepCount { get; private set; }
@@ -39,6 +43,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
         _fused = fused ? FusedAdamWKernel.TryCreate(device, out reason) : null;
         FusedUnavailableReason = _fused is null ? reason : null;
         _stepTensor = zeros(1, ScalarType.Float32, device);
+        _lrTensor = zeros(1, ScalarType.Float32, device);
     }
 
     /// <summary>Whether the fused kernel does the update (else element-wise tensor ops).</summary>
@@ -54,7 +59,30 @@ public sealed class LocalAdamW : IOptimizerStrategy
 
     public Tensor Step(double learningRate)
     {
+        BeginStep(learningRate);
+        return DeviceStep();
+    }
+
+    /// <summary>
+    /// The host half of a step, run before <see cref="DeviceStep"/> (outside a CUDA graph that captured it): counts
+    /// the step and sets the learning rate the update reads from the device.
+    /// </summary>
+    public void BeginStep(double learningRate)
+    {
         StepCount++;
+        _lr = learningRate;
+        if (_fused is not null) _lrTensor.FillHeld(learningRate);
+    }
+
+    /// <summary>
+    /// The device half of a step: gradient gather, global norm, clip and the update, then the compute copies and
+    /// dropping the gradients. With the fused kernel it reads no host value that changes between steps (the step
+    /// count advances on the device, the rate comes from the tensor <see cref="BeginStep"/> filled), so a CUDA graph
+    /// can capture it together with forward and backward.
+    /// </summary>
+    public Tensor DeviceStep()
+    {
+        double learningRate = _lr;
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         foreach (var g in _groups) g.GatherGrads(); // the one pass over the gradients before the update (bf16 -> fp32)
@@ -66,7 +94,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
         double b1 = _settings.Beta1, b2 = _settings.Beta2;
         double bias1 = 1 - Math.Pow(b1, StepCount), bias2 = 1 - Math.Pow(b2, StepCount);
         double stepSize = learningRate / bias1;
-        if (_fused is not null) _stepTensor.FillHeld(StepCount);
+        if (_fused is not null) _stepTensor.add_(OneStep);
         for (int i = 0; i < _groups.Length; i++)
         {
             var group = _groups[i];
@@ -74,7 +102,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
             var g = grads[i];
             double decay = group.Decay ? _settings.WeightDecay : 0;
             if (_fused is not null)
-                _fused.Step([group.Master], [g], [group.ExpAvg], [group.ExpAvgSq], _stepTensor, scale, learningRate, b1, b2, decay, _settings.Eps);
+                _fused.Step([group.Master], [g], [group.ExpAvg], [group.ExpAvgSq], _stepTensor, scale, _lrTensor, b1, b2, decay, _settings.Eps);
             else
             {
                 // The numbers as held Scalars: TorchSharp's temporary ones can be freed while libtorch reads them.
@@ -118,6 +146,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
             if (!ReferenceEquals(g.Compute, g.Master)) g.Compute.copy_(g.Master);
         }
         StepCount = stepCount;
+        _stepTensor.FillHeld(stepCount);
     }
 
     static void CopyInto(Tensor dst, IReadOnlyDictionary<string, Tensor> src, string name, long[] shape)
@@ -133,6 +162,7 @@ public sealed class LocalAdamW : IOptimizerStrategy
     {
         _fused?.Dispose();
         _stepTensor.Dispose();
+        _lrTensor.Dispose();
         foreach (var g in _groups) g.Dispose();
     }
 }

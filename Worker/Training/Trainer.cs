@@ -28,6 +28,8 @@ public sealed class Trainer : IDisposable
     readonly LrSchedule _schedule;
     readonly long? _memoryBaseline;
     long? _modelStateBytes;
+    GraphedStep? _graphed;
+    bool _graphDecided;
     long _step;
 
     public Gpt Model { get; }
@@ -123,6 +125,16 @@ public sealed class Trainer : IDisposable
         var losses = new List<double>();
         double? lastLoss = null, lastVal = null, lastTps = null, lastMfu = null;
         string? checkpoint = null;
+        // CUDA graphs (GraphedStep, decided once per trainer): this call on a pool stream of the calling thread, the
+        // step captured after warm-up and replayed by every later call. A profiled call times its phases eagerly.
+        if (!_graphDecided)
+        {
+            _graphDecided = true;
+            _graphed = GraphedStep.TryCreate(_o.CudaGraphs, Model, _opt, _o, Device, _warn, out var graphsOff);
+            if (graphsOff is not null) _warn($"CUDA graphs off: {graphsOff}; training eagerly");
+        }
+        var graphed = phases is null ? _graphed : null;
+        using var stream = graphed is not null ? CudaStreams.UsePoolStream() : null;
         var clock = Stopwatch.StartNew();
         long intervalStart = _step;
         double totalSeconds = 0;
@@ -134,37 +146,13 @@ public sealed class Trainer : IDisposable
             using (var scope = NewDisposeScope())
             {
                 phases?.BeginStep();
-                Tensor? lossSum = null;
-                for (int micro = 0; micro < _o.GradAccum; micro++)
-                {
-                    var (x, y) = _train.Next();
-                    phases?.Mark("data");
-                    Tensor detached;
-                    if (_opt is IMicroStepRunner runner) // multi-rank: per-layer reduction or ZeRO-3 gathers (Distributed/)
-                    {
-                        detached = runner.ForwardBackward(x, y, _o.GradAccum, micro == _o.GradAccum - 1);
-                        phases?.Mark("forward+backward (staged, with reductions)");
-                    }
-                    else
-                    {
-                        var logits = Model.call(x);
-                        phases?.Mark("forward");
-                        var loss = Gpt.Loss(logits, y).DivHeld(_o.GradAccum);  // scale so accumulated grads are the mean
-                        phases?.Mark("loss");
-                        loss.backward();
-                        phases?.Mark("backward");
-                        detached = loss.detach();
-                    }
-                    lossSum = lossSum is null ? detached : lossSum + detached;
-                }
-                if (_memoryBaseline is long before && _step + 1 == end) _modelStateBytes = CudaMemory.UsedBytes() - before;
-                var norm = _opt.Step(lr);
-                _opt.ZeroGrad();
-                phases?.Mark("optimizer");
+                var (lossSum, norm) = graphed is not null
+                    ? graphed.Step([.. Enumerable.Range(0, _o.GradAccum).Select(_ => _train.Next())], lr)
+                    : EagerStep(lr, phases, lastStep: _step + 1 == end);
                 if (log)
                 {
-                    if (_opt is IMicroStepRunner ranks) lossSum = ranks.MeanOverRanks(lossSum!); // collective: every rank logs at the same steps
-                    double lossf = lossSum!.item<float>(); // sync point: the only one in a normal step
+                    if (_opt is IMicroStepRunner ranks) lossSum = ranks.MeanOverRanks(lossSum); // collective: every rank logs at the same steps
+                    double lossf = lossSum.item<float>(); // sync point: the only one in a normal step
                     double normf = norm.item<float>();
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
@@ -196,6 +184,48 @@ public sealed class Trainer : IDisposable
         if (_step > StartStep || lastVal is null) lastVal = TryEval();
         if (_store is not null) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes);
+    }
+
+    // One optimizer step without a graph: micro-batches (staged with reductions on several ranks), then the update.
+    (Tensor Loss, Tensor Norm) EagerStep(double lr, PhaseProfiler? phases, bool lastStep)
+    {
+        Tensor? lossSum = null;
+        for (int micro = 0; micro < _o.GradAccum; micro++)
+        {
+            var (x, y) = _train.Next();
+            phases?.Mark("data");
+            Tensor detached;
+            if (_opt is IMicroStepRunner runner) // multi-rank: per-layer reduction or ZeRO-3 gathers (Distributed/)
+            {
+                detached = runner.ForwardBackward(x, y, _o.GradAccum, micro == _o.GradAccum - 1);
+                phases?.Mark("forward+backward (staged, with reductions)");
+            }
+            else detached = ForwardBackward(Model, x, y, _o.GradAccum, phases);
+            lossSum = lossSum is null ? detached : lossSum + detached;
+        }
+        if (_memoryBaseline is long before && lastStep) _modelStateBytes = CudaMemory.UsedBytes() - before;
+        var norm = _opt.Step(lr);
+        _opt.ZeroGrad();
+        phases?.Mark("optimizer");
+        return (lossSum!, norm);
+    }
+
+    /// <summary>Whether this trainer's steps are replayed from a CUDA graph (after warm-up; see <see cref="GraphedStep"/>).</summary>
+    public bool CudaGraphsUsed => _graphed?.Captured == true;
+
+    /// <summary>
+    /// One micro-batch's forward, loss and backward on a single process; returns the loss, detached. The loss is
+    /// divided by the micro-batch count so the accumulated gradients are the mean.
+    /// </summary>
+    internal static Tensor ForwardBackward(Gpt model, Tensor x, Tensor y, int gradAccum, PhaseProfiler? phases = null)
+    {
+        var logits = model.call(x);
+        phases?.Mark("forward");
+        var loss = Gpt.Loss(logits, y).DivHeld(gradAccum);
+        phases?.Mark("loss");
+        loss.backward();
+        phases?.Mark("backward");
+        return loss.detach();
     }
 
     IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
@@ -231,6 +261,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _graphed?.Dispose();
         _train.Dispose();
         _opt.Dispose();
         Model.Dispose();
