@@ -103,8 +103,7 @@ public sealed unsafe class CudaGraph : IDisposable
         if (CudaStreams.Handle(stream) == CudaStreams.Handle(CudaStreams.Default))
             throw new InvalidOperationException("a CUDA graph cannot be captured on the default stream (CudaStreams.UsePoolStream first)");
         var handle = CudaStreams.Handle(stream);
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamIsCapturing(handle, out var status), "cudaStreamIsCapturing");
-        if (status != CudaRuntimeNative.CaptureStatusNone) throw new InvalidOperationException("the current stream is already capturing");
+        if (CudaRuntimeNative.CaptureStatus(handle) != CudaRuntimeNative.CaptureStatusNone) throw new InvalidOperationException("the current stream is already capturing");
         api.Begin(_object, 0, 0, CaptureModeThreadLocal);
         _stream = handle;
     }
@@ -124,7 +123,7 @@ public sealed unsafe class CudaGraph : IDisposable
             Abandon();
             return false;
         }
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaStreamIsCapturing(_stream, out var status), "cudaStreamIsCapturing");
+        int status = CudaRuntimeNative.CaptureStatus(_stream);
         if (status != CudaRuntimeNative.CaptureStatusActive)
         {
             reason = status == CudaRuntimeNative.CaptureStatusInvalidated
@@ -147,13 +146,7 @@ public sealed unsafe class CudaGraph : IDisposable
     {
         if (_abandoned || _object == 0) return;
         _abandoned = true;
-        if (_stream != 0 && CudaRuntimeNative.cudaStreamIsCapturing(_stream, out var status) == CudaRuntimeNative.Success
-            && status != CudaRuntimeNative.CaptureStatusNone)
-        {
-            if (CudaRuntimeNative.cudaStreamEndCapture(_stream, out var graph) == CudaRuntimeNative.Success && graph != 0)
-                CudaRuntimeNative.cudaGraphDestroy(graph);
-        }
-        CudaRuntimeNative.cudaGetLastError(); // clear the sticky-free error an invalidated capture leaves behind
+        if (_stream != 0) CudaRuntimeNative.DropCapture(_stream);
         _object = 0;
     }
 

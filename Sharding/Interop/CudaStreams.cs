@@ -102,7 +102,7 @@ public static unsafe class CudaStreams
         var api = Loaded;
         var previous = api.Current(-1);
         var pool = api.FromPool(0, -1);
-        CudaRuntimeNative.Check(CudaRuntimeNative.cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+        CudaRuntimeNative.DeviceSynchronize();
         api.SetCurrent(pool);
         return new Restore(api, previous);
     }
@@ -115,7 +115,7 @@ public static unsafe class CudaStreams
         {
             if (_done) return;
             _done = true;
-            CudaRuntimeNative.cudaDeviceSynchronize();
+            CudaRuntimeNative.TryDeviceSynchronize();
             api.SetCurrent(previous);
         }
     }
