@@ -54,7 +54,7 @@ public sealed class GraphedStepTests
         Assert.True(opt.Fused, opt.FusedUnavailableReason);
         using var step = GraphedStep.NeverCapturing(model, opt, o, CPU);
         using var source = TestData.Open(new(data, "train", o.BatchSize, o.BlockSize, Seed: o.Seed));
-        var schedule = new LrSchedule(o.LearningRate, o.MinLr, o.Warmup, o.Steps);
+        var schedule = o.LrSchedule;
         var losses = new List<double>();
         for (int s = 0; s < o.Steps; s++)
         {
