@@ -101,7 +101,7 @@ public sealed unsafe class CudaGraph : IDisposable
         if (_captured || _stream != 0) throw new InvalidOperationException("this graph has been captured already; make a new one");
         var stream = CudaStreams.Current;
         if (CudaStreams.Handle(stream) == CudaStreams.Handle(CudaStreams.Default))
-            throw new InvalidOperationException("a CUDA graph cannot be captured on the default stream (CudaStreams.UsePoolStream first)");
+            throw new InvalidOperationException("a CUDA graph cannot be captured on the default stream (CudaStreams.UseOwnStream first)");
         var handle = CudaStreams.Handle(stream);
         if (CudaRuntimeNative.CaptureStatus(handle) != CudaRuntimeNative.CaptureStatusNone) throw new InvalidOperationException("the current stream is already capturing");
         api.Begin(_object, 0, 0, CaptureModeThreadLocal);

@@ -91,23 +91,33 @@ public static unsafe class CudaStreams
     public static nint Handle(CudaStreamValue stream) => Raw(Loaded, stream);
 
     /// <summary>
-    /// Makes a stream from libtorch's pool (non-blocking with respect to the legacy default stream) the calling
-    /// thread's current stream until the result is disposed, when the previous one is restored. The device is
-    /// synchronised on both switches, so work queued on the previous stream (weights copied at start-up, say) is
-    /// finished before the new one reads it, and the other way round. Dispose on the thread that called this: the
-    /// current stream is per thread.
+    /// Gives the calling thread a stream of its own until the result is disposed: when its current stream is the
+    /// default one, a stream from libtorch's pool (non-blocking with respect to the legacy default stream) becomes
+    /// current and the default stream is restored at the end; a thread that already runs on a non-default stream
+    /// (a packed run's slot, say) keeps it. Either way the default stream's queued work (weights copied at start-up,
+    /// perhaps by another thread) is finished first, and a pool stream is finished before the default one is current
+    /// again, so nothing crosses between streams unfinished; other threads' own streams are never waited for. Dispose on the thread that called this:
+    /// the current stream is per thread.
     /// </summary>
-    public static IDisposable UsePoolStream()
+    public static IDisposable UseOwnStream()
     {
         var api = Loaded;
         var previous = api.Current(-1);
+        var deflt = api.Default(-1);
+        CudaRuntimeNative.SynchronizeBorrowed(Raw(api, deflt)); // what other code queued there (a model built on another thread)
+        if (!Same(previous, deflt)) return NoSwitch.Instance;
         var pool = api.FromPool(0, -1);
-        CudaRuntimeNative.DeviceSynchronize();
         api.SetCurrent(pool);
-        return new Restore(api, previous);
+        return new Restore(api, previous, pool);
     }
 
-    sealed class Restore(Api api, CudaStreamValue previous) : IDisposable
+    sealed class NoSwitch : IDisposable
+    {
+        public static readonly NoSwitch Instance = new();
+        public void Dispose() { }
+    }
+
+    sealed class Restore(Api api, CudaStreamValue previous, CudaStreamValue pool) : IDisposable
     {
         bool _done;
 
@@ -115,7 +125,7 @@ public static unsafe class CudaStreams
         {
             if (_done) return;
             _done = true;
-            CudaRuntimeNative.TryDeviceSynchronize();
+            CudaRuntimeNative.TrySynchronizeBorrowed(Raw(api, pool));
             api.SetCurrent(previous);
         }
     }

@@ -17,7 +17,7 @@ namespace Orchestrator.Worker.Training;
 /// before each replay: the batch (<see cref="_x"/>, <see cref="_y"/>), the learning rate and the AdamW step count
 /// (<see cref="LocalAdamW.BeginStep"/>). The outputs (summed micro-batch loss, gradient norm) are the tensors the
 /// capture made, rewritten by every replay. The trainer's thread runs on a pool stream for the whole run
-/// (<see cref="CudaStreams.UsePoolStream"/>), so eager steps, the capture, replays, evaluation and checkpoints are
+/// (<see cref="CudaStreams.UseOwnStream"/>), so eager steps, the capture, replays, evaluation and checkpoints are
 /// ordered on one stream. A capture that fails (an unsupported call inside the step) is ended without harm, one
 /// warning line says why, and the run goes on eagerly from the same step: results do not depend on which path ran.
 /// </summary>

@@ -134,7 +134,7 @@ public sealed class Trainer : IDisposable
             if (graphsOff is not null) _warn($"CUDA graphs off: {graphsOff}; training eagerly");
         }
         var graphed = phases is null ? _graphed : null;
-        using var stream = graphed is not null ? CudaStreams.UsePoolStream() : null;
+        using var stream = graphed is not null ? CudaStreams.UseOwnStream() : null;
         var clock = Stopwatch.StartNew();
         long intervalStart = _step;
         double totalSeconds = 0;
