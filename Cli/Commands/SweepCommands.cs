@@ -136,7 +136,13 @@ static class SweepView
             double frac = r.TotalSteps > 0 ? Math.Clamp(r.Step / (double)r.TotalSteps, 0, 1) : 0;
             int filled = (int)Math.Round(frac * 10);
             string bar = r.State is null ? "" : $"{new string('█', filled)}{new string('░', 10 - filled)} {r.Step}/{r.TotalSteps}";
-            t.AddRow(Markup.Escape(r.Plan.Key), $"{r.Plan.NonEmbeddingParams:G3}", $"{r.TrainedTokens ?? r.Plan.Tokens:G3}",
+            string key = r.Plan.Role switch
+            {
+                RunRole.Trunk => $"{r.Plan.Key} (trunk)",
+                RunRole.Branch => $"{r.Plan.Key} (branch at step {r.Plan.ForkStep})",
+                _ => r.Plan.Key,
+            };
+            t.AddRow(Markup.Escape(key), $"{r.Plan.NonEmbeddingParams:G3}", $"{r.TrainedTokens ?? r.Plan.Tokens:G3}",
                 r.State is { } st ? RunView.StateMarkup(st) : "[grey]queued[/]", bar,
                 (r.ValLoss ?? r.Loss)?.ToString("F4") ?? "-", r.Failures.IsEmpty ? $"{r.Attempts}" : $"[orange1]{r.Attempts}[/]");
         }
@@ -212,6 +218,7 @@ static class SweepView
             key = r.Plan.Key, n = r.Plan.NonEmbeddingParams, d = r.TrainedTokens ?? r.Plan.Tokens, flop_budget = r.Plan.FlopBudget,
             state = r.State?.ToString() ?? "Queued", step = r.Step, total_steps = r.TotalSteps, loss = r.Loss, val_loss = r.ValLoss,
             attempts = r.Attempts, run_id = r.RunId, failures = r.Failures,
+            role = r.Plan.Role.ToString().ToLowerInvariant(), parent = r.Plan.Parent, fork_step = r.Plan.ForkStep, parent_run_id = r.ParentRunId,
         }).ToArray(),
     };
 }

@@ -50,4 +50,15 @@ public sealed record SweepSpec
     [Id(23)] public double? DeviceShare { get; init; }
     /// <summary>on, off or auto: every run's CUDA-graph setting (RunSpec.CudaGraphs).</summary>
     [Id(24)] public string CudaGraphs { get; init; } = "auto";
+    /// <summary>Every run's LR schedule: cosine, wsd or constant (<see cref="LrScheduleSpec"/>).</summary>
+    [Id(25)] public string Schedule { get; init; } = LrScheduleSpec.Cosine;
+    /// <summary>The LR floor; null: lr/10 for cosine, 0 for wsd.</summary>
+    [Id(26)] public double? MinLr { get; init; }
+    [Id(27)] public double CooldownFraction { get; init; } = LrScheduleSpec.DefaultCooldownFraction;
+    [Id(28)] public string CooldownShape { get; init; } = LrScheduleSpec.OneMinusSqrt;
+    /// <summary>
+    /// WSD cooldown branches (resolved: true only with schedule wsd): per model and seed one trunk at the stable LR,
+    /// and per budget one branch that forks from it at the budget's cooldown start (Experiments/Planning/BranchPlanner).
+    /// </summary>
+    [Id(29)] public bool Branching { get; init; }
 }

@@ -32,6 +32,12 @@ public sealed record SweepRunStatus
     [Id(8)] public long? TrainedTokens { get; init; }
     /// <summary>Why earlier attempts failed, oldest first.</summary>
     [Id(9)] public ImmutableArray<string> Failures { get; init; } = [];
+    /// <summary>A trunk's committed checkpoints at its fork steps, from whichever attempt wrote them (branches start there).</summary>
+    [Id(10)] public ImmutableArray<CheckpointRef> ForkPoints { get; init; } = [];
+    /// <summary>A trunk's newest committed checkpoint over all attempts: a retried trunk starts from it, not from step 0.</summary>
+    [Id(11)] public string? LastCheckpoint { get; init; }
+    /// <summary>A branch: the trunk run id it was forked from.</summary>
+    [Id(12)] public string? ParentRunId { get; init; }
 }
 
 /// <summary>What `orch sweep status` shows.</summary>

@@ -1,45 +1,77 @@
 using System.Globalization;
 using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
 
 namespace Orchestrator.Experiments.Planning;
 
 /// <summary>
 /// Turns a sweep into runs: every model × every token budget (grid), and every model × every FLOP budget at
-/// D = C / (6N) (IsoFLOP profiles, Chinchilla approach 2), each for every seed. Keys are stable and unique.
+/// D = C / (6N) (IsoFLOP profiles, Chinchilla approach 2), each for every seed. Keys are stable and unique. A
+/// branching sweep plans the same points as cooldown branches of one trunk per model and seed (<see cref="BranchPlanner"/>).
 /// </summary>
 public static class SweepPlanner
 {
     public static IReadOnlyList<PlannedRun> Plan(SweepSpec spec)
     {
-        long tokensPerStep = (long)spec.Batch * spec.BlockSize * spec.WorkersPerRun;
+        if (spec.Branching) return BranchPlanner.Plan(spec);
         var runs = new List<PlannedRun>();
         var seen = new Dictionary<string, string>();
         for (int m = 0; m < spec.Models.Length; m++)
         {
             var model = spec.Models[m];
             long n = ModelShapes.NonEmbeddingParams(model);
-            double lr = spec.LrReferenceParams is { } reference ? spec.Lr * Math.Pow(n / reference, spec.LrExponent) : spec.Lr;
+            double lr = LrFor(spec, n);
             foreach (int seed in spec.Seeds)
+            foreach (var (d, c, origin) in Budgets(spec, m))
             {
-                foreach (long d in spec.Tokens) Add(model, n, d, null, lr, seed, $"models[{m}] x tokens {d:G3}");
-                foreach (double c in spec.FlopBudgets)
-                    Add(model, n, (long)Math.Round(c / (6.0 * n)), c, lr, seed, $"models[{m}] x flop budget {c:G3}");
+                int steps = Steps(spec, d, origin);
+                if (spec.Schedule == LrScheduleSpec.Wsd)
+                {
+                    int warmup = spec.WarmupSteps > 0 ? spec.WarmupSteps : Math.Min(2000, steps / 10);
+                    CheckCooldown(spec, steps, warmup, origin);
+                }
+                string key = Key(model, d, seed);
+                if (seen.TryGetValue(key, out var first))
+                    throw new ArgumentException($"duplicate run {key}: {first} and {origin} give the same model, tokens and seed; remove one");
+                seen[key] = origin;
+                runs.Add(new PlannedRun(key, model, n, d, steps, lr, seed, c));
             }
         }
         return runs;
+    }
 
-        void Add(Contracts.Runs.ModelShape model, long n, long d, double? c, double lr, int seed, string origin)
-        {
-            if (d < tokensPerStep)
-                throw new ArgumentException(
-                    $"{origin}: {d} tokens is less than one step ({tokensPerStep} tokens = batch {spec.Batch} x block {spec.BlockSize} x workers {spec.WorkersPerRun}); raise the budget or shrink the batch");
-            int steps = (int)Math.Min(int.MaxValue, (d + tokensPerStep - 1) / tokensPerStep);
-            string key = string.Create(CultureInfo.InvariantCulture,
-                $"L{model.NLayer}-d{model.NEmbd}-h{model.NHead}-D{d:0.###e0}-s{seed}").Replace("e+", "e");
-            if (seen.TryGetValue(key, out var first))
-                throw new ArgumentException($"duplicate run {key}: {first} and {origin} give the same model, tokens and seed; remove one");
-            seen[key] = origin;
-            runs.Add(new PlannedRun(key, model, n, d, steps, lr, seed, c));
-        }
+    /// <summary>Model m's budgets: (tokens D, FLOP budget C or null, where it comes from for errors), grid first.</summary>
+    internal static IEnumerable<(long D, double? C, string Origin)> Budgets(SweepSpec spec, int m)
+    {
+        long n = ModelShapes.NonEmbeddingParams(spec.Models[m]);
+        foreach (long d in spec.Tokens) yield return (d, null, $"models[{m}] x tokens {d:G3}");
+        foreach (double c in spec.FlopBudgets) yield return ((long)Math.Round(c / (6.0 * n)), c, $"models[{m}] x flop budget {c:G3}");
+    }
+
+    internal static double LrFor(SweepSpec spec, long n) =>
+        spec.LrReferenceParams is { } reference ? spec.Lr * Math.Pow(n / reference, spec.LrExponent) : spec.Lr;
+
+    internal static long TokensPerStep(SweepSpec spec) => (long)spec.Batch * spec.BlockSize * spec.WorkersPerRun;
+
+    /// <summary>The steps that train on <paramref name="d"/> tokens (rounded up); a budget under one step is an error.</summary>
+    internal static int Steps(SweepSpec spec, long d, string origin)
+    {
+        long tokensPerStep = TokensPerStep(spec);
+        if (d < tokensPerStep)
+            throw new ArgumentException(
+                $"{origin}: {d} tokens is less than one step ({tokensPerStep} tokens = batch {spec.Batch} x block {spec.BlockSize} x workers {spec.WorkersPerRun}); raise the budget or shrink the batch");
+        return (int)Math.Min(int.MaxValue, (d + tokensPerStep - 1) / tokensPerStep);
+    }
+
+    internal static string Key(ModelShape model, long d, int seed) => string.Create(CultureInfo.InvariantCulture,
+        $"L{model.NLayer}-d{model.NEmbd}-h{model.NHead}-D{d:0.###e0}-s{seed}").Replace("e+", "e");
+
+    /// <summary>A WSD run whose cooldown would start inside its warmup cannot have the schedule asked for.</summary>
+    internal static void CheckCooldown(SweepSpec spec, int steps, int warmup, string origin)
+    {
+        int start = LrScheduleSpec.CooldownStart(steps, spec.CooldownFraction);
+        if (start < Math.Max(1, warmup))
+            throw new ArgumentException(
+                $"{origin}: its cooldown starts at step {start} of {steps} (cooldown_fraction {spec.CooldownFraction}), before warmup ends at step {warmup}; raise the budget or lower warmup_steps or cooldown_fraction");
     }
 }

@@ -56,10 +56,23 @@ static class ReportMarkdown
             md.AppendLine();
         }
 
+        if (BranchCost.Of(r) is { } cost)
+        {
+            md.AppendLine("## Cost of the cooldown branches").AppendLine();
+            md.AppendLine($"{cost.Trunks} trunks at the stable LR and {cost.Branches} cooldown branches forked from them, against the same {cost.Branches} points trained from scratch.").AppendLine();
+            md.AppendLine("| | branches | from scratch | saved |").AppendLine("|---|---|---|---|");
+            md.AppendLine($"| FLOPs (6ND) | {cost.Flops:G4} | {cost.FlopsFromScratch:G4} | {cost.FlopSaving:P1} |");
+            if (cost is { DeviceSeconds: { } secs, DeviceSecondsFromScratch: { } scratch })
+                md.AppendLine($"| device-seconds | {secs:F1} | {scratch:F1} (estimated) | {1 - secs / scratch:P1} |");
+            md.AppendLine().AppendLine("The fit uses the branches' final losses; a trunk's loss, at the stable LR, is not a point of the law.").AppendLine();
+        }
+
         md.AppendLine("## Runs").AppendLine();
-        md.AppendLine("| run | state | N | D | FLOP budget | final loss | attempts |").AppendLine("|---|---|---|---|---|---|---|");
+        bool branching = r.Runs.Any(x => x.Role != "Single");
+        md.AppendLine(branching ? "| run | role | forked from | at tokens | state | N | D | FLOP budget | final loss | attempts |" : "| run | state | N | D | FLOP budget | final loss | attempts |")
+            .AppendLine(branching ? "|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|");
         foreach (var x in r.Runs)
-            md.AppendLine($"| {x.Key} | {x.State} | {x.N:G3} | {x.D:G3} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
+            md.AppendLine($"| {x.Key} |{(branching ? $" {x.Role.ToLowerInvariant()} | {x.Parent} | {(x.ForkTokens is { } f ? f.ToString("G3") : "")} |" : "")} {x.State} | {x.N:G3} | {x.D:G3} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
         md.AppendLine();
 
         if (a.Notes.Count > 0)

@@ -26,7 +26,24 @@ static class ReportPlots
             if (!bySize) s.LegendText = run.Key;
             else if (labelled.Add(run.N)) s.LegendText = $"N = {run.N:G3}";
         }
+        MarkBranchPoints(plot, r.Runs);
         return PlotWriter.Save(plot, dir, "loss_curves");
+    }
+
+    /// <summary>A WSD branch leaves its trunk's curve at its fork: a diamond on the trunk there, one legend entry for all.</summary>
+    static void MarkBranchPoints(ScottPlot.Plot plot, IReadOnlyList<RunResult> runs)
+    {
+        var trunks = runs.Where(x => x.IsTrunk).ToDictionary(x => x.Key);
+        bool labelled = false;
+        foreach (var b in runs.Where(x => x is { Role: "Branch", Parent: not null, ForkTokens: > 0 }))
+        {
+            if (!trunks.TryGetValue(b.Parent!, out var trunk)) continue;
+            // The trunk's last logged loss at or before the fork (the branch continues from that state).
+            var at = trunk.Curve.Where(p => p.Tokens > 0 && p.Tokens <= b.ForkTokens).Select(p => (CurvePoint?)p).LastOrDefault();
+            if (at is not { } p) continue;
+            var m = plot.Add.Marker(Math.Log10(b.ForkTokens!.Value), p.Loss, ScottPlot.MarkerShape.FilledDiamond, 10, ScottPlot.Colors.Black);
+            if (!labelled) { m.LegendText = "branch points"; labelled = true; }
+        }
     }
 
     /// <summary>One colour per token budget (or FLOP budget): measured final losses and the fitted law's curve.</summary>

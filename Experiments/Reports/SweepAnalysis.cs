@@ -18,7 +18,9 @@ public sealed record SweepAnalysis(
 {
     public static SweepAnalysis Analyze(SweepResults results, int bootstrap = 1000, CancellationToken ct = default)
     {
-        var done = results.Runs.Where(r => r.FinalLoss is > 0).ToList();
+        // A WSD trunk ends at the stable LR: its loss is no point of the law (its branches' are).
+        var pointRuns = results.Runs.Where(r => !r.IsTrunk).ToList();
+        var done = pointRuns.Where(r => r.FinalLoss is > 0).ToList();
         var notes = new List<string>();
         var points = done.Select(r => new ScalingPoint(r.N, r.D, r.FinalLoss!.Value)).ToList();
 
@@ -54,8 +56,8 @@ public sealed record SweepAnalysis(
             }
         }
 
-        int failed = results.Runs.Count - done.Count;
-        if (failed > 0) notes.Add($"{failed} of {results.Runs.Count} runs have no final loss (failed, cancelled or unfinished) and are not in the fits.");
+        int failed = pointRuns.Count - done.Count;
+        if (failed > 0) notes.Add($"{failed} of {pointRuns.Count} runs have no final loss (failed, cancelled or unfinished) and are not in the fits.");
         var reportBudgets = results.ReportBudgets.Count > 0 ? results.ReportBudgets
             : points.Count > 0 ? FitDocument.DefaultBudgets(points) : [];
         return new SweepAnalysis(done, fit, byN, byD, iso, reportBudgets, notes);

@@ -57,8 +57,14 @@ public static class SweepReportWriter
         ["runs"] = r.Runs.Select(x => new Dictionary<string, object?>
         {
             ["key"] = x.Key, ["state"] = x.State, ["n"] = x.N, ["d"] = x.D, ["flop_budget"] = x.FlopBudget,
-            ["final_loss"] = x.FinalLoss, ["attempts"] = x.Attempts,
+            ["final_loss"] = x.FinalLoss, ["attempts"] = x.Attempts, ["role"] = x.Role.ToLowerInvariant(), ["parent"] = x.Parent,
+            ["fork_tokens"] = x.ForkTokens, ["device_seconds"] = x.DeviceSeconds,
         }).ToList(),
+        ["branch_cost"] = BranchCost.Of(r) is { } cost ? new Dictionary<string, object?>
+        {
+            ["flops"] = cost.Flops, ["flops_from_scratch"] = cost.FlopsFromScratch, ["device_seconds"] = cost.DeviceSeconds,
+            ["device_seconds_from_scratch_estimated"] = cost.DeviceSecondsFromScratch, ["trunks"] = cost.Trunks, ["branches"] = cost.Branches,
+        } : null,
         ["fit"] = a.Chinchilla is { } fit ? FitDocument.Build(fit, a.Budgets) : null,
         ["kaplan"] = a.LossVsN.Concat(a.LossVsD).Select(p => new Dictionary<string, object?>
         {

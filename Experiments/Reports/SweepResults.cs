@@ -5,10 +5,15 @@ public sealed record SweepResults(string Id, string Name, IReadOnlyList<RunResul
 
 /// <summary>
 /// One run of the sweep. N: non-embedding parameters; D: tokens trained; FinalLoss: final validation loss (train loss
-/// when the trainer reported no validation), null when the run did not complete.
+/// when the trainer reported no validation), null when the run did not complete. In a branching sweep Role is Trunk or
+/// Branch, a branch names its trunk's key (Parent) and the tokens at which it forked; a trunk's loss, taken at the
+/// stable LR, is no point of the law. DeviceSeconds: the run's last attempt's wall time from start to end x its workers.
 /// </summary>
 public sealed record RunResult(
     string Key, string State, long N, long D, double? FlopBudget, double? FinalLoss, int Attempts,
-    IReadOnlyList<CurvePoint> Curve);
+    IReadOnlyList<CurvePoint> Curve, string Role = "Single", string? Parent = null, long? ForkTokens = null, double? DeviceSeconds = null)
+{
+    public bool IsTrunk => Role == "Trunk";
+}
 
 public readonly record struct CurvePoint(int Step, long Tokens, double Loss);

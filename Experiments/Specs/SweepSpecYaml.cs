@@ -103,6 +103,7 @@ public static partial class SweepSpecYaml
         if (d.Options?.FirstOrDefault(kv => kv.Value is null) is { Key: { } emptyOption })
             throw new ArgumentException($"options.{emptyOption} has no value: give one or remove the key");
         string device = OneOf(d.Device ?? "cpu", "device", "cpu", "cuda");
+        var (schedule, branching) = Schedule(d);
         return new SweepSpec
         {
             Name = name,
@@ -131,7 +132,24 @@ public static partial class SweepSpecYaml
             Options = (d.Options ?? []).ToImmutableDictionary(),
             ReportBudgets = Budgets(d.ReportBudgets, "report_budgets").ToImmutableArray(),
             CudaGraphs = OneOf(d.CudaGraphs ?? "auto", "cuda_graphs", "auto", "on", "off"),
+            Schedule = schedule,
+            MinLr = d.MinLr is not { } min ? null : min >= 0 && min <= (d.Lr ?? 1e-3) ? min
+                : throw new ArgumentException($"min_lr {min} must be between 0 and lr {d.Lr ?? 1e-3}"),
+            CooldownFraction = d.CooldownFraction ?? LrScheduleSpec.DefaultCooldownFraction,
+            CooldownShape = OneOf(d.CooldownShape ?? LrScheduleSpec.OneMinusSqrt, "cooldown_shape", LrScheduleSpec.Shapes),
+            Branching = branching,
         };
+    }
+
+    /// <summary>The schedule, and whether the sweep branches (WSD's default); branching needs WSD's stable phase.</summary>
+    static (string Schedule, bool Branching) Schedule(SweepYamlDocument d)
+    {
+        string schedule = OneOf(d.Schedule ?? LrScheduleSpec.Cosine, "schedule", LrScheduleSpec.Kinds);
+        if (d.CooldownFraction is { } f && !(f > 0 && f < 1))
+            throw new ArgumentException($"cooldown_fraction {f} must be inside (0, 1), e.g. 0.2 (the last 20% of each run cools down)");
+        if (d.Branching == true && schedule != LrScheduleSpec.Wsd)
+            throw new ArgumentException($"branching: true needs schedule: wsd (branches fork the cooldowns of a stable-LR trunk), not {schedule}");
+        return (schedule, schedule == LrScheduleSpec.Wsd && d.Branching != false);
     }
 
     static List<double> Budgets(List<double>? values, string key)
@@ -167,7 +185,7 @@ public static partial class SweepSpecYaml
             string type = unknown.Groups[2].Value;
             var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
                 : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs";
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

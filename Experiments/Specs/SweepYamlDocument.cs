@@ -18,6 +18,9 @@ namespace Orchestrator.Experiments.Specs;
 //   workers: 1
 //   concurrency: 2
 //   retries: 2
+//   schedule: wsd                    # cosine | wsd | constant
+//   cooldown_fraction: 0.2           # wsd: the last 20% of each run cools down
+//   branching: true                  # wsd's default: one trunk per model, a cooldown branch per budget
 
 sealed class SweepYamlDocument
 {
@@ -46,6 +49,11 @@ sealed class SweepYamlDocument
     public Dictionary<string, string>? Options { get; set; }
     public List<double>? ReportBudgets { get; set; }
     public string? CudaGraphs { get; set; }
+    public string? Schedule { get; set; }
+    public double? MinLr { get; set; }
+    public double? CooldownFraction { get; set; }
+    public string? CooldownShape { get; set; }
+    public bool? Branching { get; set; }
 }
 
 sealed class ModelYaml

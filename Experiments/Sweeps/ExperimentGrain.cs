@@ -66,6 +66,8 @@ public sealed partial class ExperimentGrain(
         }
         if (plan.Count == 0) throw new ArgumentException("the sweep plans no runs");
         if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
+        if (plan.FirstOrDefault(p => p.Role == RunRole.Branch && !plan.Any(t => t.Role == RunRole.Trunk && t.Key == p.Parent)) is { } orphan)
+            throw new ArgumentException($"branch {orphan.Key} names trunk '{orphan.Parent}', which the plan does not hold");
         // Every run must fit some device before any starts (the scheduler names the run and the numbers).
         var folder = SweepFolder.For(spec.Storage, Id);
         await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key)
@@ -155,6 +157,7 @@ public sealed partial class ExperimentGrain(
             try { run = await GrainFactory.GetRunStatusAsync(runId); }
             catch (Exception e) when (e is not OperationCanceledException) { LogPollFailed(runId, e.Message); continue; }
             var next = r with { State = run.State, Step = run.Step, TotalSteps = run.TotalSteps, Loss = run.Loss };
+            if (r.Plan.Role == RunRole.Trunk) next = BranchScheduling.Observe(next, run);
             if (run.State == RunState.Completed)
             {
                 next = next with
@@ -185,10 +188,24 @@ public sealed partial class ExperimentGrain(
             var r = runs[i];
             if (r.State is not null) continue;
             int attempt = r.Attempts + 1;
+            string? initFrom = BranchScheduling.RetryFrom(r), parent = null;
+            if (r.Plan.Role == RunRole.Branch)
+            {
+                var ready = BranchScheduling.Readiness(r, runs);
+                if (ready.Refusal is { } why)
+                {
+                    runs[i] = r with { State = RunState.Failed, Failures = r.Failures.Add($"not started: {why}") };
+                    LogRunFailed(Id, r.Plan.Key, r.Attempts, why, false);
+                    changed = true;
+                    continue;
+                }
+                if (ready.Checkpoint is null) continue; // its fork checkpoint is not there yet
+                (initFrom, parent) = (ready.Checkpoint, ready.ParentRunId);
+            }
             try
             {
-                var submitted = await GrainFactory.SubmitRunAsync(RunSpecs.For(spec, Id, status.Folder, r.Plan, attempt));
-                runs[i] = r with { Attempts = attempt, RunId = submitted.Id, State = submitted.State, TotalSteps = submitted.TotalSteps };
+                var submitted = await GrainFactory.SubmitRunAsync(RunSpecs.For(spec, Id, status.Folder, r.Plan, attempt, initFrom, parent));
+                runs[i] = r with { Attempts = attempt, RunId = submitted.Id, State = submitted.State, TotalSteps = submitted.TotalSteps, ParentRunId = parent };
                 inFlight++;
             }
             catch (ArgumentException e)

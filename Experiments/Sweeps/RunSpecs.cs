@@ -3,10 +3,15 @@ using Orchestrator.Contracts.Runs;
 
 namespace Orchestrator.Experiments.Sweeps;
 
-/// <summary>The RunSpec a planned run is submitted as: the sweep's fixed settings plus the run's shape, steps, lr and seed.</summary>
+/// <summary>
+/// The RunSpec a planned run is submitted as: the sweep's fixed settings plus the run's shape, steps, lr and seed. A
+/// trunk trains at the constant stable LR and pins its fork steps; a branch (or a retried trunk) starts from
+/// <paramref name="initFrom"/>, a checkpoint folder.
+/// </summary>
 public static class RunSpecs
 {
-    public static RunSpec For(SweepSpec sweep, string sweepId, string folder, PlannedRun run, int attempt) => new()
+    public static RunSpec For(SweepSpec sweep, string sweepId, string folder, PlannedRun run, int attempt,
+        string? initFrom = null, string? parentRunId = null) => new()
     {
         // Run ids are name + suffix; the name says which sweep, run and attempt it is.
         Name = $"{sweepId}.{run.Key}.a{attempt}",
@@ -19,8 +24,15 @@ public static class RunSpecs
         Workers = new WorkerRange { Min = sweep.WorkersPerRun, Max = sweep.WorkersPerRun },
         Device = sweep.Device,
         Backend = sweep.Backend,
-        Checkpoint = new CheckpointPolicy { Every = sweep.CheckpointEvery, Keep = 2, Path = SweepFolder.RunsDir(folder) },
-        WarmupSteps = sweep.WarmupSteps,
+        Checkpoint = new CheckpointPolicy { Every = sweep.CheckpointEvery, Keep = 2, Path = SweepFolder.RunsDir(folder), At = run.ForkSteps ?? [] },
+        WarmupSteps = run.WarmupSteps > 0 ? run.WarmupSteps : sweep.WarmupSteps,
+        Schedule = run.Role == RunRole.Trunk ? LrScheduleSpec.Constant : sweep.Schedule,
+        MinLr = sweep.MinLr,
+        CooldownFraction = sweep.CooldownFraction,
+        CooldownShape = sweep.CooldownShape,
+        InitFrom = initFrom,
+        ForkStep = run.Role == RunRole.Branch ? run.ForkStep : null,
+        Parent = parentRunId,
         EvalEvery = sweep.EvalEvery,
         Trainer = sweep.Trainer,
         Options = sweep.Options,

@@ -83,7 +83,7 @@ public static class StoredJson
             if (p.Tokens <= 0) throw Positive(source, $"{at}.plan.tokens", p.Tokens);
             if (p.Steps <= 0) throw Positive(source, $"{at}.plan.steps", p.Steps);
             if (r.State is { } st && !Enum.IsDefined(st)) throw new InvalidDataException($"{source}: {at}.state {(int)st} is not a run state");
-            runs[i] = r with { Failures = OrEmpty(r.Failures) };
+            runs[i] = r with { Failures = OrEmpty(r.Failures), ForkPoints = OrEmpty(r.ForkPoints) };
         }
         var keys = runs.GroupBy(r => r.Plan.Key).FirstOrDefault(g => g.Count() > 1);
         if (keys is not null) throw new InvalidDataException($"{source}: run key '{keys.Key}' appears {keys.Count()} times");

@@ -11,7 +11,7 @@ namespace Orchestrator.Experiments.Sweeps;
 /// <summary>
 /// The sweep's folder on shared storage, Storage/&lt;sweep id&gt;/:
 ///   status.json        the sweep's status (spec, plan, attempts, results), rewritten as it changes
-///   results.csv        N,D,loss of completed runs (`orch fit --input` reads it)
+///   results.csv        N,D,loss of completed runs, trunks left out (`orch fit --input` reads it)
 ///   metrics/KEY.json   each finished attempt's status with its step history (loss curve)
 ///   runs/RUN-ID/       each attempt's checkpoints (RunSpec.Checkpoint.Path)
 /// Every file is written to a temp name and renamed, so readers never see half a file.
@@ -34,7 +34,7 @@ public static class SweepFolder
     {
         WriteAtomic(Path.Combine(status.Folder, "status.json"), JsonSerializer.Serialize(status, Json));
         var csv = new StringBuilder("N,D,loss,key\n");
-        foreach (var r in status.Runs.Where(r => r is { State: RunState.Completed, ValLoss: not null }))
+        foreach (var r in status.Runs.Where(r => r is { State: RunState.Completed, ValLoss: not null } && r.Plan.Role != RunRole.Trunk))
             csv.Append(CultureInfo.InvariantCulture, $"{r.Plan.NonEmbeddingParams},{r.TrainedTokens ?? r.Plan.Tokens},{r.ValLoss},{r.Plan.Key}\n");
         WriteAtomic(Path.Combine(status.Folder, "results.csv"), csv.ToString());
     }
@@ -62,15 +62,17 @@ public static class SweepFolder
         {
             var curve = new List<CurvePoint>();
             string metrics = MetricsFile(status.Folder, r.Plan.Key);
+            long perStep = status.Spec is { } s ? (long)s.Batch * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
+            double? seconds = null;
             if (File.Exists(metrics))
             {
                 var run = StoredJson.ReadRunMetrics(File.ReadAllText(metrics), metrics);
-                long perStep = status.Spec is { } s ? (long)s.Batch * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
                 curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss)));
+                if (run is { StartedAt: { } start, EndedAt: { } end }) seconds = (end - start).TotalSeconds * Math.Max(1, run.WorldSize);
             }
             runs.Add(new RunResult(r.Plan.Key, r.State?.ToString() ?? "Queued", r.Plan.NonEmbeddingParams,
                 r.TrainedTokens ?? r.Plan.Tokens, r.Plan.FlopBudget, r.State == RunState.Completed ? r.ValLoss : null,
-                r.Attempts, curve));
+                r.Attempts, curve, r.Plan.Role.ToString(), r.Plan.Parent, r.Plan.ForkStep * perStep, seconds));
         }
         return new SweepResults(status.Id, status.Name, runs, status.Spec?.ReportBudgets.ToArray() ?? []);
     }

@@ -81,6 +81,9 @@ public sealed class SweepProcessTests : IDisposable
     [InlineData("colour: red\n", "unknown key 'colour'")]
     [InlineData("tokens: [-1]\n", "tokens[0] = -1 must be a positive number")]
     [InlineData("models: [{ n_layer: 2, n_head: 3, n_embd: 64 }]\n", "n_embd 64 is not divisible by n_head 3")]
+    [InlineData("schedule: wsd\ncooldown_fraction: 1\n", "cooldown_fraction 1 must be inside (0, 1)")]
+    [InlineData("branching: true\n", "branching: true needs schedule: wsd")]
+    [InlineData("schedule: wsd\nwarmup_steps: 900\n", "before warmup ends at step 900")]
     public async Task Sweep_launch_bad_spec_exits_2_before_connecting(string extra, string message)
     {
         string body = "name: s\ndata: /d\nstorage: /s\n" + (extra.StartsWith("models") ? "" : "params: [1e5]\n")

@@ -22,9 +22,12 @@ public static class FakeCoordinator
     public static readonly ConcurrentDictionary<string, byte> Active = new();
     public static int MaxActive;
     public static int Submitted;
+    /// <summary>Every spec submitted, by run id (branches' init_from and fork_step, retried trunks' init_from).</summary>
+    public static readonly ConcurrentDictionary<string, RunSpec> Specs = new();
 
-    internal static void Started(string id)
+    internal static void Started(string id, RunSpec spec)
     {
+        Specs[id] = spec;
         Active[id] = 0;
         Interlocked.Increment(ref Submitted);
         int now = Active.Count, seen;
@@ -59,7 +62,7 @@ public sealed class FakeRunGrain : Grain, IRunGrain
     public Task<RunStatus> SubmitAsync(RunSpec spec)
     {
         status = new RunStatus { Id = this.GetPrimaryKeyString(), Name = spec.Name, State = RunState.Pending, TotalSteps = spec.Steps, Spec = spec };
-        FakeCoordinator.Started(status.Id);
+        FakeCoordinator.Started(status.Id, spec);
         return Task.FromResult(status);
     }
 
@@ -68,7 +71,13 @@ public sealed class FakeRunGrain : Grain, IRunGrain
         var s = status ?? throw new UnknownRunException($"no run '{this.GetPrimaryKeyString()}'");
         if (s.State.IsFinal()) return Task.FromResult(s);
         var spec = s.Spec!;
-        int step = Math.Min(spec.Steps, spec.Steps * ++polls / 3);
+        // A fork starts at its checkpoint's step (ckpt-NNNNNN), as the trainer does.
+        int from = spec.InitFrom is { } init && int.TryParse(Path.GetFileName(init).Replace("ckpt-", ""), out var f) ? f : 0;
+        int step = Math.Min(spec.Steps, from + (spec.Steps - from) * ++polls / 3);
+        // Committed checkpoints: the pinned steps passed so far, and the newest step (the run grain's keep-last-N).
+        var checkpoints = spec.Checkpoint.Pinned.Where(p => p > from && p <= step).Append(step).Distinct().Order()
+            .Select(p => new CheckpointRef(p, Path.Combine(spec.Checkpoint.Path, s.Id, $"ckpt-{p:D6}"), 1, 1, DateTimeOffset.UtcNow));
+        s = s with { Checkpoints = [.. s.Checkpoints.Where(c => spec.Checkpoint.Pinned.Contains(c.Step)).Concat(checkpoints).DistinctBy(c => c.Step).OrderBy(c => c.Step)] };
         long n = 12L * spec.Model.NLayer * spec.Model.NEmbd * spec.Model.NEmbd;
         double tokensPerStep = spec.Batch * spec.Model.BlockSize * spec.Workers.Max;
         double loss = FakeCoordinator.Law.Predict(n, Math.Max(1, step) * tokensPerStep);
