@@ -24,18 +24,22 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader -i
 "$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --json > "$OUTDIR/prepare.json" || exit 1
 
 PIDS=()
+SILO_PORT=21110 GATEWAY_PORT=31110
+# SIGTERM: background jobs of a non-interactive shell ignore SIGINT.
 stop_cluster() {
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -INT "${PIDS[$i]}" 2>/dev/null; done
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[$i]}" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
   PIDS=()
 }
 trap stop_cluster EXIT
 
-# run_sweep NAME CONCURRENCY GRAPHS WORKER-ARGS...: one cluster, one sweep; prints "wall seconds" on the last line.
+# run_sweep NAME CONCURRENCY GRAPHS WORKER-FUNCTION: one cluster (its own ports), one sweep; writes "STATE WALL" to
+# NAME/wall.txt.
 run_sweep() {
   local name="$1" conc="$2" graphs="$3"; shift 3
   local log="$OUTDIR/$name"; mkdir -p "$log"
-  "$ORCH" coordinator --metrics-port 0 > "$log/coordinator.log" 2>&1 & PIDS+=($!)
+  export SILO_PORT=$((SILO_PORT + 1)) ORCH_COORDINATOR="127.0.0.1:$((GATEWAY_PORT += 1))"
+  "$ORCH" coordinator --metrics-port 0 --port "$SILO_PORT" --gateway-port "$GATEWAY_PORT" > "$log/coordinator.log" 2>&1 & PIDS+=($!)
   sleep 6
   "$@"
   local want=$(( GPUS * ${WORKERS_PER_GPU:-1} ))
@@ -75,7 +79,7 @@ PY
 
 baseline_workers() {
   for ((g = 0; g < GPUS; g++)); do
-    CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g \
+    CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g \
       > "$OUTDIR/baseline/worker$g.log" 2>&1 & PIDS+=($!)
   done
 }
@@ -83,32 +87,22 @@ packed_workers() {
   for ((g = 0; g < GPUS; g++)); do
     if [[ "$MODE" == mps ]]; then
       for ((k = 0; k < SLOTS; k++)); do
-        CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g-p$k --mps \
+        CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g-p$k --mps \
           > "$OUTDIR/packed/worker$g-$k.log" 2>&1 & PIDS+=($!)
         [[ $k == 0 ]] && sleep 3  # the first starts the MPS daemon
       done
     else
-      CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" \
+      CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" \
         > "$OUTDIR/packed/worker$g.log" 2>&1 & PIDS+=($!)
     fi
   done
 }
 
-RUNS=$(python3 - "$SPEC" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-def count(key):
-    m = re.search(rf"^{key}:\s*\[([^\]]*)\]", t, re.M)
-    return len([x for x in m.group(1).split(",") if x.strip()]) if m else 0
-models = count("params") + len(re.findall(r"^\s*-\s*\{?\s*n_layer", t, re.M)) + count("models")
-budgets = count("tokens") + count("flop_budgets")
-print(max(1, models * max(1, budgets) * max(1, count("seeds"))))
-PY
-)
+RUNS=256  # every run of the sweep in flight at once; the scheduler packs what fits
 GRAPHS=on; [[ "${NO_CUDA_GRAPHS:-0}" == 1 ]] && GRAPHS=""
 echo "== baseline: $GPUS worker(s), one run per GPU, eager"
 WORKERS_PER_GPU=1 run_sweep baseline "$GPUS" "${GRAPHS:+off}" baseline_workers
-echo "== packed: $([[ $MODE == mps ]] && echo "$SLOTS workers per GPU under MPS" || echo "one worker per GPU with $SLOTS slots"), concurrency $RUNS, cuda_graphs ${GRAPHS:-(left out)}"
+echo "== packed: $([[ $MODE == mps ]] && echo "$SLOTS workers per GPU under MPS" || echo "one worker per GPU with $SLOTS slots"), all runs in flight, cuda_graphs ${GRAPHS:-(left out)}"
 WORKERS_PER_GPU=$([[ $MODE == mps ]] && echo "$SLOTS" || echo 1) run_sweep packed "$RUNS" "$GRAPHS" packed_workers
 
 python3 - "$OUTDIR" "$GPUS" <<'PY'
@@ -135,7 +129,7 @@ for k in sorted(set(b[3]) | set(p[3])):
     lb, lp = b[3].get(k), p[3].get(k)
     same = lb is not None and lp is not None and abs(lb - lp) <= 1e-4 * max(1.0, abs(lb))
     bad += not same
-    print(f"{k:40s} {lb if lb is not None else float('nan'):14.4f} {lp if lp is not None else float('nan'):14.4f}{'' if same else '  DIFFERENT'}")
+    print(f"{k:40s} {lb if lb is not None else float('nan'):14.6f} {lp if lp is not None else float('nan'):14.6f}{'' if same else '  DIFFERENT'}")
 print("final losses agree" if bad == 0 else f"{bad} run(s) differ")
 PY
 
@@ -144,7 +138,7 @@ export CUDA_VISIBLE_DEVICES=0
 for shape in "3 192 3 32" "6 384 6 32" "6 384 6 128"; do
   read -r L C H B <<< "$shape"
   ours() { "$ORCH" bench train --model micro --set "n_layer=$L,n_head=$H,n_embd=$C,vocab_size=256" --batch "$B" --block 256 --device cuda --steps 50 --warmup-steps 10 --json "$@" 2>/dev/null \
-    | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print(f"{d[\"ms_per_step\"]:.2f} ms/step (MFU {d[\"mfu\"] or 0:.1%})")' 2>/dev/null || echo "n/a"; }
+    | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print("%.2f ms/step (MFU %.1f%%)" % (d["ms_per_step"], 100 * (d["mfu"] or 0)))' 2>/dev/null || echo "n/a"; }
   eager=$(ours)
   graphed=$([[ -z "$GRAPHS" ]] && echo "(no --cuda-graphs)" || ours --cuda-graphs on)
   torch=$(python3 bench/torch_gpt_step.py --layers "$L" --embd "$C" --heads "$H" --batch "$B" --block 256 --vocab 256)
