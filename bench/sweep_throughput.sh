@@ -9,7 +9,7 @@
 #      (`cuda_graphs: on`; NO_CUDA_GRAPHS=1 leaves the key out, for builds without it). PACK_MODE=mps instead starts
 #      PACK_SLOTS one-slot workers per GPU under the MPS control daemon (`orch worker --mps`).
 # Needs the carried self-contained publish (.publish/orch.tar.xz, scripts/publish-gpu.sh), Brown as .data/brown/raw
-# and a python3 with PyTorch. Writes logs and both sweeps' status to $OUT (default /tmp/orch-sweep-throughput).
+# and a python3 with PyTorch. SKIP_SHAPES=1 leaves out the per-shape step times. Writes logs and both sweeps' status to $OUT (default /tmp/orch-sweep-throughput).
 # Usage: bench/sweep_throughput.sh [SWEEP.yaml]     (default bench/gpu-sweep.yaml)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -133,14 +133,15 @@ for k in sorted(set(b[3]) | set(p[3])):
 print("final losses agree" if bad == 0 else f"{bad} run(s) differ")
 PY
 
-echo "== per-shape step times, batch x 256 tokens, bf16 (orch: eager, then --cuda-graphs on; torch: eager, whole-step graph)"
+[[ "${SKIP_SHAPES:-0}" == 1 ]] && exit 0
+echo "== per-shape step times, batch x 256 tokens, byte vocabulary, no biases, bf16 (orch: --cuda-graphs off, then on; torch: eager, whole-step graph)"
 export CUDA_VISIBLE_DEVICES=0
 for shape in "3 192 3 32" "6 384 6 32" "6 384 6 128"; do
   read -r L C H B <<< "$shape"
-  ours() { "$ORCH" bench train --model micro --set "n_layer=$L,n_head=$H,n_embd=$C,vocab_size=256" --batch "$B" --block 256 --device cuda --steps 50 --warmup-steps 10 --json "$@" 2>/dev/null \
-    | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print("%.2f ms/step (MFU %.1f%%)" % (d["ms_per_step"], 100 * (d["mfu"] or 0)))' 2>/dev/null || echo "n/a"; }
-  eager=$(ours)
-  graphed=$([[ -z "$GRAPHS" ]] && echo "(no --cuda-graphs)" || ours --cuda-graphs on)
-  torch=$(python3 bench/torch_gpt_step.py --layers "$L" --embd "$C" --heads "$H" --batch "$B" --block 256 --vocab 256)
+  ours() { "$ORCH" bench train --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,block_size=256,vocab_size=257,bias=false" --batch "$B" --block 256 \
+      --device cuda --steps 300 --warmup-steps 20 --json "$@" 2>/dev/null \
+    | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print("%.3f ms/step (MFU %.1f%%)" % (d["ms_per_step"], 100 * (d["mfu"] or 0)))' 2>/dev/null || echo "n/a"; }
+  if [[ -n "$GRAPHS" ]]; then eager=$(ours --cuda-graphs off); graphed=$(ours --cuda-graphs on); else eager=$(ours); graphed="(no --cuda-graphs)"; fi
+  torch=$(python3 bench/torch_gpt_step.py --layers "$L" --embd "$C" --heads "$H" --batch "$B" --block 256 --vocab 257 --no-bias --steps 300 --warmup 20)
   echo "${L}x${C} batch $B: orch eager $eager, orch graphs $graphed | $torch"
 done

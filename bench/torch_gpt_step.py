@@ -1,11 +1,11 @@
 """PyTorch's training step for a small GPT, eager and as one whole-step CUDA graph (the peer of `orch bench train`).
 
 The model is a minimal GPT-2-style decoder written here (token + position embeddings, pre-LayerNorm blocks with
-causal SDPA and a GELU MLP, tied head, biases on), trained as `orch bench train` trains: bf16 autocast over fp32
+causal SDPA and a GELU MLP, tied head, biases unless --no-bias; no nanoGPT checkout needed), trained as `orch bench train` trains: bf16 autocast over fp32
 weights, fused AdamW (weight decay 0.1 on matrices), global-norm clip 1.0, synthetic tokens. The graph variant
 captures forward, loss, backward, clip and the optimizer step once (after warm-up on a side stream) and replays it
 with each batch copied into static input buffers, PyTorch's "whole network capture".
-Usage: python3 bench/torch_gpt_step.py --layers 6 --embd 384 --heads 6 --batch 32 --block 256 [--vocab 256] [--json]
+Usage: python3 bench/torch_gpt_step.py --layers 6 --embd 384 --heads 6 --batch 32 --block 256 [--vocab 257] [--no-bias] [--json]
 """
 import argparse, json, math, time
 import torch
@@ -18,20 +18,24 @@ p.add_argument("--embd", type=int, required=True)
 p.add_argument("--heads", type=int, required=True)
 p.add_argument("--batch", type=int, default=32)
 p.add_argument("--block", type=int, default=256)
-p.add_argument("--vocab", type=int, default=256)
+p.add_argument("--vocab", type=int, default=257)
+p.add_argument("--no-bias", action="store_true", help="Linear and LayerNorm layers without biases")
 p.add_argument("--steps", type=int, default=50)
 p.add_argument("--warmup", type=int, default=10)
 p.add_argument("--json", action="store_true")
 a = p.parse_args()
 
 
+bias = not a.no_bias
+
+
 class Block(nn.Module):
     def __init__(self, c, h):
         super().__init__()
         self.h = h
-        self.ln1, self.ln2 = nn.LayerNorm(c), nn.LayerNorm(c)
-        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
-        self.up, self.down = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.ln1, self.ln2 = nn.LayerNorm(c, bias=bias), nn.LayerNorm(c, bias=bias)
+        self.qkv, self.proj = nn.Linear(c, 3 * c, bias=bias), nn.Linear(c, c, bias=bias)
+        self.up, self.down = nn.Linear(c, 4 * c, bias=bias), nn.Linear(4 * c, c, bias=bias)
 
     def forward(self, x):
         b, t, c = x.shape
@@ -48,7 +52,7 @@ class Gpt(nn.Module):
         self.vocab = (vocab + 63) // 64 * 64
         self.tok, self.pos = nn.Embedding(self.vocab, c), nn.Embedding(block, c)
         self.blocks = nn.ModuleList(Block(c, h) for _ in range(layers))
-        self.ln = nn.LayerNorm(c)
+        self.ln = nn.LayerNorm(c, bias=bias)
         for n, w in self.named_parameters():
             if w.dim() == 2: nn.init.normal_(w, 0.0, 0.02 / math.sqrt(2 * layers) if n.endswith(("proj.weight", "down.weight")) else 0.02)
             elif n.endswith("bias"): nn.init.zeros_(w)
