@@ -7,7 +7,7 @@ using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Data;
 using Orchestrator.Worker.Export;
 using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
+using Orchestrator.Sharding.Optim;
 using Orchestrator.Worker.Sampling;
 using Orchestrator.Worker.Training;
 using Orchestrator.Worker.Training.Distributed;
@@ -103,7 +103,7 @@ public static class TrainCommands
             };
             var asJson = pr.GetValue(json);
             options = ranks.Apply(options);
-            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.OptimizerFactory);
+            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.Communicator);
             var c = trainer.Config;
             Console.Error.WriteLine(
                 $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +

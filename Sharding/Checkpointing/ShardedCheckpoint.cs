@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 using Orchestrator.Sharding.Communication;
-using Orchestrator.Sharding.Parallel;
+using Orchestrator.Sharding.Engine;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Checkpointing;
@@ -22,7 +22,7 @@ public static class ShardedCheckpoint
     static string ShardFile(int rank, int world) => $"shard-{rank:D5}-of-{world:D5}.bin";
 
     /// <summary>Collective: every rank calls it. Returns the checkpoint folder.</summary>
-    public static string Save(string root, ShardedTrainer trainer, long step, string? cursor,
+    public static string Save(string root, StepEngine trainer, long step, string? cursor,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         var comm = trainer.Communicator;
@@ -30,7 +30,7 @@ public static class ShardedCheckpoint
         if (File.Exists(Path.Combine(dir, CheckpointManifest.FileName)))
             throw new IOException($"checkpoint {dir} already exists; refusing to overwrite it (use a new --out or step)");
         Directory.CreateDirectory(dir);
-        var pieces = trainer.SavePieces();
+        var pieces = trainer.Region.SavePieces();
         var elements = pieces.Sum(p => p.Length);
         var file = ShardFile(comm.Rank, comm.WorldSize);
         var path = Path.Combine(dir, file);
@@ -84,11 +84,11 @@ public static class ShardedCheckpoint
     /// Collective: loads <paramref name="dir"/> into <paramref name="trainer"/> at the trainer's world size and
     /// ZeRO stage, whatever they were at save time. Checks the layout and every shard's SHA-256 first.
     /// </summary>
-    public static CheckpointManifest Load(string dir, ShardedTrainer trainer)
+    public static CheckpointManifest Load(string dir, StepEngine trainer)
     {
         var m = CheckpointManifest.Read(dir);
         CheckLayout(m, trainer, dir);
-        var needed = trainer.LoadPieces();
+        var needed = trainer.Region.LoadPieces();
         var index = m.Shards
             .SelectMany(s => Offsets(s).Select(p => (Shard: s, p.Start, p.Length, p.Local)))
             .OrderBy(p => p.Start).ToList();
@@ -158,7 +158,7 @@ public static class ShardedCheckpoint
         }
     }
 
-    static void CheckLayout(CheckpointManifest m, ShardedTrainer trainer, string dir)
+    static void CheckLayout(CheckpointManifest m, StepEngine trainer, string dir)
     {
         var mine = trainer.Layout.Params;
         if (m.Parameters.Count != mine.Count)

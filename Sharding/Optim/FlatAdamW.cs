@@ -1,44 +1,67 @@
+using Orchestrator.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Optim;
 
-/// <summary>AdamW hyper-parameters (PyTorch's defaults except the decay, nanoGPT's 0.1).</summary>
-public sealed record AdamWOptions(double Beta1 = 0.9, double Beta2 = 0.95, double Eps = 1e-8, double WeightDecay = 0.1, double GradClip = 1.0);
+/// <summary>AdamW and clipping hyper-parameters (PyTorch's defaults except the decay, nanoGPT's 0.1, and nanoGPT's clip of 1).</summary>
+public sealed record AdamWSettings(double Beta1 = 0.9, double Beta2 = 0.95, double Eps = 1e-8, double WeightDecay = 0.1, double GradClip = 1.0);
 
 /// <summary>
-/// AdamW over one flat fp32 region: the whole model for DDP, this rank's shard for ZeRO. Same math as
-/// torch.optim.AdamW (decoupled decay, bias-corrected moments). The decay mask given to the constructor is 1 on
-/// elements of 2-D weights and 0 elsewhere (biases, norms, padding), as nanoGPT groups them; it is read once into
-/// runs and disposed, so it costs no device memory while training.
+/// The one AdamW: over one flat fp32 region (the whole model at world 1 and for DDP, this rank's shard for ZeRO).
+/// Same math as torch.optim.AdamW (decoupled decay, bias-corrected moments); decay applies to the given runs of the
+/// region (elements of 2-D weights, as nanoGPT groups them), nothing else. Invariant: the learning rate and the step
+/// count live in one-element float32 device tensors that <see cref="Schedule"/> sets outside the step; <see cref="Update"/>
+/// reads only them, so the update has no per-step host value and no host sync (a CUDA graph can replay it).
 /// </summary>
 public sealed class FlatAdamW : IDisposable
 {
     public Tensor Master { get; }
     public Tensor ExpAvg { get; }
     public Tensor ExpAvgSq { get; }
-    public long StepCount { get; set; }
-    readonly AdamWOptions _o;
+    public AdamWSettings Settings { get; }
+
+    /// <summary>The learning rate of the next update, on the device (set by <see cref="Schedule"/>).</summary>
+    public Tensor LearningRate { get; }
+
+    /// <summary>AdamW's t on the device: bias correction reads it; <see cref="Schedule"/> increments it there.</summary>
+    public Tensor StepTensor { get; }
+
+    long _steps;
+
+    /// <summary>Updates taken (AdamW's t); setting it (a checkpoint load) writes the device step tensor too.</summary>
+    public long StepCount
+    {
+        get => _steps;
+        set
+        {
+            _steps = value;
+            StepTensor.FillHeld(value);
+        }
+    }
 
     /// <param name="fused">Use libtorch's fused kernel when it works here (tests compare both paths).</param>
-    public FlatAdamW(Tensor master, Tensor decayMask, AdamWOptions options, bool fused = true)
-        : this(master, RunsAndDispose(decayMask), options, fused) { }
+    public FlatAdamW(Tensor master, Tensor decayMask, AdamWSettings settings, bool fused = true)
+        : this(master, RunsAndDispose(decayMask), settings, fused) { }
 
     /// <summary>
-    /// The same with the decayed elements given as runs (offset, length) of the region, in order; every other element
-    /// is not decayed. No mask tensor is made (the sharded trainer derives the runs from its layout).
+    /// The decayed elements given as runs (offset, length) of the region, in order; every other element is not
+    /// decayed. No mask tensor is made (the engine derives the runs from its layout).
     /// </summary>
-    public FlatAdamW(Tensor master, IReadOnlyList<(long Offset, long Length)> decayRuns, AdamWOptions options, bool fused = true)
-        : this(master, (decayRuns.ToArray(), Complement(decayRuns, master.numel())), options, fused) { }
+    public FlatAdamW(Tensor master, IReadOnlyList<(long Offset, long Length)> decayRuns, AdamWSettings settings, bool fused = true)
+        : this(master, (decayRuns.ToArray(), Complement(decayRuns, master.numel())), settings, fused) { }
 
-    FlatAdamW(Tensor master, ((long, long)[] Decay, (long, long)[] Plain) runs, AdamWOptions options, bool fused)
+    FlatAdamW(Tensor master, ((long, long)[] Decay, (long, long)[] Plain) runs, AdamWSettings settings, bool fused)
     {
         Master = master;
         ExpAvg = zeros_like(master).DetachFromDisposeScope();
         ExpAvgSq = zeros_like(master).DetachFromDisposeScope();
-        _o = options;
-        _fused = fused ? FusedAdamWKernel.TryCreate(master.device, out _) : null;
-        _step = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
+        Settings = settings;
+        string? reason = "not requested";
+        _fused = fused ? FusedAdamWKernel.TryCreate(master.device, out reason) : null;
+        FusedUnavailableReason = _fused is null ? reason : null;
+        StepTensor = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
+        LearningRate = zeros(1, dtype: ScalarType.Float32, device: master.device).DetachFromDisposeScope();
         (_decayRuns, _plainRuns) = runs;
         _views = [.. new[] { _decayRuns, _plainRuns }.Select(r => new[] { Master, ExpAvg, ExpAvgSq }
             .Select(buffer => r.Select(x => buffer.narrow(0, x.Item1, x.Item2).DetachFromDisposeScope()).ToArray()).ToArray())];
@@ -67,12 +90,14 @@ public sealed class FlatAdamW : IDisposable
     }
 
     readonly FusedAdamWKernel? _fused;   // libtorch's fused AdamW (one kernel), when this libtorch has it
-    readonly Tensor _step;               // its float32 step count, on the device
     readonly (long Offset, long Length)[] _decayRuns, _plainRuns;
     readonly Tensor[][][] _views;        // [decay, plain][master, exp_avg, exp_avg_sq][run]
 
     /// <summary>Whether libtorch's fused kernel does the update (else element-wise tensor ops).</summary>
     public bool Fused => _fused is not null;
+
+    /// <summary>Why the fused kernel is not used, when it is not.</summary>
+    public string? FusedUnavailableReason { get; }
 
     // The mask's maximal runs of 1s (decayed) and of 0s, read once: the fused kernel takes one weight decay per
     // call, so it runs twice, each time over that kind's runs of the flat buffers (views: no copies).
@@ -91,44 +116,67 @@ public sealed class FlatAdamW : IDisposable
     }
 
     /// <summary>
+    /// Outside the step: the next update's learning rate into <see cref="LearningRate"/> and t + 1 into
+    /// <see cref="StepTensor"/>, both on the device (a fill and an add: no host sync).
+    /// </summary>
+    public void Schedule(double lr)
+    {
+        LearningRate.FillHeld(lr);
+        using Scalar one = 1.0;
+        StepTensor.add_(one);
+        _steps++;
+    }
+
+    /// <summary>
     /// One update with <paramref name="grad"/> (fp32, same length as <see cref="Master"/>), divided first by
     /// <paramref name="gradScale"/> when given (a one-element device tensor: max(1, norm / clip) clips the gradient).
+    /// Reads the learning rate and step from their device tensors; the element-wise path may scale
+    /// <paramref name="grad"/> in place.
     /// </summary>
-    public void Step(Tensor grad, double lr, Tensor? gradScale = null)
+    public void Update(Tensor grad, Tensor? gradScale = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        StepCount++;
+        var s = Settings;
         if (_fused is not null)
         {
-            _step.FillHeld(StepCount);
             for (var kind = 0; kind < 2; kind++)
             {
                 var runs = kind == 0 ? _decayRuns : _plainRuns;
                 var grads = runs.Select(r => grad.narrow(0, r.Offset, r.Length)).ToArray();
-                _fused.Step(_views[kind][0], grads, _views[kind][1], _views[kind][2], _step, gradScale, lr, _o.Beta1, _o.Beta2,
-                    kind == 0 ? _o.WeightDecay : 0, _o.Eps);
+                _fused.Step(_views[kind][0], grads, _views[kind][1], _views[kind][2], StepTensor, gradScale, LearningRate, s.Beta1, s.Beta2,
+                    kind == 0 ? s.WeightDecay : 0, s.Eps);
             }
             return;
         }
         if (gradScale is not null) grad.div_(gradScale);
-        var bc1 = 1 - Math.Pow(_o.Beta1, StepCount);
-        var bc2 = 1 - Math.Pow(_o.Beta2, StepCount);
-        // The numbers as held Scalars: TorchSharp's temporary ones can be freed while libtorch reads them.
-        using Scalar keep = 1 - lr * _o.WeightDecay, b1 = _o.Beta1, oneMinusB1 = 1 - _o.Beta1, b2 = _o.Beta2,
-            oneMinusB2 = 1 - _o.Beta2, sqrtBc2 = Math.Sqrt(bc2), eps = _o.Eps, minusStep = -lr / bc1;
+        // Bias corrections and the step size from the device tensors; the numbers as held Scalars (TorchSharp's
+        // temporary ones can be freed while libtorch reads them).
+        using Scalar one = 1.0, b1 = s.Beta1, oneMinusB1 = 1 - s.Beta1, b2 = s.Beta2, oneMinusB2 = 1 - s.Beta2, eps = s.Eps, wd = s.WeightDecay;
+        var bc1 = full_like(StepTensor, b1).pow(StepTensor).neg_().add_(one);      // 1 - b1^t
+        var sqrtBc2 = full_like(StepTensor, b2).pow(StepTensor).neg_().add_(one).sqrt_();
         // Decoupled decay first (as torch.optim.AdamW), on 2-D weights only.
-        if (_o.WeightDecay > 0)
+        if (s.WeightDecay > 0)
+        {
+            var keep = LearningRate.mul(wd).neg_().add_(one);                        // 1 - lr·wd
             foreach (var run in _views[0][0]) run.mul_(keep);
+        }
         ExpAvg.mul_(b1).add_(grad, alpha: oneMinusB1);
         ExpAvgSq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
         var denom = ExpAvgSq.sqrt().div_(sqrtBc2).add_(eps);
-        Master.addcdiv_(ExpAvg, denom, value: minusStep);
+        Master.sub_(ExpAvg.div(denom).mul_(LearningRate.div(bc1)));
+    }
+
+    /// <summary><see cref="Schedule"/> then <see cref="Update"/>: one whole step with a host learning rate.</summary>
+    public void Step(Tensor grad, double lr, Tensor? gradScale = null)
+    {
+        Schedule(lr);
+        Update(grad, gradScale);
     }
 
     public void Dispose()
     {
         foreach (var v in _views.SelectMany(k => k).SelectMany(b => b)) v.Dispose();
-        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); _step.Dispose(); _fused?.Dispose();
+        Master.Dispose(); ExpAvg.Dispose(); ExpAvgSq.Dispose(); StepTensor.Dispose(); LearningRate.Dispose(); _fused?.Dispose();
     }
 }

@@ -6,7 +6,6 @@ using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Data;
 using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
 using Orchestrator.Worker.Training;
 using Orchestrator.Worker.Training.Distributed;
 
@@ -66,13 +65,11 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             GradAccum = s.GradAccum, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
             Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
             CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
-            Rank = a.Rank, WorldSize = a.WorldSize, CudaGraphs = s.CudaGraphs,
+            Rank = a.Rank, WorldSize = a.WorldSize, Zero = s.Zero, CudaGraphs = s.CudaGraphs,
             Schedule = s.Schedule, MinLearningRate = s.MinLr, CooldownFraction = s.CooldownFraction, CooldownShape = s.CooldownShape,
             CheckpointAt = s.Checkpoint.Pinned, InitFrom = s.InitFrom, ForkStep = s.ForkStep,
         };
-        Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? optimizer = comm is null ? null
-            : (gpt, o, dev) => new ShardedAdamW(gpt, comm, s.Zero, o.Adam, dev.ComputeDtype);
-        trainer = new Trainer(config, options, CorpusSources.Open, _ => { }, optimizer);
+        trainer = new Trainer(config, options, CorpusSources.Open, _ => { }, comm);
         step = trainer.StartStep;
     }
 

@@ -1,4 +1,4 @@
-using Orchestrator.Sharding.Optim;
+using Orchestrator.Tensors;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

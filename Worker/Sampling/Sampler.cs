@@ -1,4 +1,4 @@
-using Orchestrator.Sharding.Optim;
+using Orchestrator.Tensors;
 using Orchestrator.Worker.Model;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,13 +1,13 @@
 using Orchestrator.Sharding.Interop;
-using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
+using Orchestrator.Sharding.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Worker.Training;
 
 /// <summary>
-/// The single-process training step (micro-batch forwards and backwards, clip, fused AdamW, gradients dropped)
+/// The engine's world-1 training step (<see cref="StepEngine.Step"/>: micro-batch forwards and backwards, clip, fused
+/// AdamW, gradients dropped)
 /// captured once in a CUDA graph and replayed: small models are launch-bound, and one graph launch replaces the
 /// hundreds of kernel launches a step makes. PyTorch's recipe (torch.cuda.graphs, whole-network capture): a few
 /// eager steps on a side stream first (cuBLAS workspaces, the fused kernel's TorchScript, the allocator's pools
@@ -15,7 +15,7 @@ namespace Orchestrator.Worker.Training;
 ///
 /// Invariant: everything the captured code reads that changes from step to step lives in device tensors written
 /// before each replay: the batch (<see cref="_x"/>, <see cref="_y"/>), the learning rate and the AdamW step count
-/// (<see cref="LocalAdamW.BeginStep"/>). The outputs (summed micro-batch loss, gradient norm) are the tensors the
+/// (<see cref="StepEngine.BeginStep"/>). The outputs (summed micro-batch loss, gradient norm) are the tensors the
 /// capture made, rewritten by every replay. The trainer's thread runs on a pool stream for the whole run
 /// (<see cref="CudaStreams.UseOwnStream"/>), so eager steps, the capture, replays, evaluation and checkpoints are
 /// ordered on one stream. A capture that fails (an unsupported call inside the step) is ended without harm, one
@@ -26,8 +26,7 @@ public sealed class GraphedStep : IDisposable
     /// <summary>Eager steps on the side stream before the capture (PyTorch's examples use three).</summary>
     public const int WarmupSteps = 3;
 
-    readonly Gpt _model;
-    readonly LocalAdamW _opt;
+    readonly StepEngine _engine;
     readonly int _gradAccum;
     readonly Action<string> _warn;
     readonly Tensor[] _x, _y;        // static inputs, one (B, T) pair per micro-batch
@@ -43,13 +42,12 @@ public sealed class GraphedStep : IDisposable
     public string? FailureReason { get; private set; }
 
     /// <summary>A graphed step that never captures: its static buffers and step bookkeeping, testable on the CPU.</summary>
-    internal static GraphedStep NeverCapturing(Gpt model, LocalAdamW opt, TrainOptions o, Device device) =>
-        new(model, opt, o.BatchSize, o.BlockSize, o.GradAccum, device, _ => { }) { _failed = true };
+    internal static GraphedStep NeverCapturing(StepEngine engine, TrainOptions o, Device device) =>
+        new(engine, o.BatchSize, o.BlockSize, o.GradAccum, device, _ => { }) { _failed = true };
 
-    GraphedStep(Gpt model, LocalAdamW opt, int batch, int block, int gradAccum, Device device, Action<string> warn)
+    GraphedStep(StepEngine engine, int batch, int block, int gradAccum, Device device, Action<string> warn)
     {
-        _model = model;
-        _opt = opt;
+        _engine = engine;
         _gradAccum = gradAccum;
         _warn = warn;
         _x = Enumerable.Range(0, gradAccum).Select(_ => zeros([batch, block], ScalarType.Int64, device).DetachFromDisposeScope()).ToArray();
@@ -61,7 +59,7 @@ public sealed class GraphedStep : IDisposable
     /// use one, else null and the reason (null for "off", or for "auto" where graphs do not apply, such as the CPU).
     /// "on" on a CPU device is bad input.
     /// </summary>
-    public static GraphedStep? TryCreate(string mode, Gpt model, IOptimizerStrategy optimizer, TrainOptions o, DeviceInfo device,
+    public static GraphedStep? TryCreate(string mode, StepEngine engine, TrainOptions o, DeviceInfo device,
         Action<string> warn, out string? reason)
     {
         reason = null;
@@ -74,18 +72,18 @@ public sealed class GraphedStep : IDisposable
         }
         // Where graphs do not apply, "auto" is quietly eager; where they should work and do not, the caller warns.
         string? notApplicable = o.WorldSize > 1 ? "CUDA graphs capture the single-process step only (this run has several ranks)"
-            : optimizer is not LocalAdamW ? "CUDA graphs need the single-process AdamW"
+            : engine.Reduction is not NoReduction || engine.Residency is not ReplicatedParameters ? "CUDA graphs capture the unsharded step only (--zero 0)"
             : null;
         if (notApplicable is not null)
         {
             reason = on ? notApplicable : null;
             return null;
         }
-        var local = (LocalAdamW)optimizer;
-        if (!local.Fused) reason = "they need libtorch's fused AdamW (" + local.FusedUnavailableReason + ")";
+        var adam = engine.Optimizer;
+        if (!adam.Fused) reason = "they need libtorch's fused AdamW (" + adam.FusedUnavailableReason + ")";
         else if (!CudaGraph.TryLoad(out var why)) reason = why;
         if (reason is not null) return null;
-        return new GraphedStep(model, local, o.BatchSize, o.BlockSize, o.GradAccum, device.Device, warn);
+        return new GraphedStep(engine, o.BatchSize, o.BlockSize, o.GradAccum, device.Device, warn);
     }
 
     /// <summary>
@@ -100,7 +98,7 @@ public sealed class GraphedStep : IDisposable
             _x[i].copy_(batches[i].X);
             _y[i].copy_(batches[i].Y);
         }
-        _opt.BeginStep(learningRate);
+        _engine.BeginStep(learningRate);
         if (_graph is not null)
         {
             _graph.Replay();
@@ -140,7 +138,7 @@ public sealed class GraphedStep : IDisposable
         // Nothing recorded ran: drop what autograd left behind and take this step eagerly (its rate and count are set).
         _failed = true;
         FailureReason = reason;
-        _opt.ZeroGrad();
+        _engine.ZeroGrad();
         _warn($"CUDA graph capture failed ({reason}); training eagerly");
         return Body();
     }
@@ -148,15 +146,8 @@ public sealed class GraphedStep : IDisposable
     // The step itself: the same kernels eager and captured.
     (Tensor Loss, Tensor Norm) Body()
     {
-        Tensor? lossSum = null;
-        for (int i = 0; i < _gradAccum; i++)
-        {
-            var loss = Trainer.ForwardBackward(_model, _x[i], _y[i], _gradAccum);
-            lossSum = lossSum is null ? loss : lossSum + loss;
-        }
-        var norm = _opt.DeviceStep();
-        _opt.ZeroGrad();
-        return (lossSum!, norm);
+        var (loss, norm) = _engine.Step([.. _x.Zip(_y)]);
+        return (loss, norm);
     }
 
     public void Dispose()

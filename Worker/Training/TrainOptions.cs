@@ -1,5 +1,5 @@
 using Orchestrator.Contracts.Runs;
-using Orchestrator.Worker.Optimization;
+using Orchestrator.Sharding.Optim;
 
 namespace Orchestrator.Worker.Training;
 
@@ -33,8 +33,10 @@ public sealed record TrainOptions
     public string? OutDir { get; init; }                    // checkpoints; null: none
     public string? DataDir { get; init; }
     public int Rank { get; init; }                          // this process' rank (orch train --nproc P sets it)
-    public int WorldSize { get; init; } = 1;
-    public string CudaGraphs { get; init; } = "auto";       // on | off | auto: capture the step in a CUDA graph (GraphedStep)                // ranks sharing each step; the global batch is BatchSize x WorldSize x GradAccum
+    public int WorldSize { get; init; } = 1;                // ranks sharing each step; the global batch is BatchSize x WorldSize x GradAccum
+    public int Zero { get; init; }                          // ZeRO stage: 0 replicated (DDP), 1-3 sharded (see EngineOptions)
+    public bool FusedAdamW { get; init; } = true;           // libtorch's fused AdamW kernel when it works here
+    public string CudaGraphs { get; init; } = "auto";       // on | off | auto: capture the step in a CUDA graph (GraphedStep)
 
     public double MinLr => MinLearningRate ?? (Schedule == LrScheduleSpec.Wsd ? 0 : LearningRate / 10);
     public int Warmup => WarmupSteps ?? Math.Min(2000, Steps / 10);
@@ -51,6 +53,7 @@ public sealed record TrainOptions
         if (StopAfter is < 1) throw new ArgumentException($"--stop-after {StopAfter}: must be at least 1");
         if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every {CheckpointEvery}: must be 0 or more");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} is outside a world of {WorldSize}");
+        if (Zero is < 0 or > 3) throw new ArgumentException($"--zero {Zero}: the ZeRO stage must be 0 (DDP), 1, 2 or 3");
         if (CudaGraphs is not ("on" or "off" or "auto")) throw new ArgumentException($"--cuda-graphs {CudaGraphs}: must be on, off or auto");
         if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
         if (WarmupSteps is < 0) throw new ArgumentException($"--warmup {WarmupSteps}: must not be negative");

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Loading;
+using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Optim;
+using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
 using Orchestrator.Worker.Training.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,16 +15,18 @@ using static TorchSharp.torch;
 namespace Orchestrator.Worker.Training;
 
 /// <summary>
-/// One process's training loop (nanoGPT's train.py): micro-batches with gradient accumulation, one optimizer step
-/// through the <see cref="IOptimizerStrategy"/>, host syncs only at log, eval and checkpoint steps, periodic
-/// validation, atomic checkpoints, exact resume.
+/// One rank's training loop (nanoGPT's train.py), the same for every mode: per step, the learning rate goes to the
+/// engine, the micro-batches come onto the device, and <see cref="StepEngine.Step"/> runs forward, backward, clip and
+/// update (the parallel mode is the engine's business: world 1, DDP or ZeRO-1/2/3). Host syncs only at log, eval and
+/// checkpoint steps; periodic validation, atomic checkpoints, exact resume.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     readonly TrainOptions _o;
     readonly Func<LoaderOptions, IBatchSource> _open;
     readonly Action<string> _warn;
-    readonly IOptimizerStrategy _opt;
+    readonly StepEngine _engine;
+    readonly ICommunicator? _ownComm;
     readonly BatchFeeder _train;
     readonly CheckpointStore? _store;
     readonly LrSchedule _schedule;
@@ -40,9 +44,9 @@ public sealed class Trainer : IDisposable
 
     /// <param name="config">Model shape (ignored when resuming: the checkpoint's shape wins).</param>
     /// <param name="open">Opens a split of the corpus (defaults elsewhere to <c>CorpusSources.Open</c>).</param>
-    /// <param name="optimizer">Builds the parameter strategy; default <see cref="LocalAdamW"/>.</param>
+    /// <param name="communicator">This rank's world (its rank and size must match the options'); null: world 1, made here.</param>
     public Trainer(GptConfig config, TrainOptions options, Func<LoaderOptions, IBatchSource> open, Action<string>? warn = null,
-        Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? optimizer = null)
+        ICommunicator? communicator = null)
     {
         TorchRuntime.Initialize();
         _o = options.Validate();
@@ -89,11 +93,15 @@ public sealed class Trainer : IDisposable
             Model = new Gpt(Config, _o.Seed);
             Model.to(Device.Device);
             Model.train();
-            _opt = optimizer?.Invoke(Model, _o, Device) ?? new LocalAdamW(Model, _o.Adam, Device.ComputeDtype, Device.Device);
+            if (communicator is null)
+                communicator = _ownComm = RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, 0, 1, ["-"], null));
+            if (communicator.WorldSize != _o.WorldSize || communicator.Rank != _o.Rank)
+                throw new ArgumentException($"the communicator is rank {communicator.Rank} of {communicator.WorldSize}, the options say rank {_o.Rank} of {_o.WorldSize}");
+            _engine = GptEngine.Create(Model, communicator, _o, Device, _warn);
             LoaderCursor? cursor = null;
             if (ckpt is not null)
             {
-                _opt.Load(ckpt.Model, ckpt.Optimizer, ckpt.State.OptimizerSteps);
+                _engine.Load(ckpt.Model, ckpt.Optimizer, ckpt.State.OptimizerSteps);
                 using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
                 cursor = ckpt.State.Cursor;
                 StartStep = ckpt.State.Step;
@@ -112,7 +120,7 @@ public sealed class Trainer : IDisposable
     }
 
     public TrainOptions Options => _o;
-    public IOptimizerStrategy Optimizer => _opt;
+    public StepEngine Engine => _engine;
 
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
     /// <param name="stopAt">Ends at this step instead (benchmarks: warm-up, then a timed stretch).</param>
@@ -130,7 +138,7 @@ public sealed class Trainer : IDisposable
         if (!_graphDecided)
         {
             _graphDecided = true;
-            _graphed = GraphedStep.TryCreate(_o.CudaGraphs, Model, _opt, _o, Device, _warn, out var graphsOff);
+            _graphed = GraphedStep.TryCreate(_o.CudaGraphs, _engine, _o, Device, _warn, out var graphsOff);
             if (graphsOff is not null) _warn($"CUDA graphs off: {graphsOff}; training eagerly");
         }
         var graphed = phases is null ? _graphed : null;
@@ -146,13 +154,14 @@ public sealed class Trainer : IDisposable
             using (var scope = NewDisposeScope())
             {
                 phases?.BeginStep();
-                var (lossSum, norm) = graphed is not null
-                    ? graphed.Step([.. Enumerable.Range(0, _o.GradAccum).Select(_ => _train.Next())], lr)
-                    : EagerStep(lr, phases, lastStep: _step + 1 == end);
+                var batch = new (Tensor X, Tensor Y)[_o.GradAccum];
+                for (int micro = 0; micro < _o.GradAccum; micro++) batch[micro] = _train.Next();
+                phases?.Mark("data");
+                var (lossSum, norm) = graphed is not null ? graphed.Step(batch, lr) : EagerStep(batch, lr, phases, lastStep: _step + 1 == end);
                 if (log)
                 {
-                    if (_opt is IMicroStepRunner ranks) lossSum = ranks.MeanOverRanks(lossSum); // collective: every rank logs at the same steps
-                    double lossf = lossSum.item<float>(); // sync point: the only one in a normal step
+                    var mean = _engine.MeanOverRanks(lossSum); // collective: every rank logs at the same steps
+                    double lossf = mean.item<float>();        // sync point: the only one in a normal step
                     double normf = norm.item<float>();
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
@@ -186,47 +195,21 @@ public sealed class Trainer : IDisposable
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes);
     }
 
-    // One optimizer step without a graph: micro-batches (staged with reductions on several ranks), then the update.
-    (Tensor Loss, Tensor Norm) EagerStep(double lr, PhaseProfiler? phases, bool lastStep)
+    // The engine's step without a graph: the LR and AdamW's t into device tensors, then forward, backward and update.
+    (Tensor Loss, Tensor Norm) EagerStep((Tensor X, Tensor Y)[] batch, double lr, PhaseProfiler? phases, bool lastStep)
     {
-        Tensor? lossSum = null;
-        for (int micro = 0; micro < _o.GradAccum; micro++)
+        _engine.BeginStep(lr);
+        bool probe = _memoryBaseline is not null && lastStep;
+        var (loss, norm) = _engine.Step(batch, phases is null && !probe ? null : phase =>
         {
-            var (x, y) = _train.Next();
-            phases?.Mark("data");
-            Tensor detached;
-            if (_opt is IMicroStepRunner runner) // multi-rank: per-layer reduction or ZeRO-3 gathers (Distributed/)
-            {
-                detached = runner.ForwardBackward(x, y, _o.GradAccum, micro == _o.GradAccum - 1);
-                phases?.Mark("forward+backward (staged, with reductions)");
-            }
-            else detached = ForwardBackward(Model, x, y, _o.GradAccum, phases);
-            lossSum = lossSum is null ? detached : lossSum + detached;
-        }
-        if (_memoryBaseline is long before && lastStep) _modelStateBytes = CudaMemory.UsedBytes() - before;
-        var norm = _opt.Step(lr);
-        _opt.ZeroGrad();
-        phases?.Mark("optimizer");
-        return (lossSum!, norm);
+            phases?.Mark(phase);
+            if (probe && phase is "backward" or "forward+backward (staged)") _modelStateBytes = CudaMemory.UsedBytes() - _memoryBaseline!.Value;
+        });
+        return (loss, norm);
     }
 
     /// <summary>Whether this trainer's steps are replayed from a CUDA graph (after warm-up; see <see cref="GraphedStep"/>).</summary>
     public bool CudaGraphsUsed => _graphed?.Captured == true;
-
-    /// <summary>
-    /// One micro-batch's forward, loss and backward on a single process; returns the loss, detached. The loss is
-    /// divided by the micro-batch count so the accumulated gradients are the mean.
-    /// </summary>
-    internal static Tensor ForwardBackward(Gpt model, Tensor x, Tensor y, int gradAccum, PhaseProfiler? phases = null)
-    {
-        var logits = model.call(x);
-        phases?.Mark("forward");
-        var loss = Gpt.Loss(logits, y).DivHeld(gradAccum);
-        phases?.Mark("loss");
-        loss.backward();
-        phases?.Mark("backward");
-        return loss.detach();
-    }
 
     IBatchSource OpenVal() => _open(new LoaderOptions(_o.DataDir ?? "", "val", _o.BatchSize, _o.BlockSize, Seed: _o.Seed));
 
@@ -237,7 +220,7 @@ public sealed class Trainer : IDisposable
     }
 
     // ZeRO-3 keeps parameters sharded between steps: evaluation needs them whole.
-    IDisposable? Materialized() => (_opt as IMicroStepRunner)?.MaterializeParameters();
+    IDisposable Materialized() => _engine.MaterializeAll();
 
     /// <summary>Writes a checkpoint of the current state for <paramref name="step"/> completed steps.</summary>
     public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)
@@ -247,11 +230,11 @@ public sealed class Trainer : IDisposable
         // files are written, then frees them (left to the GC, views of a gathered buffer kept its memory alive).
         using var scope = NewDisposeScope();
         using var rng = get_rng_state();
-        var state = new TrainerState(step, _opt.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
+        var state = new TrainerState(step, _engine.Optimizer.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
             Convert.ToBase64String(rng.bytes), trainLoss, valLoss);
         // Multi-rank: gathering the state is collective (every rank is here at this step); rank 0 alone writes it.
-        var weights = _opt.MasterWeights();
-        var moments = _opt.OptimizerState();
+        var weights = _engine.MasterWeights();
+        var moments = _engine.OptimizerState();
         return _o.Rank == 0 ? _store.Save(weights, moments, state) : _store.Root;
     }
 
@@ -263,7 +246,8 @@ public sealed class Trainer : IDisposable
     {
         _graphed?.Dispose();
         _train.Dispose();
-        _opt.Dispose();
+        _engine.Dispose();
+        _ownComm?.Dispose();
         Model.Dispose();
     }
 }

@@ -3,7 +3,7 @@ using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Launch;
 using Orchestrator.Sharding.Interop;
-using Orchestrator.Sharding.Parallel;
+using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.RankHost;
 using Orchestrator.Sharding.Ring;
 using static TorchSharp.torch;
@@ -50,7 +50,7 @@ static void Train(ICommunicator comm, Dictionary<string, string> o)
     var resume = o.GetValueOrDefault("resume");
     if (global % (comm.WorldSize * accum) != 0) throw new ArgumentException($"batch {global} must divide by world x accum");
     var model = TinyGpt.Build(seed, tied: Get(o, "tied", "false") == "true");
-    using var trainer = new ShardedTrainer(model, comm, new ShardingOptions(zero, BucketBytes: 4096, RecomputeZero3: Get(o, "zero3", "") == "recompute"));
+    using var trainer = new StepEngine(model, comm, new EngineOptions(zero, BucketBytes: 4096, RecomputeZero3: Get(o, "zero3", "") == "recompute"));
     if (zero == 3 && comm.Rank == 0)
         Console.WriteLine(trainer.Zero3FreesStorage ? "zero3 frees storage" : $"zero3 recomputes: {trainer.Zero3RecomputeReason}");
     long start = 0;

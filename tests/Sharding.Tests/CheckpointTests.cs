@@ -1,5 +1,5 @@
 using Orchestrator.Sharding.Checkpointing;
-using Orchestrator.Sharding.Parallel;
+using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.RankHost;
 using Orchestrator.Tests.Sharding.Support;
 using static TorchSharp.torch;
@@ -15,7 +15,7 @@ public sealed class CheckpointTests : IDisposable
 
     void SaveTwo(int world, int zero) => RingWorld.Run(world, comm =>
     {
-        using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(zero));
+        using var t = new StepEngine(TinyGpt.Build(5), comm, new EngineOptions(zero));
         for (var step = 1; step <= 2; step++)
         {
             using (var scope = NewDisposeScope())
@@ -58,7 +58,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("shard-00001-of-00002.bin fails its SHA-256 check", Assert.Single(skipped));
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
-            using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(0));
+            using var t = new StepEngine(TinyGpt.Build(5), comm, new EngineOptions(0));
             return ShardedCheckpoint.Load(newest, t);
         }));
         Assert.IsType<InvalidDataException>(e.InnerExceptions.Single());
@@ -72,7 +72,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(ShardedCheckpoint.StepDir(_root, 1), ShardedCheckpoint.FindLatestValid(_root));
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
-            using var t = new ShardedTrainer(TinyGpt.Build(5), comm, new ShardingOptions(0));
+            using var t = new StepEngine(TinyGpt.Build(5), comm, new EngineOptions(0));
             return ShardedCheckpoint.Save(_root, t, 1, null);
         }));
         Assert.Contains("refusing to overwrite", e.InnerExceptions.Single().Message);
@@ -84,7 +84,7 @@ public sealed class CheckpointTests : IDisposable
         SaveTwo(world: 1, zero: 0);
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
-            using var t = new ShardedTrainer(TinyGpt.Build(5, blocks: 3), comm, new ShardingOptions(0));
+            using var t = new StepEngine(TinyGpt.Build(5, blocks: 3), comm, new EngineOptions(0));
             return ShardedCheckpoint.Load(ShardedCheckpoint.StepDir(_root, 2), t);
         }));
         Assert.Contains("saved from a different model", e.InnerExceptions.Single().Message);

@@ -1,5 +1,5 @@
 using Orchestrator.Sharding.Communication;
-using Orchestrator.Sharding.Parallel;
+using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.RankHost;
 using Orchestrator.Tests.Sharding.Support;
 using static TorchSharp.torch;
@@ -8,8 +8,8 @@ namespace Orchestrator.Tests.Sharding;
 
 /// <summary>
 /// The path `orch train --nproc P` takes: the caller runs forward and backward on the whole model, then
-/// <see cref="ShardedTrainer.ReduceAndStep"/> reduces, clips and updates. At world 2 (threads, real TCP ring) it
-/// must follow the single-process <see cref="ShardedTrainer.Step"/> for DDP, ZeRO-1 and ZeRO-2.
+/// <see cref="StepEngine.ReduceAndStep"/> reduces, clips and updates. At world 2 (threads, real TCP ring) it
+/// must follow the single-process <see cref="StepEngine.Step"/> for DDP, ZeRO-1 and ZeRO-2.
 /// </summary>
 public sealed class ExternalBackwardTests
 {
@@ -18,7 +18,7 @@ public sealed class ExternalBackwardTests
     static float[] Reference() => RingWorld.Run(1, comm =>
     {
         var model = TinyGpt.Build(Seed);
-        using var t = new ShardedTrainer(model, comm, new ShardingOptions(0));
+        using var t = new StepEngine(model, comm, new EngineOptions(0));
         return Enumerable.Range(0, Steps).Select(s =>
         {
             using var scope = NewDisposeScope();
@@ -37,7 +37,7 @@ public sealed class ExternalBackwardTests
         var losses = RingWorld.Run(2, comm =>
         {
             var model = TinyGpt.Build(Seed);
-            using var t = new ShardedTrainer(model, comm, new ShardingOptions(zero, BucketBytes: 2048));
+            using var t = new StepEngine(model, comm, new EngineOptions(zero, BucketBytes: 2048));
             var result = new float[Steps];
             for (var s = 0; s < Steps; s++)
             {
@@ -66,7 +66,7 @@ public sealed class ExternalBackwardTests
     {
         var msg = RingWorld.Run(1, comm =>
         {
-            using var t = new ShardedTrainer(TinyGpt.Build(Seed), comm, new ShardingOptions(3));
+            using var t = new StepEngine(TinyGpt.Build(Seed), comm, new EngineOptions(3));
             return Assert.Throws<InvalidOperationException>(() => t.ReduceAndStep(0.01)).Message;
         })[0];
         Assert.Contains("ZeRO-3", msg);

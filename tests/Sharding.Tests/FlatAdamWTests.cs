@@ -15,7 +15,7 @@ public sealed class FlatAdamWTests
     public void Fused_runs_and_grad_scale_match_the_element_wise_update_and_the_formula()
     {
         TorchRuntime.Initialize();
-        var options = new AdamWOptions(Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1);
+        var options = new AdamWSettings(Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1);
         // Runs of 1s and 0s of odd lengths, starting and ending with either.
         float[] mask = [1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1];
         var g = new Generator(7);
@@ -59,7 +59,7 @@ public sealed class FlatAdamWTests
     public void Decay_runs_given_directly_update_exactly_as_the_mask_they_describe()
     {
         TorchRuntime.Initialize();
-        var options = new AdamWOptions(WeightDecay: 0.1);
+        var options = new AdamWSettings(WeightDecay: 0.1);
         float[] mask = [0, 1, 1, 1, 0, 0, 1, 1, 0];
         var g = new Generator(3);
         using var start = randn(mask.Length, generator: g);
@@ -79,9 +79,9 @@ public sealed class FlatAdamWTests
     {
         TorchRuntime.Initialize();
         using var master = zeros(8);
-        var e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(4L, 2L), (1L, 2L)], new AdamWOptions()));
+        var e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(4L, 2L), (1L, 2L)], new AdamWSettings()));
         Assert.Contains("got (1, 2) after 6", e.Message);
-        e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(6L, 4L)], new AdamWOptions()));
+        e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(6L, 4L)], new AdamWSettings()));
         Assert.Contains("inside the region of 8", e.Message);
     }
 }

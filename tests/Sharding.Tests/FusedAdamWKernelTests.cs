@@ -26,6 +26,7 @@ public sealed class FusedAdamWKernelTests
         using var v = zeros(64);
         using var step = ones(1);
         using var scale = ones(1);
+        using var lr = full(1, 1e-3f);
         var stop = false;
         var collector = new Thread(() => { while (!Volatile.Read(ref stop)) { GC.Collect(); GC.WaitForPendingFinalizers(); } });
         collector.Start();
@@ -34,7 +35,7 @@ public sealed class FusedAdamWKernelTests
         {
             for (var i = 0; i < 8000; i++)
             {
-                try { kernel!.Step([p], [g], [m], [v], step, scale, 1e-3, 0.9, 0.95, 0.1, 1e-8); }
+                try { kernel!.Step([p], [g], [m], [v], step, scale, lr, 0.9, 0.95, 0.1, 1e-8); }
                 catch (Exception e) { failures.Add(e.Message.Split('\n')[0]); }
             }
         }

@@ -1,5 +1,5 @@
 using Orchestrator.Sharding.Interop;
-using Orchestrator.Sharding.Optim;
+using Orchestrator.Tensors;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Tests.Sharding;

@@ -80,10 +80,10 @@ public sealed class CheckpointTests
         using var t = new Trainer(new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32), o, TestData.Open);
         var r = t.Run();
         Assert.All(t.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
-        Assert.All(t.Optimizer.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
+        Assert.All(t.Engine.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
         Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
         // The compute copy is the rounded master.
-        var master = t.Optimizer.MasterWeights().First(w => w.Name == "h.0.attn.c_attn.weight").Tensor;
+        var master = t.Engine.MasterWeights().First(w => w.Name == "h.0.attn.c_attn.weight").Tensor;
         var compute = t.Model.named_parameters().First(p => p.name == "h.0.attn.c_attn.weight").parameter;
         Assert.True(master.to(ScalarType.BFloat16).allclose(compute, 0, 0));
     }
@@ -93,7 +93,7 @@ public sealed class CheckpointTests
     [InlineData(3)]
     public void Sharded_bf16_compute_starts_from_the_exact_fp32_weights_and_trains(int zero)
     {
-        // ShardedAdamW converts the module to bf16 and hands the trainer the fp32 weights as a host vector: the
+        // GptEngine converts the module to bf16 and hands the engine the fp32 weights as a host vector: the
         // masters must be those weights bit for bit, and training must work from them (world 1 over the TCP ring).
         var config = new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32);
         using var reference = new Gpt(config, 1337);
@@ -101,9 +101,8 @@ public sealed class CheckpointTests
         var port = FreePort();
         using var comm = Orchestrator.Sharding.Ring.RingCommunicator.ConnectStandalone(0, 1, $"127.0.0.1:{port}");
         var o = new TrainOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, LogEvery = 5, EvalBatches = 0, DataDir = TestData.PatternCorpus(), Dtype = "bf16" };
-        Orchestrator.Worker.Training.Distributed.ShardedAdamW? opt = null;
-        using var t = new Trainer(config, o, TestData.Open, optimizer: (gpt, options, dev) =>
-            opt = new Orchestrator.Worker.Training.Distributed.ShardedAdamW(gpt, comm, zero, options.Adam, dev.ComputeDtype));
+        using var t = new Trainer(config, o with { Zero = zero }, TestData.Open, communicator: comm);
+        var opt = t.Engine;
         foreach (var (name, w) in opt!.MasterWeights())
             Assert.True(w.allclose(expected[name], 0, 0), $"{name}: the master is not the fp32 initial weight");
         var r = t.Run();

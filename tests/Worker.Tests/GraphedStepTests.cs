@@ -1,5 +1,5 @@
 using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
+using Orchestrator.Sharding.Engine;
 using Orchestrator.Worker.Training;
 using static TorchSharp.torch;
 
@@ -24,10 +24,10 @@ public sealed class GraphedStepTests
     {
         var data = TestData.PatternCorpus();
         using var t = new Trainer(Tiny, Options(data), TestData.Open);
-        Assert.Null(GraphedStep.TryCreate("auto", t.Model, t.Optimizer, t.Options, t.Device, _ => { }, out var reason));
+        Assert.Null(GraphedStep.TryCreate("auto", t.Engine, t.Options, t.Device, _ => { }, out var reason));
         Assert.Null(reason); // auto on a CPU: eager, nothing to warn about
-        Assert.Null(GraphedStep.TryCreate("off", t.Model, t.Optimizer, t.Options, t.Device, _ => { }, out reason));
-        var e = Assert.Throws<ArgumentException>(() => GraphedStep.TryCreate("on", t.Model, t.Optimizer, t.Options, t.Device, _ => { }, out _));
+        Assert.Null(GraphedStep.TryCreate("off", t.Engine, t.Options, t.Device, _ => { }, out reason));
+        var e = Assert.Throws<ArgumentException>(() => GraphedStep.TryCreate("on", t.Engine, t.Options, t.Device, _ => { }, out _));
         Assert.Equal("--cuda-graphs on needs a CUDA device (--device cpu); use auto or off", e.Message);
         var bad = Assert.Throws<ArgumentException>(() => (Options(data) with { CudaGraphs = "yes" }).Validate());
         Assert.Equal("--cuda-graphs yes: must be on, off or auto", bad.Message);
@@ -43,16 +43,14 @@ public sealed class GraphedStepTests
         using (var t = new Trainer(Tiny, o, TestData.Open))
         {
             eager = [.. t.Run().Losses];
-            eagerWeights = Weights(t.Optimizer);
+            eagerWeights = Weights(t.Engine);
         }
 
-        // The same model, optimizer and batches, stepped through the graphed step's buffers (never capturing).
-        using var model = new Gpt(Tiny, o.Seed);
-        model.train();
-        manual_seed(o.Seed);
-        using var opt = new LocalAdamW(model, o.Adam, ScalarType.Float32, CPU);
-        Assert.True(opt.Fused, opt.FusedUnavailableReason);
-        using var step = GraphedStep.NeverCapturing(model, opt, o, CPU);
+        // The same model, engine and batches, stepped through the graphed step's buffers (never capturing).
+        using var fresh = new Trainer(Tiny, o, TestData.Open);
+        var opt = fresh.Engine;
+        Assert.True(opt.Optimizer.Fused, opt.Optimizer.FusedUnavailableReason);
+        using var step = GraphedStep.NeverCapturing(opt, o, CPU);
         using var source = TestData.Open(new(data, "train", o.BatchSize, o.BlockSize, Seed: o.Seed));
         var schedule = o.LrSchedule;
         var losses = new List<double>();
@@ -64,7 +62,7 @@ public sealed class GraphedStepTests
             losses.Add(loss.item<float>());
         }
         Assert.False(step.Captured);
-        Assert.Equal(o.Steps, opt.StepCount);
+        Assert.Equal(o.Steps, opt.Optimizer.StepCount);
         Assert.Equal(eager, losses);
         foreach (var (name, w) in Weights(opt)) Assert.Equal(eagerWeights[name], w);
     }
@@ -72,26 +70,27 @@ public sealed class GraphedStepTests
     [Fact]
     public void The_update_reads_its_rate_and_step_count_from_tensors()
     {
-        // BeginStep (host: count, rate) then DeviceStep (device only) is exactly Step; a loaded step count is where
-        // the device count resumes.
+        // BeginStep (host: count, rate into device tensors) then Update (device only) is exactly a whole step with a
+        // host rate; a loaded step count is where the device count resumes.
         var data = TestData.PatternCorpus();
         var o = Options(data);
         using var a = new Trainer(Tiny, o with { Steps = 3 }, TestData.Open);
         var ra = a.Run();
-        using var model = new Gpt(Tiny, o.Seed);
-        using var opt = new LocalAdamW(model, o.Adam, ScalarType.Float32, CPU);
-        var weights = a.Optimizer.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.clone());
-        var moments = a.Optimizer.OptimizerState().ToDictionary(w => w.Name, w => w.Tensor.clone());
+        using var c = new Trainer(Tiny, o with { Steps = 3 }, TestData.Open);
+        var opt = c.Engine;
+        var weights = a.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.clone());
+        var moments = a.Engine.OptimizerState().ToDictionary(w => w.Name, w => w.Tensor.clone());
         opt.Load(weights, moments, 3);
         using var b = new Trainer(Tiny, o with { Steps = 3 }, TestData.Open);
-        b.Optimizer.Load(weights, moments, 3);
-        foreach (var p in model.parameters()) p.grad = ones_like(p);
+        b.Engine.Load(weights, moments, 3);
+        foreach (var p in c.Model.parameters()) p.grad = ones_like(p);
         foreach (var p in b.Model.parameters()) p.grad = ones_like(p);
         opt.BeginStep(1e-3);
-        opt.DeviceStep();
-        b.Optimizer.Step(1e-3);
-        Assert.Equal(4, opt.StepCount);
-        var wb = Weights(b.Optimizer);
+        opt.Update();
+        b.Engine.ReduceAndStep(1e-3);
+        Assert.Equal(4, opt.Optimizer.StepCount);
+        Assert.Equal(4f, opt.Optimizer.StepTensor.item<float>());
+        var wb = Weights(b.Engine);
         foreach (var (name, w) in Weights(opt)) Assert.Equal(wb[name], w);
     }
 
@@ -103,6 +102,6 @@ public sealed class GraphedStepTests
         return (tensor(x, [source.BatchSize, source.BlockSize]), tensor(y, [source.BatchSize, source.BlockSize]));
     }
 
-    static Dictionary<string, float[]> Weights(IOptimizerStrategy opt) =>
+    static Dictionary<string, float[]> Weights(StepEngine opt) =>
         opt.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }

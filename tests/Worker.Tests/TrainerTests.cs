@@ -55,7 +55,7 @@ public sealed class TrainerTests
     }
 
     static Dictionary<string, float[]> Weights(Trainer t) =>
-        t.Optimizer.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
+        t.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }
 
 public sealed class FusedAdamWTests
@@ -66,16 +66,16 @@ public sealed class FusedAdamWTests
         var data = TestData.PatternCorpus();
         var config = new GptConfig(NLayer: 1, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32);
         var o = new TrainOptions { Steps = 8, BatchSize = 4, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 2, LogEvery = 1, EvalBatches = 0, DataDir = data };
-        Orchestrator.Worker.Optimization.LocalAdamW? fusedOpt = null;
-        using var fused = new Trainer(config, o, TestData.Open, optimizer: (m, opt, d) => fusedOpt = new(m, opt.Adam, d.ComputeDtype, d.Device, fused: true));
-        using var plain = new Trainer(config, o, TestData.Open, optimizer: (m, opt, d) => new Orchestrator.Worker.Optimization.LocalAdamW(m, opt.Adam, d.ComputeDtype, d.Device, fused: false));
-        Assert.True(fusedOpt!.Fused, fusedOpt.FusedUnavailableReason);
+        using var fused = new Trainer(config, o with { FusedAdamW = true }, TestData.Open);
+        using var plain = new Trainer(config, o with { FusedAdamW = false }, TestData.Open);
+        var fusedOpt = fused.Engine.Optimizer;
+        Assert.True(fusedOpt.Fused, fusedOpt.FusedUnavailableReason);
         var a = fused.Run().Losses;
         var b = plain.Run().Losses;
         for (int i = 0; i < a.Count; i++) Assert.Equal(b[i], a[i], 4);
         // Same math, different rounding order: Adam divides by sqrt(v) + eps, which magnifies float noise for
         // near-zero gradients (biases), so weights agree to a few millionths after 8 steps of lr 3e-3.
-        var wa = fused.Optimizer.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor);
-        foreach (var (name, w) in plain.Optimizer.MasterWeights()) Assert.True(w.allclose(wa[name], rtol: 1e-4, atol: 2e-5), $"{name}: max diff {(w - wa[name]).abs().max().item<float>()}, max abs {w.abs().max().item<float>()}");
+        var wa = fused.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor);
+        foreach (var (name, w) in plain.Engine.MasterWeights()) Assert.True(w.allclose(wa[name], rtol: 1e-4, atol: 2e-5), $"{name}: max diff {(w - wa[name]).abs().max().item<float>()}, max abs {w.abs().max().item<float>()}");
     }
 }

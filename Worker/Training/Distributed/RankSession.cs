@@ -1,8 +1,6 @@
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Launch;
 using Orchestrator.Sharding.Ring;
-using Orchestrator.Worker.Model;
-using Orchestrator.Worker.Optimization;
 
 namespace Orchestrator.Worker.Training.Distributed;
 
@@ -10,7 +8,8 @@ namespace Orchestrator.Worker.Training.Distributed;
 /// What `orch train --nproc P --backend ring|nccl --zero Z` means for this process. In the process the user
 /// started (no RANK in the environment) with P > 1, <see cref="MustLaunch"/> is true: <see cref="LaunchAsync"/>
 /// starts P ranks of the same command (Sharding's <see cref="LocalLauncher"/>). In a rank (or with P = 1) it holds
-/// the communicator and supplies the trainer's rank, world size and optimizer strategy.
+/// the communicator (world 1 over a ring of one when there is no RANK) and supplies the trainer's rank, world size
+/// and ZeRO stage.
 /// </summary>
 public sealed class RankSession : IDisposable
 {
@@ -33,7 +32,6 @@ public sealed class RankSession : IDisposable
             throw new ArgumentException("--backend ring reduces CPU tensors; use --backend nccl with --device cuda");
         var env = RankEnvironment.Current;
         if (env is null && nproc > 1) return new RankSession(zero) { MustLaunch = true };
-        if (env is null && zero == 0) return new RankSession(zero); // one process, the plain optimizer
         var rank = env?.Rank ?? 0;
         var world = env?.WorldSize ?? 1;
         var comm = world == 1
@@ -43,11 +41,7 @@ public sealed class RankSession : IDisposable
     }
 
     /// <summary>The trainer's options for this rank.</summary>
-    public TrainOptions Apply(TrainOptions o) => o with { Rank = Rank, WorldSize = WorldSize };
-
-    /// <summary>Null: the trainer's single-process default.</summary>
-    public Func<Gpt, TrainOptions, DeviceInfo, IOptimizerStrategy>? OptimizerFactory =>
-        Communicator is null ? null : (gpt, o, dev) => new ShardedAdamW(gpt, Communicator, _zero, o.Adam, dev.ComputeDtype);
+    public TrainOptions Apply(TrainOptions o) => o with { Rank = Rank, WorldSize = WorldSize, Zero = _zero };
 
     /// <summary>Starts the ranks; rank 0's stdout is this command's stdout, everything else goes to stderr prefixed by rank.</summary>
     public static async Task<int> LaunchAsync(int nproc, string backend, CancellationToken ct)

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Orchestrator.Sharding.Model;
+namespace Orchestrator.Tensors;
 
 /// <summary>Parameter-shaped views into flat buffers (the layout behind DDP buckets, ZeRO shards and the optimizers).</summary>
 public static class FlatViews

@@ -1,11 +1,12 @@
 using Orchestrator.Sharding.Model;
+using Orchestrator.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Orchestrator.Sharding.Parallel;
+namespace Orchestrator.Sharding.Engine;
 
 /// <summary>Copies between a stage's parameters (or their gradients) and its span of a flat vector in full coordinates.</summary>
-sealed class GroupCopies(StagedModel model, FlatLayout layout)
+public sealed class GroupCopies(StagedModel model, FlatLayout layout)
 {
     readonly List<(ParamSlot Slot, TorchSharp.Modules.Parameter P)>[] _byGroup = Build(model, layout);
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Orchestrator.Sharding.Optim;
+namespace Orchestrator.Tensors;
 
 /// <summary>
 /// Tensor operations with a number, holding the number's Scalar through the call. TorchSharp turns a double
