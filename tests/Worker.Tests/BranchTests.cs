@@ -78,5 +78,5 @@ public sealed class BranchTests
     }
 
     static Dictionary<string, float[]> Weights(Trainer t) =>
-        t.Optimizer.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
+        t.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }
