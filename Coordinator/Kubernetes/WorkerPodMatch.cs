@@ -1,3 +1,5 @@
+using Orchestrator.Contracts.Workers;
+
 namespace Orchestrator.Coordinator.Kubernetes;
 
 /// <summary>One line of `orch workers list` on Kubernetes: a pod, the worker registered from it, or both.</summary>
@@ -5,8 +7,8 @@ public sealed record WorkerPodRow<TWorker>(WorkerPod? Pod, TWorker? Worker) wher
 
 /// <summary>
 /// Puts Kubernetes pods next to the workers registered with the coordinator. A worker belongs to a pod when it
-/// advertised the pod's IP (workers advertise $POD_IP), or when its id is the pod name or starts with "POD-" (the
-/// default id is HOST-DEVICE-PID and a pod's host name is its name). A pod may carry several registrations (a
+/// advertised the pod's IP (workers advertise $POD_IP), or when its process (the id without a "/SLOT" suffix) is the
+/// pod name or starts with "POD-" (the default id is HOST-DEVICE-PID and a pod's host name is its name). A pod may carry several registrations (a
 /// Lost one from before a restart and the live one); a pod with none shows as not registered (still starting,
 /// or failing to join), a worker with no pod as running elsewhere (or its pod is gone).
 /// </summary>
@@ -22,7 +24,8 @@ public static class WorkerPodMatch
         foreach (var w in workers)
         {
             var pod = pods.FirstOrDefault(p => p.PodIp is { Length: > 0 } ip && ip == host(w))
-                ?? pods.FirstOrDefault(p => id(w) == p.Name || id(w).StartsWith(p.Name + "-", StringComparison.Ordinal));
+                ?? pods.FirstOrDefault(p => WorkerInfo.ProcessOf(id(w)) is var process
+                    && (process == p.Name || process.StartsWith(p.Name + "-", StringComparison.Ordinal)));
             if (pod is null) { unmatched.Add(w); continue; }
             claimed.Add(pod);
             rows.Add(new WorkerPodRow<TWorker>(pod, w));

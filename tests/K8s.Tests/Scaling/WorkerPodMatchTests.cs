@@ -44,4 +44,15 @@ public sealed class WorkerPodMatchTests
 
         Assert.Equal([new WorkerPodRow<Registered>(p1, null), new WorkerPodRow<Registered>(p10, w)], rows);
     }
+
+    [Fact]
+    public void The_slots_of_a_worker_process_join_its_pod_by_name()
+    {
+        var p3 = Pod("orch-worker-3", 3, null);
+        Registered s0 = new("orch-worker-3/0", "", "Busy"), s1 = new("orch-worker-3/1", "", "Idle");
+
+        var rows = WorkerPodMatch.Join([p3], [s1, s0], x => x.Id, x => x.Host);
+
+        Assert.Equal([new WorkerPodRow<Registered>(p3, s0), new WorkerPodRow<Registered>(p3, s1)], rows);
+    }
 }
