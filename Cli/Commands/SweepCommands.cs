@@ -39,6 +39,7 @@ public static class SweepCommands
             bool json = pr.GetValue(ConsoleOptions.Json);
             var spec = SweepSpecYaml.Load(pr.GetValue(file)!); // bad specs fail here, before any connection
             var plan = SweepPlanner.Plan(spec);
+            foreach (var w in SweepPlanner.EpochWarnings(spec, plan)) Console.Error.WriteLine($"warning: {w}");
             if (pr.GetValue(dryRun))
             {
                 if (json) JsonOutput.Write(plan);
@@ -106,7 +107,7 @@ public static class SweepCommands
             }
             var (written, analysis) = SweepView.WriteReport(status, outDir, pr.GetValue(bootstrap), ct);
             if (pr.GetValue(ConsoleOptions.Json))
-                JsonOutput.Write(new { report = written, fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets) : null, notes = analysis.Notes });
+                JsonOutput.Write(new { report = written, fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets, analysis.Verdict, analysis.Holdout, analysis.LeaveOneOut) : null, notes = analysis.Notes });
             else SweepView.PrintSummary(analysis, written);
             return CliAction.Ok;
         });
@@ -119,10 +120,11 @@ static class SweepView
 {
     public static void PrintPlan(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
     {
-        var t = new Table().AddColumns("run", "layers", "width", "heads", "N (non-emb.)", "tokens D", "steps", "lr", "FLOP budget");
+        var t = new Table().AddColumns("run", "layers", "width", "heads", "N (non-emb.)", "tokens D", "epochs", "steps", "lr", "FLOP budget");
         foreach (var p in plan)
             t.AddRow(Markup.Escape(p.Key), $"{p.Model.NLayer}", $"{p.Model.NEmbd}", $"{p.Model.NHead}", $"{p.NonEmbeddingParams:N0}",
-                $"{p.Tokens:G3}", $"{p.Steps}", $"{p.Lr:G3}", p.FlopBudget is { } c ? $"{c:G3}" : "-");
+                $"{p.Tokens:G3}", SweepPlanner.Epochs(spec, p) is { } ep ? (ep > 1 ? $"[yellow]{ep:F2}[/]" : $"{ep:F2}") : "-",
+                $"{p.Steps}", $"{p.Lr:G3}", p.FlopBudget is { } c ? $"{c:G3}" : "-");
         AnsiConsole.MarkupLineInterpolated($"sweep [bold]{spec.Name}[/]: {plan.Count} runs, batch {spec.Batch} x block {spec.BlockSize} x {spec.WorkersPerRun} worker(s)");
         AnsiConsole.Write(t);
     }
@@ -186,6 +188,15 @@ static class SweepView
 
     public static void PrintSummary(SweepAnalysis a, string outDir)
     {
+        if (a.Verdict is { } verdict)
+        {
+            AnsiConsole.MarkupLine((verdict.Identified ? "[green]" : verdict.Kind == FitVerdictKind.NotIdentified ? "[red]" : "[yellow]") + Markup.Escape(verdict.Headline) + "[/]");
+            foreach (var r in verdict.Reasons) AnsiConsole.MarkupLine("  - " + Markup.Escape(r));
+        }
+        foreach (var p in a.Holdout?.Predictions ?? [])
+            AnsiConsole.MarkupLine(Markup.Escape($"hold-out {p.Key}: predicted {p.Predicted:F4}" + (p.PredictedInterval is { } i ? $" [{i.Lower:F4}, {i.Upper:F4}]" : "") + $", actual {p.Point.Loss:F4} ({p.RelativeError:+0.00%;-0.00%})"));
+        if (a.LeaveOneOut is { } loo)
+            AnsiConsole.MarkupLine(Markup.Escape($"leave-one-out over {loo.Predictions.Count} runs: mean |error| {loo.MeanAbsRelativeError:P2}, worst {Math.Abs(loo.Worst.RelativeError):P2} ({loo.Worst.Key})"));
         if (a.Chinchilla is { } fit)
         {
             var l = fit.Law;

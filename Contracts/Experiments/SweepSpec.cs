@@ -61,4 +61,10 @@ public sealed record SweepSpec
     /// and per budget one branch that forks from it at the budget's cooldown start (Experiments/Planning/BranchPlanner).
     /// </summary>
     [Id(29)] public bool Branching { get; init; }
+    /// <summary>Runs held out of the report's fit and predicted by it: "largest" (the largest-compute runs) or comma-separated run keys; null for none.</summary>
+    [Id(30)] public string? Holdout { get; init; }
+    /// <summary>Refuse plans in which a run trains more than this many epochs of the corpus's unique training tokens; null for no limit.</summary>
+    [Id(31)] public double? MaxEpochs { get; init; }
+    /// <summary>The corpus's unique training tokens (its manifest's train_tokens), read when the spec is loaded; null when unknown.</summary>
+    [Id(32)] public long? CorpusTrainTokens { get; init; }
 }

@@ -9,6 +9,9 @@ public sealed record ChinchillaFit(
     int ConvergedStarts,
     IReadOnlyList<ChinchillaLaw> BootstrapLaws)
 {
+    /// <summary>The best distinct end points of the grid search (LSE parameters), where refits of subsets start.</summary>
+    internal IReadOnlyList<double[]> Seeds { get; init; } = [];
+
     public bool HasIntervals => BootstrapLaws.Count > 0;
 
     public ChinchillaIntervals? Intervals => HasIntervals
@@ -24,13 +27,17 @@ public sealed record ChinchillaFit(
     public ComputeOptimalEstimate ComputeOptimal(double flops)
     {
         var point = Law.ComputeOptimal(flops);
-        if (!HasIntervals) return new ComputeOptimalEstimate(point, null, null);
+        if (!HasIntervals) return new ComputeOptimalEstimate(point, null, null, null);
         var resampled = BootstrapLaws.Select(l => l.ComputeOptimal(flops)).ToList();
         return new ComputeOptimalEstimate(point, Interval.Percentile(resampled.Select(o => o.N)),
-            Interval.Percentile(resampled.Select(o => o.D)));
+            Interval.Percentile(resampled.Select(o => o.D)), Interval.Percentile(resampled.Select(o => o.D / o.N)));
     }
 }
 
 public sealed record ChinchillaIntervals(Interval E, Interval A, Interval B, Interval Alpha, Interval Beta);
 
-public sealed record ComputeOptimalEstimate(ComputeOptimum Optimum, Interval? N, Interval? D);
+/// <summary>The optimum and its 95% intervals for N*, D* and tokens per parameter D*/N* (null without bootstrap).</summary>
+public sealed record ComputeOptimalEstimate(ComputeOptimum Optimum, Interval? N, Interval? D, Interval? TokensPerParam)
+{
+    public double TokensPerParamValue => Optimum.D / Optimum.N;
+}

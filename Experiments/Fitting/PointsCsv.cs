@@ -8,20 +8,26 @@ namespace Orchestrator.Experiments.Fitting;
 /// </summary>
 public static class PointsCsv
 {
-    public static IReadOnlyList<ScalingPoint> Read(string path)
+    public static IReadOnlyList<ScalingPoint> Read(string path) => ReadKeyed(path).Points;
+
+    /// <summary>The points and their keys: the `key` column when there is one (a sweep's results.csv has it), else "row2", "row3", ... (file lines).</summary>
+    public static (IReadOnlyList<ScalingPoint> Points, IReadOnlyList<string> Keys) ReadKeyed(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"points file '{path}' does not exist", path);
         using var reader = new StreamReader(path);
-        return Parse(reader, path);
+        var keys = new List<string>();
+        var points = Parse(reader, path, keys);
+        return (points, keys);
     }
 
-    public static IReadOnlyList<ScalingPoint> Parse(TextReader reader, string name)
+    public static IReadOnlyList<ScalingPoint> Parse(TextReader reader, string name, List<string>? keys = null)
     {
         string? header = reader.ReadLine();
         while (header is not null && header.Trim().Length == 0) header = reader.ReadLine();
         if (header is null) throw new InvalidDataException($"{name} is empty: expected a header row 'N,D,loss' and one row per run");
         var columns = header.Split(',').Select(c => c.Trim().Trim('"').ToLowerInvariant()).ToList();
         int n = Column(columns, "n", name), d = Column(columns, "d", name), loss = Column(columns, "loss", name);
+        int key = columns.IndexOf("key");
 
         var points = new List<ScalingPoint>();
         int lineNo = 1;
@@ -34,6 +40,7 @@ public static class PointsCsv
                 throw new InvalidDataException($"{name}:{lineNo}: {cells.Length} field(s), the header has {columns.Count}");
             points.Add(new ScalingPoint(Value(cells, n, "N", name, lineNo), Value(cells, d, "D", name, lineNo),
                 Value(cells, loss, "loss", name, lineNo)));
+            keys?.Add(key >= 0 ? cells[key].Trim().Trim('"') : $"row{lineNo}");
         }
         return points;
     }

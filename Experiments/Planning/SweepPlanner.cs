@@ -8,12 +8,22 @@ namespace Orchestrator.Experiments.Planning;
 /// Turns a sweep into runs: every model × every token budget (grid), and every model × every FLOP budget at
 /// D = C / (6N) (IsoFLOP profiles, Chinchilla approach 2), each for every seed. Keys are stable and unique. A
 /// branching sweep plans the same points as cooldown branches of one trunk per model and seed (<see cref="BranchPlanner"/>).
+///
+/// Data-aware: with the corpus's unique training tokens known (SweepSpec.CorpusTrainTokens), a run whose D exceeds
+/// them repeats data, which breaks the law's assumption of fresh tokens (Muennighoff et al. 2023, "Scaling
+/// Data-Constrained Language Models"): <see cref="EpochWarnings"/> says so with the epoch counts, and max_epochs
+/// refuses such a plan before anything runs.
 /// </summary>
 public static class SweepPlanner
 {
     public static IReadOnlyList<PlannedRun> Plan(SweepSpec spec)
     {
-        if (spec.Branching) return BranchPlanner.Plan(spec);
+        if (spec.Branching)
+        {
+            var branches = BranchPlanner.Plan(spec);
+            CheckEpochs(spec, branches);
+            return branches;
+        }
         var runs = new List<PlannedRun>();
         var seen = new Dictionary<string, string>();
         for (int m = 0; m < spec.Models.Length; m++)
@@ -37,6 +47,7 @@ public static class SweepPlanner
                 runs.Add(new PlannedRun(key, model, n, d, steps, lr, seed, c));
             }
         }
+        CheckEpochs(spec, runs);
         return runs;
     }
 
@@ -73,5 +84,28 @@ public static class SweepPlanner
         if (start < Math.Max(1, warmup))
             throw new ArgumentException(
                 $"{origin}: its cooldown starts at step {start} of {steps} (cooldown_fraction {spec.CooldownFraction}), before warmup ends at step {warmup}; raise the budget or lower warmup_steps or cooldown_fraction");
+    }
+
+    /// <summary>Epochs of the corpus's unique training tokens a run trains (null when the corpus is unknown).</summary>
+    public static double? Epochs(SweepSpec spec, PlannedRun run) =>
+        spec.CorpusTrainTokens is > 0 and var unique ? (double)run.Tokens / unique : null;
+
+    static void CheckEpochs(SweepSpec spec, IReadOnlyList<PlannedRun> runs)
+    {
+        if (spec.MaxEpochs is not { } max || spec.CorpusTrainTokens is not > 0) return; // unknown corpus: SweepSpecYaml.Load refuses max_epochs
+        var over = runs.Where(r => Epochs(spec, r) > max).OrderByDescending(r => r.Tokens).ToList();
+        if (over.Count == 0) return;
+        var worst = over[0];
+        throw new ArgumentException(
+            $"{over.Count} of {runs.Count} runs exceed max_epochs {max:G3}: {worst.Key} trains {worst.Tokens:G3} tokens = {Epochs(spec, worst):F1} epochs of the corpus's {spec.CorpusTrainTokens:G3} unique training tokens; lower tokens/flop_budgets or use a larger corpus");
+    }
+
+    /// <summary>One warning per plan whose runs repeat the corpus, naming how many and the worst epoch count.</summary>
+    public static IReadOnlyList<string> EpochWarnings(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
+    {
+        var over = plan.Where(r => Epochs(spec, r) > 1).OrderByDescending(r => r.Tokens).ToList();
+        if (over.Count == 0) return [];
+        var worst = over[0];
+        return [$"{over.Count} of {plan.Count} runs train past one epoch of the corpus's {spec.CorpusTrainTokens:G3} unique training tokens (up to {Epochs(spec, worst):F1} epochs, {worst.Key}): repeated tokens are worth less than fresh ones, so the law's D is overstated for them (set max_epochs: 1 to refuse such plans, or use a larger corpus)"];
     }
 }

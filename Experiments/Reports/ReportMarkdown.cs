@@ -3,7 +3,11 @@ using Orchestrator.Experiments.Fitting;
 
 namespace Orchestrator.Experiments.Reports;
 
-/// <summary>report.md: the runs table, the fitted laws with intervals, compute-optimal sizes, the figures.</summary>
+/// <summary>
+/// report.md: whether the fit is identified (in words, first), the fitted law with intervals, the hold-out and
+/// leave-one-out checks, compute-optimal sizes, the runs table (with epochs of the corpus), the figures. A law the data
+/// do not determine is shown as what the optimiser returned, never as a result.
+/// </summary>
 static class ReportMarkdown
 {
     public static string Build(SweepResults r, SweepAnalysis a, IReadOnlyList<string> plots)
@@ -15,7 +19,17 @@ static class ReportMarkdown
         if (a.Chinchilla is { } fit)
         {
             var law = fit.Law;
-            md.AppendLine("## Fitted law (Chinchilla approach 3)").AppendLine();
+            bool notIdentified = a.Verdict is { Kind: FitVerdictKind.NotIdentified };
+            if (a.Verdict is { } verdict)
+            {
+                md.AppendLine("## Is the law identified?").AppendLine();
+                md.AppendLine($"**{verdict.Headline}**").AppendLine();
+                foreach (var reason in verdict.Reasons) md.AppendLine($"- {Capitalize(reason)}.");
+                if (verdict.Reasons.Count > 0) md.AppendLine();
+            }
+            md.AppendLine(notIdentified ? "## Fitted law (Chinchilla approach 3): not identified, not a result" : "## Fitted law (Chinchilla approach 3)").AppendLine();
+            if (notIdentified)
+                md.AppendLine("What the optimiser returned, for diagnosis only: the data above do not determine these numbers.").AppendLine();
             md.AppendLine($"L(N, D) = {law.E:G4} + {law.A:G4} / N^{law.Alpha:F3} + {law.B:G4} / D^{law.Beta:F3}").AppendLine();
             md.AppendLine($"Huber loss (δ = 1e-3) on log loss, L-BFGS from {fit.Starts} starts ({fit.ConvergedStarts} converged).");
             if (fit.Intervals is { } ci)
@@ -28,12 +42,13 @@ static class ReportMarkdown
                 Row(md, "α", law.Alpha, ci.Alpha);
                 Row(md, "β", law.Beta, ci.Beta);
             }
-            md.AppendLine().AppendLine("### Compute-optimal allocation (C = 6ND)").AppendLine();
+            ValidationMarkdown.Append(md, a);
+            md.AppendLine().AppendLine(notIdentified ? "### Compute-optimal allocation (C = 6ND), from a law that is not identified" : "### Compute-optimal allocation (C = 6ND)").AppendLine();
             md.AppendLine("| budget C (FLOPs) | N* | D* | tokens per parameter | predicted loss |").AppendLine("|---|---|---|---|---|");
             foreach (var c in a.Budgets)
             {
                 var e = fit.ComputeOptimal(c);
-                md.AppendLine($"| {c:G3} | {e.Optimum.N:G3}{Span(e.N)} | {e.Optimum.D:G3}{Span(e.D)} | {e.Optimum.D / e.Optimum.N:F1} | {e.Optimum.Loss:F4} |");
+                md.AppendLine($"| {c:G3} | {e.Optimum.N:G3}{Span(e.N)} | {e.Optimum.D:G3}{Span(e.D)} | {e.TokensPerParamValue:F1}{(e.TokensPerParam is { } t ? $" [{t.Lower:F1}, {t.Upper:F1}]" : "")} | {e.Optimum.Loss:F4} |");
             }
             md.AppendLine();
         }
@@ -69,10 +84,11 @@ static class ReportMarkdown
 
         md.AppendLine("## Runs").AppendLine();
         bool branching = r.Runs.Any(x => x.Role != "Single");
-        md.AppendLine(branching ? "| run | role | forked from | at tokens | state | N | D | FLOP budget | final loss | attempts |" : "| run | state | N | D | FLOP budget | final loss | attempts |")
-            .AppendLine(branching ? "|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|");
+        if (r.CorpusTrainTokens is { } unique) md.AppendLine($"The corpus holds {unique:G3} unique training tokens; epochs = D / that, and a run past 1 (⚠) saw repeated data.").AppendLine();
+        md.AppendLine(branching ? "| run | role | forked from | at tokens | state | N | D | epochs | FLOP budget | final loss | attempts |" : "| run | state | N | D | epochs | FLOP budget | final loss | attempts |")
+            .AppendLine(branching ? "|---|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|---|");
         foreach (var x in r.Runs)
-            md.AppendLine($"| {x.Key} |{(branching ? $" {x.Role.ToLowerInvariant()} | {x.Parent} | {(x.ForkTokens is { } f ? f.ToString("G3") : "")} |" : "")} {x.State} | {x.N:G3} | {x.D:G3} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
+            md.AppendLine($"| {x.Key} |{(branching ? $" {x.Role.ToLowerInvariant()} | {x.Parent} | {(x.ForkTokens is { } f ? f.ToString("G3") : "")} |" : "")} {x.State} | {x.N:G3} | {x.D:G3} | {Epochs(x.Epochs)} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
         md.AppendLine();
 
         if (a.Notes.Count > 0)
@@ -89,6 +105,10 @@ static class ReportMarkdown
     }
 
     static void Row(StringBuilder md, string name, double v, Interval i) => md.AppendLine($"| {name} | {v:G4} | [{i.Lower:G4}, {i.Upper:G4}] |");
+
+    static string Epochs(double? epochs) => epochs is { } ep ? (ep > 1 ? $"⚠ {ep:F2}" : $"{ep:F2}") : "";
+
+    static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
     static string Span(Interval? i) => i is { } x ? $" [{x.Lower:G3}, {x.Upper:G3}]" : "";
 }

@@ -16,6 +16,13 @@ public sealed record SweepAnalysis(
     IReadOnlyList<double> Budgets,
     IReadOnlyList<string> Notes)
 {
+    /// <summary>Whether the data determine the law (null without a fit).</summary>
+    public FitVerdict? Verdict { get; init; }
+    /// <summary>The law fitted without the held-out runs and its predictions of them (null when the spec holds none out).</summary>
+    public HoldoutCheck? Holdout { get; init; }
+    /// <summary>Each completed run predicted by the law refitted without it (null without a fit).</summary>
+    public LeaveOneOut? LeaveOneOut { get; init; }
+
     public static SweepAnalysis Analyze(SweepResults results, int bootstrap = 1000, CancellationToken ct = default)
     {
         // A WSD trunk ends at the stable LR: its loss is no point of the law (its branches' are).
@@ -33,6 +40,23 @@ public sealed record SweepAnalysis(
         catch (InvalidOperationException e) { notes.Add($"No L(N, D) fit: {e.Message}."); }
         if (fit is not null && points.Count < 2 * ChinchillaFitter.ParameterCount)
             notes.Add($"L(N, D) rests on {points.Count} runs for 5 parameters: it is poorly determined (see how wide the intervals are); add sizes and budgets.");
+        var keys = done.Select(r => r.Key).ToList();
+        FitVerdict? verdict = fit is null ? null : FitIdentification.Judge(fit, points);
+        LeaveOneOut? loo = fit is null ? null : FitValidation.LeaveOneOutErrors(points, keys, fit, ct: ct);
+        HoldoutCheck? holdout = null;
+        if (fit is not null && results.Holdout is { } request)
+        {
+            try
+            {
+                var held = FitValidation.Resolve(request.Split(','), keys, points);
+                holdout = FitValidation.Holdout(points, keys, held, new ChinchillaFitOptions { Bootstrap = bootstrap }, ct);
+            }
+            catch (ArgumentException e) { notes.Add($"No hold-out check: {e.Message}."); }
+            catch (InvalidOperationException e) { notes.Add($"No hold-out check: {e.Message}."); }
+        }
+        var repeated = done.Where(r => r.Epochs > 1).ToList();
+        if (repeated.Count > 0)
+            notes.Add($"{repeated.Count} of {done.Count} completed runs trained past one epoch of the corpus's {results.CorpusTrainTokens:G3} unique training tokens (up to {repeated.Max(r => r.Epochs):F1} epochs): their D counts repeated tokens, which the law treats as fresh (Muennighoff et al. 2023).");
 
         var byN = new List<PowerLaw>();
         foreach (var g in done.Where(r => r.FlopBudget is null).GroupBy(r => r.D).Where(g => g.Select(r => r.N).Distinct().Count() >= 2))
@@ -60,7 +84,7 @@ public sealed record SweepAnalysis(
         if (failed > 0) notes.Add($"{failed} of {pointRuns.Count} runs have no final loss (failed, cancelled or unfinished) and are not in the fits.");
         var reportBudgets = results.ReportBudgets.Count > 0 ? results.ReportBudgets
             : points.Count > 0 ? FitDocument.DefaultBudgets(points) : [];
-        return new SweepAnalysis(done, fit, byN, byD, iso, reportBudgets, notes);
+        return new SweepAnalysis(done, fit, byN, byD, iso, reportBudgets, notes) { Verdict = verdict, Holdout = holdout, LeaveOneOut = loo };
     }
 
     /// <summary>A power law only means something when loss falls along the axis; otherwise say so instead.</summary>

@@ -58,14 +58,15 @@ public static class SweepReportWriter
         {
             ["key"] = x.Key, ["state"] = x.State, ["n"] = x.N, ["d"] = x.D, ["flop_budget"] = x.FlopBudget,
             ["final_loss"] = x.FinalLoss, ["attempts"] = x.Attempts, ["role"] = x.Role.ToLowerInvariant(), ["parent"] = x.Parent,
-            ["fork_tokens"] = x.ForkTokens, ["device_seconds"] = x.DeviceSeconds,
+            ["fork_tokens"] = x.ForkTokens, ["device_seconds"] = x.DeviceSeconds, ["epochs"] = x.Epochs,
         }).ToList(),
         ["branch_cost"] = BranchCost.Of(r) is { } cost ? new Dictionary<string, object?>
         {
             ["flops"] = cost.Flops, ["flops_from_scratch"] = cost.FlopsFromScratch, ["device_seconds"] = cost.DeviceSeconds,
             ["device_seconds_from_scratch_estimated"] = cost.DeviceSecondsFromScratch, ["trunks"] = cost.Trunks, ["branches"] = cost.Branches,
         } : null,
-        ["fit"] = a.Chinchilla is { } fit ? FitDocument.Build(fit, a.Budgets) : null,
+        ["corpus_train_tokens"] = r.CorpusTrainTokens,
+        ["fit"] = a.Chinchilla is { } fit ? FitDocument.Build(fit, a.Budgets, a.Verdict, a.Holdout, a.LeaveOneOut) : null,
         ["kaplan"] = a.LossVsN.Concat(a.LossVsD).Select(p => new Dictionary<string, object?>
         {
             ["axis"] = p.Axis, ["scale"] = p.Scale, ["exponent"] = p.Exponent, ["r_squared"] = p.RSquared, ["points"] = p.Points,

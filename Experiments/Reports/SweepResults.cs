@@ -1,7 +1,13 @@
 namespace Orchestrator.Experiments.Reports;
 
 /// <summary>What a report is made from: every planned run with its outcome and loss curve (from the sweep's folder).</summary>
-public sealed record SweepResults(string Id, string Name, IReadOnlyList<RunResult> Runs, IReadOnlyList<double> ReportBudgets);
+public sealed record SweepResults(string Id, string Name, IReadOnlyList<RunResult> Runs, IReadOnlyList<double> ReportBudgets)
+{
+    /// <summary>"largest" or comma-separated run keys to hold out of the fit and predict (the spec's holdout); null for none.</summary>
+    public string? Holdout { get; init; }
+    /// <summary>The corpus's unique training tokens, when known: runs past them repeat data.</summary>
+    public long? CorpusTrainTokens { get; init; }
+}
 
 /// <summary>
 /// One run of the sweep. N: non-embedding parameters; D: tokens trained; FinalLoss: final validation loss (train loss
@@ -14,6 +20,8 @@ public sealed record RunResult(
     IReadOnlyList<CurvePoint> Curve, string Role = "Single", string? Parent = null, long? ForkTokens = null, double? DeviceSeconds = null)
 {
     public bool IsTrunk => Role == "Trunk";
+    /// <summary>Epochs of the corpus's unique training tokens this run trained (D / unique tokens); null when unknown.</summary>
+    public double? Epochs { get; init; }
 }
 
 public readonly record struct CurvePoint(int Step, long Tokens, double Loss);

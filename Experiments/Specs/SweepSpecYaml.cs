@@ -27,7 +27,15 @@ public static partial class SweepSpecYaml
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"sweep spec '{path}' does not exist", path);
         var spec = Parse(File.ReadAllText(path), path);
-        return spec with { Data = Path.GetFullPath(spec.Data), Storage = Path.GetFullPath(spec.Storage) };
+        spec = spec with { Data = Path.GetFullPath(spec.Data), Storage = Path.GetFullPath(spec.Storage) };
+        // The corpus's unique training tokens, for the planner's epoch checks (a corpus not there yet is not an error here).
+        if (File.Exists(Path.Combine(spec.Data, Orchestrator.DataPipeline.Corpus.CorpusManifest.FileName)))
+            spec = spec with { CorpusTrainTokens = Orchestrator.DataPipeline.Corpus.CorpusManifest.Read(spec.Data).TrainTokens };
+        else if (spec.MaxEpochs is not null)
+            throw new InvalidDataException($"{path}: max_epochs needs the corpus's unique training tokens, but '{spec.Data}' has no manifest.json: prepare the corpus first (orch data prepare)");
+        try { SweepPlanner.Plan(spec); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+        return spec;
     }
 
     public static SweepSpec Parse(string yaml, string source = "sweep spec")
@@ -138,6 +146,8 @@ public static partial class SweepSpecYaml
             CooldownFraction = d.CooldownFraction ?? LrScheduleSpec.DefaultCooldownFraction,
             CooldownShape = OneOf(d.CooldownShape ?? LrScheduleSpec.OneMinusSqrt, "cooldown_shape", LrScheduleSpec.Shapes),
             Branching = branching,
+            Holdout = HoldoutKeys(d.Holdout),
+            MaxEpochs = d.MaxEpochs is { } me ? (me > 0 && double.IsFinite(me) ? me : throw new ArgumentException($"max_epochs {me} must be > 0 (1: no run repeats the corpus)")) : null,
         };
     }
 
@@ -150,6 +160,21 @@ public static partial class SweepSpecYaml
         if (d.Branching == true && schedule != LrScheduleSpec.Wsd)
             throw new ArgumentException($"branching: true needs schedule: wsd (branches fork the cooldowns of a stable-LR trunk), not {schedule}");
         return (schedule, schedule == LrScheduleSpec.Wsd && d.Branching != false);
+    }
+
+    /// <summary>holdout: largest, or a list of run keys (as `orch sweep launch --dry-run` prints them).</summary>
+    static string? HoldoutKeys(object? value)
+    {
+        var keys = value switch
+        {
+            null => [],
+            string one => [one],
+            List<object> many => many.Select(k => k as string ?? throw new ArgumentException($"holdout: '{k}' is not a run key")).ToList(),
+            _ => throw new ArgumentException("holdout must be 'largest' or a list of run keys"),
+        };
+        if (keys.Any(k => string.IsNullOrWhiteSpace(k) || k.Contains(',')))
+            throw new ArgumentException("holdout: run keys must be non-empty and hold no ','");
+        return keys.Count == 0 ? null : string.Join(',', keys);
     }
 
     static List<double> Budgets(List<double>? values, string key)
@@ -185,7 +210,7 @@ public static partial class SweepSpecYaml
             string type = unknown.Groups[2].Value;
             var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
                 : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching";
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

@@ -21,6 +21,8 @@ namespace Orchestrator.Experiments.Specs;
 //   schedule: wsd                    # cosine | wsd | constant
 //   cooldown_fraction: 0.2           # wsd: the last 20% of each run cools down
 //   branching: true                  # wsd's default: one trunk per model, a cooldown branch per budget
+//   holdout: largest                 # or [KEY, ...]: fit without these runs and predict them
+//   max_epochs: 1                    # refuse runs that repeat the corpus's training tokens
 
 sealed class SweepYamlDocument
 {
@@ -54,6 +56,9 @@ sealed class SweepYamlDocument
     public double? CooldownFraction { get; set; }
     public string? CooldownShape { get; set; }
     public bool? Branching { get; set; }
+    /// <summary>"largest" or a list of run keys.</summary>
+    public object? Holdout { get; set; }
+    public double? MaxEpochs { get; set; }
 }
 
 sealed class ModelYaml

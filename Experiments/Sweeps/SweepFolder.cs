@@ -70,11 +70,17 @@ public static class SweepFolder
                 curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss)));
                 if (run is { StartedAt: { } start, EndedAt: { } end }) seconds = (end - start).TotalSeconds * Math.Max(1, run.WorldSize);
             }
+            long d = r.TrainedTokens ?? r.Plan.Tokens;
             runs.Add(new RunResult(r.Plan.Key, r.State?.ToString() ?? "Queued", r.Plan.NonEmbeddingParams,
-                r.TrainedTokens ?? r.Plan.Tokens, r.Plan.FlopBudget, r.State == RunState.Completed ? r.ValLoss : null,
-                r.Attempts, curve, r.Plan.Role.ToString(), r.Plan.Parent, r.Plan.ForkStep * perStep, seconds));
+                d, r.Plan.FlopBudget, r.State == RunState.Completed ? r.ValLoss : null,
+                r.Attempts, curve, r.Plan.Role.ToString(), r.Plan.Parent, r.Plan.ForkStep * perStep, seconds)
+                { Epochs = status.Spec?.CorpusTrainTokens is > 0 and var unique ? (double)d / unique : null });
         }
-        return new SweepResults(status.Id, status.Name, runs, status.Spec?.ReportBudgets.ToArray() ?? []);
+        return new SweepResults(status.Id, status.Name, runs, status.Spec?.ReportBudgets.ToArray() ?? [])
+        {
+            Holdout = status.Spec?.Holdout,
+            CorpusTrainTokens = status.Spec?.CorpusTrainTokens,
+        };
     }
 
     static void WriteAtomic(string path, string text)
