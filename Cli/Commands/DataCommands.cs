@@ -15,7 +15,7 @@ public static class DataCommands
         string Out, string Tokenizer, int VocabSize, int EndOfText, string TokenDtype, int BlockSize,
         long Documents, long SkippedDocuments, long Tokens, int Shards, long TrainTokens, long ValTokens,
         long TrainBlocks, long ValBlocks, long TextBytes, double Seconds, double MegabytesPerSecond, double CpuSeconds,
-        double MegabytesPerCpuSecond);
+        double MegabytesPerCpuSecond, int Files, long DuplicateDocuments, long OversizedDocuments, string? OversizedPolicy, string SplitBy);
 
     public sealed record InspectJson(string Dir, bool Ok, CorpusManifest Manifest, IReadOnlyList<CorpusInspector.ShardCheck> Shards);
 
@@ -41,9 +41,17 @@ public static class DataCommands
         invalid.AcceptOnlyFromAmong("refuse", "replace");
         var force = new Option<bool>("--force") { Description = "Replace the corpus already in --out" };
         var threads = new Option<int>("--threads") { Description = "Tokenizing threads (default: one per core)" };
+        var include = new Option<string[]>("--include") { Description = "Folder inputs: only files matching these globs, read as text unless .jsonl/.parquet ('*.py', 'docs/**/*.md'; no '/': any folder)", AllowMultipleArgumentsPerToken = true };
+        var exclude = new Option<string[]>("--exclude") { Description = "Folder inputs: drop files matching these globs ('**/tests/**')", AllowMultipleArgumentsPerToken = true };
+        var keepDuplicates = new Option<bool>("--keep-duplicates") { Description = "Keep documents whose text equals an earlier one's (default: drop them, by SHA-256, and count them)" };
+        var maxDoc = new Option<long>("--max-doc-bytes") { Description = "Documents over this many UTF-8 bytes are split or skipped (--oversized); 0: no limit" };
+        var oversized = new Option<string>("--oversized") { Description = "split (pieces cut at line ends) or skip", DefaultValueFactory = _ => "split" };
+        oversized.AcceptOnlyFromAmong("split", "skip");
+        var split = new Option<string>("--split") { Description = "block (every 1/f-th block to val) or document (every 1/f-th document to val, whole)", DefaultValueFactory = _ => "block" };
+        split.AcceptOnlyFromAmong("block", "document");
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var cmd = new Command("prepare", "Tokenize text/JSONL/Parquet into Parquet token-block shards + manifest.json")
-            { input, output, tokenizer, column, block, val, format, dtype, invalid, force, threads, json };
+            { input, output, tokenizer, column, block, val, format, dtype, invalid, force, threads, include, exclude, keepDuplicates, maxDoc, oversized, split, json };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             bool asJson = pr.GetValue(json);
@@ -60,6 +68,12 @@ public static class DataCommands
                 InvalidUtf8 = pr.GetValue(invalid) == "replace" ? InvalidUtf8Policy.Replace : InvalidUtf8Policy.Refuse,
                 Force = pr.GetValue(force),
                 Threads = pr.GetValue(threads),
+                Include = pr.GetValue(include) ?? [],
+                Exclude = pr.GetValue(exclude) ?? [],
+                Dedupe = !pr.GetValue(keepDuplicates),
+                MaxDocBytes = pr.GetValue(maxDoc),
+                Oversized = pr.GetValue(oversized)!,
+                Split = pr.GetValue(split)!,
                 Warn = w => Console.Error.WriteLine(w),
             };
             var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
@@ -70,16 +84,18 @@ public static class DataCommands
             var report = new PrepareJson(options.OutDir, m.Tokenizer, m.VocabSize, m.EndOfText, m.TokenDtype, m.BlockSize,
                 m.Documents, m.SkippedDocuments, m.Tokens, m.Train.Shards.Count + m.Val.Shards.Count, m.TrainTokens, m.ValTokens,
                 m.Train.Blocks, m.Val.Blocks, result.TextBytes, Math.Round(result.Elapsed.TotalSeconds, 3), Math.Round(result.MegabytesPerSecond, 2),
-                Math.Round(cpu, 3), Math.Round(result.TextBytes / 1e6 / Math.Max(cpu, 1e-9), 2));
+                Math.Round(cpu, 3), Math.Round(result.TextBytes / 1e6 / Math.Max(cpu, 1e-9), 2), m.Sources.Count,
+                m.DuplicateDocuments, m.OversizedDocuments, m.OversizedPolicy, m.SplitBy);
             if (asJson) JsonOutput.Write(report);
             else
             {
                 var t = new Table().AddColumn("corpus").AddColumn(Markup.Escape(options.OutDir));
                 t.AddRow("tokenizer", $"{m.Tokenizer} (vocab {m.VocabSize}, end-of-text {m.EndOfText}, {m.TokenDtype})");
-                t.AddRow("documents", $"{m.Documents:N0} ({m.SkippedDocuments:N0} null/empty skipped)");
+                t.AddRow("documents", $"{m.Documents:N0} from {m.Sources.Count:N0} file(s) ({m.SkippedDocuments:N0} null/empty skipped, {m.DuplicateDocuments:N0} exact duplicates dropped" +
+                    (m.OversizedPolicy is { } policy ? $", {m.OversizedDocuments:N0} over the size limit {(policy == "split" ? "split" : "skipped")})" : ")"));
                 t.AddRow("tokens", $"{m.Tokens:N0}");
                 t.AddRow("train", $"{m.TrainTokens:N0} tokens, {m.Train.Blocks:N0} blocks of {m.BlockSize}, {m.Train.Shards.Count} shard(s)");
-                t.AddRow("val", $"{m.ValTokens:N0} tokens, {m.Val.Blocks:N0} blocks, {m.Val.Shards.Count} shard(s)");
+                t.AddRow("val", $"{m.ValTokens:N0} tokens, {m.Val.Blocks:N0} blocks, {m.Val.Shards.Count} shard(s), split by {m.SplitBy}");
                 t.AddRow("throughput", $"{result.MegabytesPerSecond:F2} MB/s of text ({result.Elapsed.TotalSeconds:F1} s)");
                 AnsiConsole.Write(t);
             }

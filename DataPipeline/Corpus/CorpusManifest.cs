@@ -11,8 +11,10 @@ namespace Orchestrator.DataPipeline.Corpus;
 ///   into blocks of <see cref="BlockSize"/> + 1 tokens with stride <see cref="BlockSize"/> (block k holds stream
 ///   tokens [k*B, k*B + B + 1)), so input = block[0..B) and target = block[1..B+1) predict every token once.
 ///   The last block is padded with end-of-text tokens.
-/// - Block k goes to val when floor((k+1)*f) &gt; floor(k*f) (f = val fraction): val blocks are spread evenly
-///   through the corpus, deterministic, and a single long document still gets a val split.
+/// - Split by block (<see cref="SplitBy"/> "block"): block k goes to val when floor((k+1)*f) &gt; floor(k*f) (f = val
+///   fraction): val blocks are spread evenly through the corpus, deterministic, and a single long document still gets
+///   a val split. Split by document ("document"): document k goes to val by the same rule, and each split is its own
+///   token stream cut into blocks as above (no document in both).
 /// - Each split is written to Parquet shards `train-00000.parquet`, `val-00000.parquet`, ... with one flat,
 ///   required column `tokens` (uint16 when the vocabulary fits, else int32): row group after row group of
 ///   <see cref="SplitInfo.BlocksPerRowGroup"/> blocks (B + 1 values each; only a split's last row group may be
@@ -52,6 +54,14 @@ public sealed record CorpusManifest
     public required SplitInfo Val { get; init; }
     public required IReadOnlyList<SourceInfo> Sources { get; init; }
     public required DateTime CreatedUtc { get; init; }
+    /// <summary>"block" or "document": how train and val were split (older manifests: block).</summary>
+    public string SplitBy { get; init; } = "block";
+    /// <summary>Documents dropped because an earlier document had exactly the same text (content hash).</summary>
+    public long DuplicateDocuments { get; init; }
+    /// <summary>Documents over the size limit; <see cref="OversizedPolicy"/> says whether they were split or skipped.</summary>
+    public long OversizedDocuments { get; init; }
+    /// <summary>"split", "skip", or null when no limit was set.</summary>
+    public string? OversizedPolicy { get; init; }
 
     public SplitInfo Split(string name) => name switch
     {

@@ -7,6 +7,10 @@ namespace Orchestrator.DataPipeline.Corpus;
 /// in order, each followed by end-of-text; blocks go to train or val shards as they fill; <see cref="CompleteAsync"/>
 /// pads the last block and writes manifest.json last. Disposing without completing deletes every file written,
 /// so a failed prepare leaves no corpus behind. Not thread-safe: one writer task feeds it.
+///
+/// Two splits: by block (one token stream, every 1/f-th block to val: even a single document gets a val split) or by
+/// document (each document whole to train or val, every 1/f-th document, each split its own token stream: no
+/// document is seen in both, which held-out evaluation of a code or web corpus needs).
 /// </summary>
 public sealed class CorpusWriter : IAsyncDisposable
 {
@@ -15,12 +19,14 @@ public sealed class CorpusWriter : IAsyncDisposable
     readonly CorpusWriterOptions _options;
     readonly int _rowTokens;
     readonly ShardedSplitWriter _train, _val;
-    int[] _pending;
-    int _pendingCount;
+    readonly BlockStream _stream, _valStream;
     long _blockIndex;
     bool _completed;
 
     public long Documents { get; private set; }
+
+    /// <summary>What the reader filtered out before the writer (recorded in the manifest).</summary>
+    public FilterCounts Filtered { get; set; } = new(0, 0, null);
     public long Tokens { get; private set; }
 
     public CorpusWriter(string dir, ITokenizer tokenizer, CorpusWriterOptions options)
@@ -33,48 +39,58 @@ public sealed class CorpusWriter : IAsyncDisposable
         _tokenizer = tokenizer;
         _options = options;
         _rowTokens = options.BlockSize + 1;
-        _pending = new int[Math.Max(_rowTokens * 4, 1 << 16)];
         _train = new ShardedSplitWriter(dir, "train", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard, options.Compression);
         _val = new ShardedSplitWriter(dir, "val", options.TokenDtype, _rowTokens, options.BlocksPerRowGroup, options.RowGroupsPerShard, options.Compression);
+        _stream = new BlockStream(_rowTokens);
+        _valStream = new BlockStream(_rowTokens);
+    }
+
+    /// <summary>One token stream cut into blocks of B + 1 tokens with stride B.</summary>
+    sealed class BlockStream(int rowTokens)
+    {
+        public int[] Pending = new int[Math.Max(rowTokens * 4, 1 << 16)];
+        public int Count;
+
+        public void Append(ReadOnlySpan<int> tokens)
+        {
+            if (Count + tokens.Length > Pending.Length)
+                Array.Resize(ref Pending, Math.Max(Pending.Length * 2, Count + tokens.Length));
+            tokens.CopyTo(Pending.AsSpan(Count));
+            Count += tokens.Length;
+        }
     }
 
     /// <summary>Appends one document's tokens and its end-of-text token.</summary>
     public async Task AddDocumentAsync(ReadOnlyMemory<int> tokens, CancellationToken ct = default)
     {
-        Append(tokens.Span);
-        Append([_tokenizer.EndOfText]);
+        // By document: this document's split, with the block rule applied to document indices.
+        var stream = _options.SplitByDocument && _options.IsVal(Documents) ? _valStream : _stream;
+        stream.Append(tokens.Span);
+        stream.Append([_tokenizer.EndOfText]);
+        Tokens += tokens.Length + 1;
         Documents++;
-        await EmitFullBlocksAsync(ct);
+        await EmitFullBlocksAsync(stream, ct);
     }
 
-    void Append(ReadOnlySpan<int> tokens)
-    {
-        if (_pendingCount + tokens.Length > _pending.Length)
-            Array.Resize(ref _pending, Math.Max(_pending.Length * 2, _pendingCount + tokens.Length));
-        tokens.CopyTo(_pending.AsSpan(_pendingCount));
-        _pendingCount += tokens.Length;
-        Tokens += tokens.Length;
-    }
-
-    async Task EmitFullBlocksAsync(CancellationToken ct)
+    async Task EmitFullBlocksAsync(BlockStream stream, CancellationToken ct)
     {
         int start = 0;
-        while (_pendingCount - start >= _rowTokens)
+        while (stream.Count - start >= _rowTokens)
         {
-            await EmitAsync(start, ct);
+            await EmitAsync(stream, start, ct);
             start += _options.BlockSize; // stride B: the last token of a block is the first of the next
         }
         if (start > 0)
         {
-            _pending.AsSpan(start, _pendingCount - start).CopyTo(_pending);
-            _pendingCount -= start;
+            stream.Pending.AsSpan(start, stream.Count - start).CopyTo(stream.Pending);
+            stream.Count -= start;
         }
     }
 
-    async Task EmitAsync(int start, CancellationToken ct)
+    async Task EmitAsync(BlockStream stream, int start, CancellationToken ct)
     {
-        var w = _options.IsVal(_blockIndex++) ? _val : _train;
-        w.Add(_pending.AsSpan(start, _rowTokens));
+        var w = _options.SplitByDocument ? (stream == _valStream ? _val : _train) : _options.IsVal(_blockIndex++) ? _val : _train;
+        w.Add(stream.Pending.AsSpan(start, _rowTokens));
         await w.FlushIfFullAsync(ct);
     }
 
@@ -83,14 +99,18 @@ public sealed class CorpusWriter : IAsyncDisposable
         string? tokenizerFile = null, CancellationToken ct = default)
     {
         long padding = 0;
-        if (_pendingCount > 1)
+        foreach (var stream in new[] { _stream, _valStream })
         {
-            padding = _rowTokens - _pendingCount;
-            Array.Fill(_pending, _tokenizer.EndOfText, _pendingCount, (int)padding);
-            _pendingCount = _rowTokens;
-            await EmitAsync(0, ct);
+            if (stream.Count > 1)
+            {
+                int pad = _rowTokens - stream.Count;
+                Array.Fill(stream.Pending, _tokenizer.EndOfText, stream.Count, pad);
+                padding += pad;
+                stream.Count = _rowTokens;
+                await EmitAsync(stream, 0, ct);
+            }
+            stream.Count = 0;
         }
-        _pendingCount = 0;
         var train = await _train.CompleteAsync(ct);
         var val = await _val.CompleteAsync(ct);
         if (train.Blocks == 0)
@@ -114,6 +134,10 @@ public sealed class CorpusWriter : IAsyncDisposable
             Val = val,
             Sources = sources,
             CreatedUtc = DateTime.UtcNow,
+            SplitBy = _options.SplitByDocument ? "document" : "block",
+            DuplicateDocuments = Filtered.Duplicates,
+            OversizedDocuments = Filtered.Oversized,
+            OversizedPolicy = Filtered.OversizedPolicy,
         };
         manifest.Write(_dir);
         _completed = true;
@@ -131,3 +155,6 @@ public sealed class CorpusWriter : IAsyncDisposable
         }
     }
 }
+
+/// <summary>Documents dropped as exact duplicates, and documents over the size limit (split or skipped, as the policy says).</summary>
+public sealed record FilterCounts(long Duplicates, long Oversized, string? OversizedPolicy);

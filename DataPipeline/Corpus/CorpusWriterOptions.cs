@@ -2,7 +2,7 @@ namespace Orchestrator.DataPipeline.Corpus;
 
 /// <summary>How a corpus is cut and laid out.</summary>
 /// <param name="BlockSize">Sequence length B (each stored block has B + 1 tokens).</param>
-/// <param name="ValFraction">Share of blocks that go to val, 0 &lt;= f &lt; 1.</param>
+/// <param name="ValFraction">Share of blocks (or documents, with <see cref="SplitByDocument"/>) that go to val, 0 &lt;= f &lt; 1.</param>
 /// <param name="TokenDtype">uint16 or int32 (see <see cref="Corpus.TokenDtype.Choose"/>).</param>
 /// <param name="RowGroupTokens">Target tokens per row group (the loader's unit of reading): about 512 Ki.</param>
 /// <param name="RowGroupsPerShard">Row groups per shard file: 64 x 512 Ki tokens = 32 Mi tokens a shard.</param>
@@ -13,6 +13,9 @@ public sealed record CorpusWriterOptions(
     /// <summary>Shard compression. Parquet has no 16-bit physical type (uint16 is INT32 + annotation), so zstd
     /// matters: it removes the zero high bytes that snappy keeps (4 bytes a token become about 2.5).</summary>
     public Parquet.CompressionMethod Compression { get; init; } = Parquet.CompressionMethod.Zstd;
+
+    /// <summary>Split by document (every 1/f-th document to val, whole) instead of by block (every 1/f-th block).</summary>
+    public bool SplitByDocument { get; init; }
 
     public int BlocksPerRowGroup => Math.Max(1, RowGroupTokens / (BlockSize + 1));
 

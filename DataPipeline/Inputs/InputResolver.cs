@@ -7,14 +7,22 @@ namespace Orchestrator.DataPipeline.Inputs;
 /// JSONL, .parquet: Parquet; other names given explicitly are read as text). Folders are walked recursively in
 /// ordinal path order (deterministic output) for those extensions. A folder holding the Brown corpus
 /// (cats.txt and ca01..cr09) is detected and read as Brown (tags stripped); `format: brown` forces it.
+///
+/// With include patterns (<see cref="PathGlob"/>: `*.py`, `src/**/*.md`), a folder yields exactly the files they
+/// match, read by extension and otherwise as text (so `*.py` reads Python source); exclude patterns then drop files
+/// (`**/tests/**`). Only paths are collected here (no file is opened), so a tree of any size resolves in memory
+/// proportional to its file count.
 /// </summary>
 public static partial class InputResolver
 {
     [GeneratedRegex(@"^c[a-r]\d\d$")]
     private static partial Regex BrownName();
 
-    public static IReadOnlyList<InputFile> Resolve(IEnumerable<string> paths, string format = "auto")
+    public static IReadOnlyList<InputFile> Resolve(IEnumerable<string> paths, string format = "auto",
+        IReadOnlyList<string>? include = null, IReadOnlyList<string>? exclude = null)
     {
+        var includes = (include ?? []).Select(p => new PathGlob(p)).ToList();
+        var excludes = (exclude ?? []).Select(p => new PathGlob(p)).ToList();
         var forced = format.ToLowerInvariant() switch
         {
             "auto" => (InputFormat?)null,
@@ -30,7 +38,7 @@ public static partial class InputResolver
         foreach (var p in list)
         {
             if (File.Exists(p)) files.Add(new InputFile(p, forced ?? ByExtension(p) ?? InputFormat.Text));
-            else if (Directory.Exists(p)) files.AddRange(Walk(p, forced));
+            else if (Directory.Exists(p)) files.AddRange(includes.Count + excludes.Count > 0 ? Filter(p, forced, includes, excludes) : Walk(p, forced));
             else throw new FileNotFoundException($"input '{p}' does not exist", p);
         }
         return files;
@@ -52,6 +60,25 @@ public static partial class InputResolver
             throw new DirectoryNotFoundException(forced == InputFormat.Brown
                 ? $"folder '{dir}' has no Brown corpus files (ca01..cr09): run scripts/fetch-brown.sh"
                 : $"folder '{dir}' has nothing to read: no .txt, .jsonl or .parquet files in it or below it");
+        return found;
+    }
+
+    static List<InputFile> Filter(string dir, InputFormat? forced, List<PathGlob> includes, List<PathGlob> excludes)
+    {
+        var found = new List<InputFile>();
+        foreach (var f in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
+                     .Order(StringComparer.Ordinal))
+        {
+            var rel = Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/');
+            if (rel.Split('/').Any(part => part.StartsWith('.'))) continue; // hidden files and folders (.git)
+            var fmt = forced ?? ByExtension(f);
+            bool included = includes.Count > 0 ? includes.Any(g => g.IsMatch(rel)) : fmt is not null;
+            if (!included || excludes.Any(g => g.IsMatch(rel))) continue;
+            found.Add(new InputFile(f, fmt ?? InputFormat.Text));
+        }
+        if (found.Count == 0)
+            throw new DirectoryNotFoundException($"folder '{dir}' has no file matching --include {string.Join(" ", includes.Select(g => g.Pattern))}" +
+                (excludes.Count > 0 ? $" and not --exclude {string.Join(" ", excludes.Select(g => g.Pattern))}" : ""));
         return found;
     }
 

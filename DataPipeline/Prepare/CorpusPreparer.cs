@@ -14,7 +14,9 @@ namespace Orchestrator.DataPipeline.Prepare;
 /// deterministic: one reader groups documents into chunks of about 1 MB of text and starts a tokenizing task
 /// per chunk; the tasks go, in reading order, through a bounded channel (bounded memory); the writer awaits
 /// them in that order and appends to the <see cref="CorpusWriter"/>. Any failure deletes what was written and
-/// leaves no manifest.
+/// leaves no manifest. Memory is bounded by the channel (about 2 x threads chunks of 1 MB of text, plus the largest
+/// document), the list of input paths and the duplicate filter's 16-byte hashes, whatever the size of the tree.
+/// Exact duplicates and oversized documents are filtered in reading order (<see cref="DocumentFilter"/>).
 /// </summary>
 public static class CorpusPreparer
 {
@@ -26,10 +28,15 @@ public static class CorpusPreparer
     public static async Task<PrepareResult> PrepareAsync(PrepareOptions o, CancellationToken ct = default)
     {
         // Check everything the user gave before touching the output folder.
-        var inputs = InputResolver.Resolve(o.Inputs, o.Format);
+        var inputs = InputResolver.Resolve(o.Inputs, o.Format, o.Include, o.Exclude);
+        var filter = new DocumentFilter(o.Dedupe, o.MaxDocBytes, o.Oversized);
+        if (o.Split is not ("block" or "document")) throw new ArgumentException($"--split '{o.Split}': use block or document");
         var tokenizer = Tokenizers.FromSpec(o.Tokenizer);
         var dtype = TokenDtype.Choose(o.TokenDtype, tokenizer.VocabSize, tokenizer.Name);
-        var writerOptions = new CorpusWriterOptions(o.BlockSize, o.ValFraction, dtype, o.RowGroupTokens, o.RowGroupsPerShard);
+        var writerOptions = new CorpusWriterOptions(o.BlockSize, o.ValFraction, dtype, o.RowGroupTokens, o.RowGroupsPerShard)
+        {
+            SplitByDocument = o.Split == "document",
+        };
         writerOptions.Validate();
         if (string.IsNullOrWhiteSpace(o.TextColumn)) throw new ArgumentException("--text-column must not be empty");
         var outFull = Path.GetFullPath(o.OutDir);
@@ -50,7 +57,7 @@ public static class CorpusPreparer
                 File.Copy(o.Tokenizer[4..], dst + ".tmp", overwrite: false);
                 File.Move(dst + ".tmp", dst);
             }
-            var result = await RunAsync(o, inputs, tokenizer, writerOptions, tokenizerFile, sw, ct);
+            var result = await RunAsync(o, inputs, tokenizer, writerOptions, filter, tokenizerFile, sw, ct);
             ok = true;
             return result;
         }
@@ -66,7 +73,7 @@ public static class CorpusPreparer
     }
 
     static async Task<PrepareResult> RunAsync(PrepareOptions o, IReadOnlyList<InputFile> inputs, ITokenizer tokenizer,
-        CorpusWriterOptions writerOptions, string? tokenizerFile, Stopwatch sw, CancellationToken ct)
+        CorpusWriterOptions writerOptions, DocumentFilter filter, string? tokenizerFile, Stopwatch sw, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         int threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
@@ -88,17 +95,26 @@ public static class CorpusPreparer
                     long docs = 0;
                     var batch = new List<string>();
                     long chars = 0;
+                    if (filter.SkipsUnread(file))
+                    {
+                        doneBytes += file.Bytes;
+                        sources[f] = new SourceInfo(file.Path, file.Format.ToString().ToLowerInvariant(), 0, file.Bytes);
+                        continue;
+                    }
                     await foreach (var text in DocumentReader.ReadAsync(file, readOptions, cts.Token))
                     {
                         if (string.IsNullOrEmpty(text)) { skipped++; continue; }
                         docs++;
-                        batch.Add(text);
-                        chars += text.Length;
-                        if (chars >= ChunkChars || batch.Count >= ChunkDocs)
+                        foreach (var piece in filter.Apply(text))
                         {
-                            await pending.Writer.WriteAsync(Tokenize(batch, doneBytes), cts.Token);
-                            batch = [];
-                            chars = 0;
+                            batch.Add(piece);
+                            chars += piece.Length;
+                            if (chars >= ChunkChars || batch.Count >= ChunkDocs)
+                            {
+                                await pending.Writer.WriteAsync(Tokenize(batch, doneBytes), cts.Token);
+                                batch = [];
+                                chars = 0;
+                            }
                         }
                     }
                     doneBytes += file.Bytes;
@@ -144,6 +160,7 @@ public static class CorpusPreparer
                 }
             }
             await reader;
+            writer.Filtered = new FilterCounts(filter.Duplicates, filter.Oversized, filter.Policy);
             var manifest = await writer.CompleteAsync(sources, skipped, tokenizerFile, cts.Token);
             if (manifest.Val.Blocks == 0 && o.ValFraction > 0)
                 o.Warn?.Invoke($"warning: the val split is empty: {manifest.Train.Blocks} block(s) of {o.BlockSize} are too few for --val-fraction {o.ValFraction}; give more text or a smaller --block-size");

@@ -22,6 +22,18 @@ public sealed record PrepareOptions
     public int RowGroupsPerShard { get; init; } = 64;
     /// <summary>Tokenizing threads; 0 means one per core.</summary>
     public int Threads { get; init; }
+    /// <summary>Folder inputs: only files matching one of these globs (<see cref="PathGlob"/>); empty: by extension.</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+    /// <summary>Folder inputs: drop files matching any of these globs.</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+    /// <summary>Drop a document whose text equals an earlier one's (SHA-256 of the text); the count goes in the manifest.</summary>
+    public bool Dedupe { get; init; } = true;
+    /// <summary>Documents above this many UTF-8 bytes are split or skipped (<see cref="Oversized"/>); 0: no limit.</summary>
+    public long MaxDocBytes { get; init; }
+    /// <summary>split (pieces of at most MaxDocBytes, cut at line ends where possible) or skip.</summary>
+    public string Oversized { get; init; } = "split";
+    /// <summary>block (every 1/f-th block to val) or document (every 1/f-th document to val, whole).</summary>
+    public string Split { get; init; } = "block";
     public Action<string>? Warn { get; init; }
     public Action<PrepareProgress>? Progress { get; init; }
 }
