@@ -49,7 +49,7 @@ public static class BenchCommCommand
             if (b == "nccl" && !info.Cuda)
                 throw new BadInputException("--backend nccl needs CUDA GPUs and none is visible here (run 'orch doctor'; set ORCH_LIBTORCH to a CUDA libtorch); use --backend ring on CPU");
             var device = b == "nccl" ? CUDA : CPU;
-            var master = env?.Master ?? $"127.0.0.1:{LocalLauncher.FreePort()}";
+            var master = env?.Master ?? $"127.0.0.1:{LocalPorts.FreePort()}";
             using var comm = CommunicatorFactory.CreateStandalone(b, rank, world, master, new RingOptions(TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(300)));
             var dt = pr.GetValue(dtype) == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
             var asJson = pr.GetValue(json);

@@ -8,6 +8,7 @@ using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
 using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Launch;
 using Orchestrator.Worker.Hosting;
 using Orleans.Configuration;
 using Orleans.Runtime;
@@ -82,7 +83,7 @@ public static class ClusterCommands
             if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             var redis = RedisOf(pr);
             var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
-            if (redis is null && !await LocalCluster.CanConnectAsync(primary, ct))
+            if (redis is null && !await LocalPorts.CanConnectAsync(primary, ct))
                 throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
             // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
             // silo whose threads stall that long mid-run is declared dead by its peers.
@@ -104,26 +105,10 @@ public static class ClusterCommands
             var settings = new SiloSettings
             {
                 Name = id, IsCoordinator = false, Redis = redis, Primary = primary, Advertise = adv,
-                SiloPort = pr.GetValue(port) is > 0 and var p ? p : ClusterEndpoint.FreePort(), GatewayPort = ClusterEndpoint.FreePort(),
+                SiloPort = pr.GetValue(port) is > 0 and var p ? p : LocalPorts.FreePort(), GatewayPort = LocalPorts.FreePort(),
             };
             settings = WithProbes(settings, pr);
-            var builder = Host.CreateApplicationBuilder([]);
-            CoordinatorHost.ConfigureLogging(builder.Logging);
-            builder.UseOrleans(silo =>
-            {
-                silo.Configure(settings);
-                silo.Configure<ClusterMembershipOptions>(o => o.MaxJoinAttemptTime = TimeSpan.FromSeconds(20));
-            });
-            builder.Services.AddSingleton(sp => new WorkerRuntimeOptions
-            {
-                Info = info with { SiloAddress = sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString() },
-                ReportEvery = TimeSpan.FromMilliseconds(pr.GetValue(reportMs)),
-                Slots = slots,
-            });
-            builder.Services.AddSingleton<ITrainingJobFactory>(_ => new TrainingJobFactory());
-            builder.Services.AddSingleton<WorkerRuntime>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkerRuntime>());
-            using var host = builder.Build();
+            using var host = WorkerHost.Build(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots);
             await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
             if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
             Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
@@ -144,8 +129,8 @@ public static class ClusterCommands
         {
             int n = pr.GetValue(workers);
             if (n is < 0 or > 256) throw new ArgumentException($"--workers: {n} is not 0..256");
-            int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : ClusterEndpoint.FreePort();
-            int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : ClusterEndpoint.FreePort();
+            int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : LocalPorts.FreePort();
+            int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : LocalPorts.FreePort();
             var redis = RedisOf(pr);
             string[] redisArgs = redis is null ? [] : ["--redis", redis];
             string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
@@ -154,13 +139,13 @@ public static class ClusterCommands
             // depend on the thread count, so a packed run gives exactly the losses it gives alone.
             int slots = SlotsOf(pr);
             Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
-            await using var cluster = new LocalCluster();
-            var coord = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
+            await using var cluster = new ProcessGroup();
+            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
             var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
-            if (!await LocalCluster.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
+            if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
+                cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
             Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers; " +
                 $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
             try { await coord.WaitForExitAsync(ct); }

@@ -6,6 +6,7 @@ using Orchestrator.Contracts.Cluster;
 using Orchestrator.Coordinator.Hosting;
 using Orchestrator.Experiments.Specs;
 using Orchestrator.Experiments.Sweeps;
+using Orchestrator.Sharding.Launch;
 using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
@@ -47,16 +48,17 @@ public static class QuickstartCommand
 
             Step(3, $"start a local cluster: coordinator + {n} CPU workers (logs in {Path.Combine(work, "logs")})");
             Directory.CreateDirectory(Path.Combine(work, "logs"));
-            int siloPort = ClusterEndpoint.FreePort(), gatewayPort = ClusterEndpoint.FreePort();
-            await using var cluster = new ChildProcesses(Path.Combine(work, "logs"));
-            var coordinator = cluster.Start("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0"]);
+            int siloPort = LocalPorts.FreePort(), gatewayPort = LocalPorts.FreePort();
+            using var logs = new LogFiles(Path.Combine(work, "logs"));
+            await using var cluster = new ProcessGroup(); // stopped before the logs close
+            var coordinator = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0"], onLine: logs.For("coordinator"));
             var gateway = new IPEndPoint(IPAddress.Loopback, gatewayPort);
-            if (!await LocalCluster.WaitForPortAsync(gateway, TimeSpan.FromSeconds(90), () => !coordinator.HasExited, deadline.Token))
+            if (!await LocalPorts.WaitForPortAsync(gateway, TimeSpan.FromSeconds(90), () => !coordinator.HasExited, deadline.Token))
                 throw new InvalidOperationException($"the coordinator did not come up (see {Path.Combine(work, "logs", "coordinator.log")})");
             // As `orch local` does: the workers share the cores instead of each starting a thread per core.
             var threads = new Dictionary<string, string> { ["ORCH_TORCH_THREADS"] = $"{Math.Max(1, Environment.ProcessorCount / n)}" };
             for (int i = 1; i <= n; i++)
-                cluster.Start($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"], threads);
+                cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"], threads, logs.For($"worker-{i}"));
 
             Step(4, "run the sweep: 4 model sizes x 4 token budgets on CPU");
             var specPath = Path.Combine(work, "quickstart.yaml");
@@ -127,77 +129,41 @@ public static class QuickstartCommand
 
     static Task RunSelfAsync(string[] args, string? log, CancellationToken ct)
     {
-        var (exe, prefix) = ChildProcesses.Self();
+        var (exe, prefix) = ProcessGroup.Self();
         return RunAsync(exe, [.. prefix, .. args], log, ct);
     }
 
     /// <summary>Runs a command to completion with its output shown indented; a non-zero exit is an error naming it.</summary>
     static async Task RunAsync(string exe, string[] args, string? log, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {exe}");
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Out.WriteLine("  " + e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("  " + e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        try { await p.WaitForExitAsync(ct); }
-        catch (OperationCanceledException) { p.Kill(entireProcessTree: true); throw; }
+        await using var group = new ProcessGroup(); // a cancelled wait leaves it to dispose, which stops the child
+        var p = group.Start(Path.GetFileName(exe), exe, args, null, (line, err) => (err ? Console.Error : Console.Out).WriteLine("  " + line));
+        await p.WaitForExitAsync(ct);
         if (p.ExitCode != 0)
             throw new InvalidOperationException($"`{Path.GetFileName(exe)} {string.Join(' ', args)}` failed with exit code {p.ExitCode}");
     }
 
-    /// <summary>Child processes of this program with their output in log files; disposing kills them (they hold nothing that needs a clean exit: the sweep's state is in its folder).</summary>
-    sealed class ChildProcesses(string logDir) : IAsyncDisposable
+    /// <summary>One log file per child process; a line that arrives after the file closed (a child killed mid-write) is dropped.</summary>
+    sealed class LogFiles(string dir) : IDisposable
     {
-        readonly List<(Process Process, StreamWriter Log)> children = [];
+        readonly List<StreamWriter> files = [];
 
-        public static (string Exe, string[] Prefix) Self()
+        public Action<string, bool> For(string name)
         {
-            var host = Environment.ProcessPath ?? "dotnet";
-            bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
-            return (host, viaDotnet ? [System.Reflection.Assembly.GetEntryAssembly()!.Location] : []);
-        }
-
-        public Process Start(string name, string[] args, IReadOnlyDictionary<string, string>? env = null)
-        {
-            var (exe, prefix) = Self();
-            var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in prefix.Concat(args)) psi.ArgumentList.Add(a);
-            foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-            var log = new StreamWriter(Path.Combine(logDir, name + ".log"), append: false) { AutoFlush = true };
-            var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}");
-            p.OutputDataReceived += (_, e) => Write(log, e.Data);
-            p.ErrorDataReceived += (_, e) => Write(log, e.Data);
-            p.BeginOutputReadLine();
-            p.BeginErrorReadLine();
-            children.Add((p, log));
-            return p;
-        }
-
-        static void Write(StreamWriter log, string? line)
-        {
-            if (line is null) return;
-            // A line can arrive after the log was closed (a child killed mid-write); it is dropped.
-            try { lock (log) log.WriteLine(line); }
-            catch (ObjectDisposedException) { }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            // Workers first, the coordinator last.
-            foreach (var (p, _) in Enumerable.Reverse(children))
+            var log = new StreamWriter(Path.Combine(dir, name + ".log"), append: false) { AutoFlush = true };
+            lock (files) files.Add(log);
+            return (line, _) =>
             {
-                if (p.HasExited) continue;
-                p.Kill(entireProcessTree: true);
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                try { await p.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { }
-            }
-            foreach (var (p, log) in children)
-            {
-                lock (log) log.Dispose();
-                p.Dispose();
-            }
+                try { lock (log) log.WriteLine(line); }
+                catch (ObjectDisposedException) { }
+            };
+        }
+
+        public void Dispose()
+        {
+            lock (files)
+                foreach (var log in files)
+                    lock (log) log.Dispose();
         }
     }
 }

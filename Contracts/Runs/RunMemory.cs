@@ -34,31 +34,16 @@ public static class RunMemory
     /// <summary>Vocabulary assumed when the corpus cannot be read where the estimate is made (GPT-2's, padded).</summary>
     public const int DefaultVocab = 50304;
 
-    /// <summary>The shapes of the presets RunSpec accepts (GPT-2's released sizes).</summary>
-    static readonly Dictionary<string, (int Layers, int Heads, int Embd, int Block)> Presets = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["gpt2"] = (12, 12, 768, 1024),
-        ["gpt2-medium"] = (24, 16, 1024, 1024),
-        ["gpt2-large"] = (36, 20, 1280, 1024),
-        ["gpt2-xl"] = (48, 25, 1600, 1024),
-    };
-
-    /// <summary>The explicit shape of a spec's model (a preset resolved to its sizes; unknown presets stay as given).</summary>
-    public static ModelShape Resolve(ModelShape m) =>
-        m.Preset is { } p && Presets.TryGetValue(p, out var s)
-            ? m with { NLayer = s.Layers, NHead = s.Heads, NEmbd = s.Embd, BlockSize = s.Block }
-            : m;
-
     /// <summary>One rank's estimate for a model shape at micro-batch <paramref name="batch"/> on <paramref name="device"/> (cpu or cuda).</summary>
     public static MemoryEstimate Estimate(ModelShape shape, int batch, int vocab, string device)
     {
-        var m = Resolve(shape);
+        var m = ModelShapes.Resolve(shape);
         if (m.NLayer < 1 || m.NEmbd < 1 || m.NHead < 1 || m.BlockSize < 1 || batch < 1 || vocab < 1)
             throw new ArgumentException($"memory estimate: shape {m.NLayer}x{m.NEmbd} (heads {m.NHead}, block {m.BlockSize}), batch {batch}, vocab {vocab} must all be positive");
         bool cuda = device == "cuda";
         long L = m.NLayer, C = m.NEmbd, T = m.BlockSize, B = batch, H = m.NHead;
-        long V = (vocab + 63L) / 64 * 64;
-        long parameters = 12 * L * C * C + 13 * L * C + V * C + T * C + 2 * C;
+        long V = ModelShapes.PaddedVocab(vocab);
+        long parameters = ModelShapes.BlockParameters(m.NLayer, m.NEmbd, bias: true) + ModelShapes.EmbeddingParameters(vocab, m.BlockSize, m.NEmbd);
         long parameterBytes = parameters * (cuda ? 20 : 16);
         long a = cuda ? 2 : 4; // bytes per activation element
         long tokens = B * T;

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Orchestrator.Coordinator.Hosting;
 
-/// <summary>HOST:PORT as users type it (`--coordinator 10.0.0.5:11111`), with clear errors and a free-port helper.</summary>
+/// <summary>HOST:PORT as users type it (`--coordinator 10.0.0.5:11111`), with clear errors.</summary>
 public static class ClusterEndpoint
 {
     public static IPEndPoint Parse(string text, int defaultPort, string flag)
@@ -29,13 +29,5 @@ public static class ClusterEndpoint
         {
             throw new ArgumentException($"{flag}: cannot resolve host '{s}' ({e.Message})");
         }
-    }
-
-    /// <summary>A TCP port free right now on loopback (the OS picks it).</summary>
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

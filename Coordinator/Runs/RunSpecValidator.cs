@@ -8,8 +8,6 @@ namespace Orchestrator.Coordinator.Runs;
 /// </summary>
 public static class RunSpecValidator
 {
-    static readonly string[] Presets = ["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"];
-
     /// <summary>Returns the problems (empty when the spec is valid).</summary>
     public static IReadOnlyList<string> Problems(RunSpec spec)
     {
@@ -22,7 +20,7 @@ public static class RunSpecValidator
             p.Add("data: missing (the directory written by `orch data prepare`)");
         if (spec.Model.Preset is { } preset)
         {
-            if (!Presets.Contains(preset)) p.Add($"model.preset: '{preset}' is not one of {string.Join(", ", Presets)}");
+            if (!ModelShapes.TryGetPreset(preset, out _)) p.Add($"model.preset: '{preset}' is not one of {string.Join(", ", ModelShapes.PresetNames)}");
         }
         else
         {

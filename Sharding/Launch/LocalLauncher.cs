@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Orchestrator.Sharding.Launch;
 
@@ -23,50 +21,30 @@ public sealed record LaunchResult(IReadOnlyList<int> ExitCodes, int FirstFailedR
 /// MASTER_ADDR/PORT (a free loopback port; rank 0 hosts the rendezvous there) and ORCH_BACKEND; with NCCL each
 /// child sees one GPU (CUDA_VISIBLE_DEVICES = its local rank). Output lines are prefixed "[rank r] " (or handed
 /// to a callback). When a rank fails the others get <see cref="LaunchSpec.Grace"/> to fail by themselves, then
-/// are killed: nothing is left running.
+/// are killed: nothing is left running (the ranks are a <see cref="ProcessGroup"/>).
 /// </summary>
 public static class LocalLauncher
 {
-    public static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
     /// <summary>The command line that re-runs this process (the apphost, or `dotnet app.dll`).</summary>
-    public static (string FileName, List<string> Prefix) Self()
-    {
-        var path = System.Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this process' executable");
-        var args = System.Environment.GetCommandLineArgs();
-        var name = Path.GetFileNameWithoutExtension(path);
-        return name == "dotnet" ? (path, [args[0]]) : (path, []);
-    }
+    public static (string FileName, List<string> Prefix) Self() => ProcessGroup.Self();
 
     public static async Task<LaunchResult> RunAsync(LaunchSpec spec, Action<int, string, bool>? onLine = null, CancellationToken ct = default)
     {
         if (spec.Processes < 1) throw new ArgumentException($"--nproc {spec.Processes}: need at least one process");
-        var port = FreePort();
+        var port = LocalPorts.FreePort();
         var procs = new Process[spec.Processes];
         onLine ??= (rank, line, err) => (err ? Console.Error : Console.Out).WriteLine($"[rank {rank}] {line}");
+        await using var group = new ProcessGroup();
         try
         {
             for (var r = 0; r < spec.Processes; r++)
             {
-                var psi = new ProcessStartInfo(spec.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in spec.Arguments) psi.ArgumentList.Add(a);
-                var env = new RankEnvironment(r, spec.Processes, r, "127.0.0.1", port, spec.Backend);
-                foreach (var (k, v) in env.ToVariables()) psi.Environment[k] = v;
-                if (spec.Backend == "nccl") psi.Environment["CUDA_VISIBLE_DEVICES"] = r.ToString();
-                if (spec.Environment is not null) foreach (var (k, v) in spec.Environment) psi.Environment[k] = v;
+                var env = new RankEnvironment(r, spec.Processes, r, "127.0.0.1", port, spec.Backend).ToVariables()
+                    .ToDictionary(kv => kv.Key, kv => kv.Value);
+                if (spec.Backend == "nccl") env["CUDA_VISIBLE_DEVICES"] = r.ToString();
+                if (spec.Environment is not null) foreach (var (k, v) in spec.Environment) env[k] = v;
                 var rank = r;
-                var p = new Process { StartInfo = psi };
-                p.OutputDataReceived += (_, e) => { if (e.Data is not null) onLine(rank, e.Data, false); };
-                p.ErrorDataReceived += (_, e) => { if (e.Data is not null) onLine(rank, e.Data, true); };
-                p.Start();
-                p.BeginOutputReadLine();
-                p.BeginErrorReadLine();
-                procs[r] = p;
+                procs[r] = group.Start($"rank {r}", spec.FileName, spec.Arguments, env, (line, err) => onLine(rank, line, err));
             }
             var exits = procs.Select(p => p.WaitForExitAsync(ct)).ToList();
             var firstFailed = -1;
@@ -81,7 +59,7 @@ public static class LocalLauncher
                 {
                     firstFailed = idx;
                     var all = Task.WhenAll(remaining);
-                    if (await Task.WhenAny(all, Task.Delay(spec.Grace, ct)) != all) KillAll(procs);
+                    if (await Task.WhenAny(all, Task.Delay(spec.Grace, ct)) != all) group.KillAll();
                 }
             }
             foreach (var p in procs) p.WaitForExit(); // drains the output callbacks
@@ -89,19 +67,8 @@ public static class LocalLauncher
         }
         catch
         {
-            KillAll(procs);
+            group.KillAll();
             throw;
         }
-        finally
-        {
-            foreach (var p in procs) p?.Dispose();
-        }
-    }
-
-    static void KillAll(Process?[] procs)
-    {
-        foreach (var p in procs)
-            try { if (p is { HasExited: false }) p.Kill(entireProcessTree: true); }
-            catch (InvalidOperationException) { }
     }
 }

@@ -1,3 +1,5 @@
+using Orchestrator.Contracts.Runs;
+
 namespace Orchestrator.Worker.Model;
 
 /// <summary>
@@ -15,7 +17,7 @@ public sealed record GptConfig(
     bool Bias = true, double Dropout = 0.0)
 {
     /// <summary>Vocabulary rounded up to a multiple of 64 (tensor-core friendly; GPT-2's 50257 becomes 50304).</summary>
-    public int PaddedVocabSize => (VocabSize + 63) / 64 * 64;
+    public int PaddedVocabSize => ModelShapes.PaddedVocab(VocabSize);
 
     /// <summary>Width of one head (C / H).</summary>
     public int HeadSize => NEmbd / NHead;
@@ -39,30 +41,16 @@ public sealed record GptConfig(
     public long ParameterCount => EmbeddingParameterCount + NonEmbeddingParameterCount;
 
     /// <summary>Token and position embeddings (the tied head shares the token embedding).</summary>
-    public long EmbeddingParameterCount => (long)PaddedVocabSize * NEmbd + (long)BlockSize * NEmbd;
+    public long EmbeddingParameterCount => ModelShapes.EmbeddingParameters(VocabSize, BlockSize, NEmbd);
 
     /// <summary>
     /// Non-embedding parameters N, as Kaplan et al. count for scaling laws: the blocks and the final LayerNorm.
     /// </summary>
-    public long NonEmbeddingParameterCount
-    {
-        get
-        {
-            long c = NEmbd, b = Bias ? 1 : 0;
-            long ln = c + b * c;
-            long attn = c * 3 * c + b * 3 * c + c * c + b * c;
-            long mlp = c * 4 * c + b * 4 * c + 4 * c * c + b * c;
-            return NLayer * (2 * ln + attn + mlp) + ln;
-        }
-    }
+    public long NonEmbeddingParameterCount => ModelShapes.BlockParameters(NLayer, NEmbd, Bias);
 
     /// <summary>
     /// Training FLOPs per token at sequence length <paramref name="seqLen"/>, nanoGPT's estimate_mfu:
     /// 6N + 12·L·H·Q·T with N the parameter count less the position embedding (as nanoGPT's get_num_params).
     /// </summary>
-    public double FlopsPerToken(int seqLen)
-    {
-        double n = ParameterCount - (long)BlockSize * NEmbd;
-        return 6 * n + 12.0 * NLayer * NHead * HeadSize * seqLen;
-    }
+    public double FlopsPerToken(int seqLen) => ModelShapes.FlopsPerToken(ParameterCount - (long)BlockSize * NEmbd, NLayer, NHead, NEmbd, seqLen);
 }

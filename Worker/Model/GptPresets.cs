@@ -1,29 +1,20 @@
+using Orchestrator.Contracts.Runs;
+
 namespace Orchestrator.Worker.Model;
 
-/// <summary>Named model shapes: GPT-2's released sizes and small ones for CPU runs and sweeps.</summary>
+/// <summary>
+/// The CLI's model choice: a preset from <see cref="ModelShapes"/> (GPT-2's released sizes and small ones for CPU runs
+/// and sweeps; the names RunSpecs accept too) as a <see cref="GptConfig"/>, and <c>--set</c> overrides.
+/// </summary>
 public static class GptPresets
 {
-    static readonly Dictionary<string, GptConfig> ByName = new(StringComparer.OrdinalIgnoreCase)
-    {
-        // GPT-2 (OpenAI, 2019): vocab 50257, context 1024, biases on.
-        ["gpt2"] = new(NLayer: 12, NHead: 12, NEmbd: 768),            // 124M
-        ["gpt2-medium"] = new(NLayer: 24, NHead: 16, NEmbd: 1024),    // 350M
-        ["gpt2-large"] = new(NLayer: 36, NHead: 20, NEmbd: 1280),     // 774M
-        ["gpt2-xl"] = new(NLayer: 48, NHead: 25, NEmbd: 1600),        // 1558M
-        // Small shapes for CPU and scaling-law sweeps; vocab and block come from the corpus unless set.
-        ["nano"] = new(NLayer: 2, NHead: 2, NEmbd: 64, BlockSize: 128),
-        ["micro"] = new(NLayer: 4, NHead: 4, NEmbd: 128, BlockSize: 256),
-        ["mini"] = new(NLayer: 6, NHead: 6, NEmbd: 384, BlockSize: 256),   // nanoGPT's shakespeare-char shape
-        ["small"] = new(NLayer: 8, NHead: 8, NEmbd: 512, BlockSize: 512),
-    };
-
-    public static IReadOnlyCollection<string> Names => ByName.Keys;
+    public static IReadOnlyCollection<string> Names => ModelShapes.PresetNames;
 
     /// <summary>The preset's config; <see cref="ArgumentException"/> listing the known names when it is unknown.</summary>
     public static GptConfig Get(string name) =>
-        ByName.TryGetValue(name, out var c)
-            ? c
-            : throw new ArgumentException($"--model: unknown preset '{name}'; use one of {string.Join(", ", ByName.Keys)} or --set n_layer=..,n_head=..,n_embd=..");
+        ModelShapes.TryGetPreset(name, out var p)
+            ? new GptConfig(NLayer: p.NLayer, NHead: p.NHead, NEmbd: p.NEmbd, BlockSize: p.BlockSize)
+            : throw new ArgumentException($"--model: unknown preset '{name}'; use one of {string.Join(", ", ModelShapes.PresetNames)} or --set n_layer=..,n_head=..,n_embd=..");
 
     /// <summary>
     /// Applies "key=value" overrides (n_layer, n_head, n_embd, block_size, vocab_size, bias, dropout), comma separated.

@@ -31,6 +31,31 @@ public sealed class RunSpecYamlTests
     }
 
     [Fact]
+    public void A_small_preset_is_a_valid_model_and_resolves_to_its_shape()
+    {
+        var spec = RunSpecYaml.Parse("""
+            name: micro-brown
+            data: /data/brown
+            model: { preset: micro }
+            steps: 10
+            checkpoint: { path: /shared/runs }
+            """);
+        Assert.Empty(RunSpecValidator.Problems(spec));
+        var m = ModelShapes.Resolve(spec.Model);
+        Assert.Equal((4, 4, 128, 256), (m.NLayer, m.NHead, m.NEmbd, m.BlockSize));
+    }
+
+    [Fact]
+    public void Every_preset_name_is_a_valid_RunSpec_model_and_an_unknown_one_lists_them_all()
+    {
+        var spec = new RunSpec { Name = "p", Data = "/data", Steps = 1, Checkpoint = new() { Path = "/runs" } };
+        Assert.Equal(["gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "nano", "micro", "mini", "small"], ModelShapes.PresetNames);
+        Assert.All(ModelShapes.PresetNames, name => Assert.Empty(RunSpecValidator.Problems(spec with { Model = new() { Preset = name } })));
+        Assert.Equal(["model.preset: 'gpt5' is not one of gpt2, gpt2-medium, gpt2-large, gpt2-xl, nano, micro, mini, small"],
+            RunSpecValidator.Problems(spec with { Model = new() { Preset = "gpt5" } }));
+    }
+
+    [Fact]
     public void Unknown_key_names_the_line_and_column()
     {
         var e = Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("name: x\nstepz: 10\n", "spec.yaml"));

@@ -1,3 +1,5 @@
+using Orchestrator.Sharding.Launch;
+
 namespace Orchestrator.Tests.EndToEnd;
 
 /// <summary>What users see when something is wrong: one line naming the problem, the right exit code, no stack trace.</summary>
@@ -9,14 +11,14 @@ public sealed class BadInputTests
         var dir = Directory.CreateTempSubdirectory("orch-bad-");
         var malformed = Path.Combine(dir.FullName, "bad.yaml");
         File.WriteAllText(malformed, "name: x\nworkers: { min: 2, max\n");
-        var r = await OrchProcess.RunAsync("run", "submit", malformed, "--coordinator", $"127.0.0.1:{OrchProcess.FreePort()}");
+        var r = await OrchProcess.RunAsync("run", "submit", malformed, "--coordinator", $"127.0.0.1:{LocalPorts.FreePort()}");
         Assert.Equal(2, r.Exit);
         Assert.StartsWith($"error: {malformed}: line ", r.Stderr);
         Assert.Single(r.Stderr.Trim().Split('\n'));
 
         var invalid = Path.Combine(dir.FullName, "invalid.yaml");
         File.WriteAllText(invalid, "name: x\ntrainer: light\nsteps: 10\nworkers: { min: 3, max: 2 }\ncheckpoint: { path: /tmp/x }\n");
-        r = await OrchProcess.RunAsync("run", "submit", invalid, "--coordinator", $"127.0.0.1:{OrchProcess.FreePort()}");
+        r = await OrchProcess.RunAsync("run", "submit", invalid, "--coordinator", $"127.0.0.1:{LocalPorts.FreePort()}");
         Assert.Equal(2, r.Exit);
         Assert.Equal("error: invalid run spec: workers.max: 2 is below workers.min 3", r.Stderr.Trim());
 
@@ -43,7 +45,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Absent_coordinator_is_one_line_with_the_address()
     {
-        int port = OrchProcess.FreePort();
+        int port = LocalPorts.FreePort();
         var r = await OrchProcess.RunAsync("run", "list", "--coordinator", $"127.0.0.1:{port}");
         Assert.Equal(1, r.Exit);
         var line = Assert.Single(r.Stderr.Trim().Split('\n'));
@@ -57,7 +59,7 @@ public sealed class BadInputTests
     [Fact]
     public async Task Unknown_run_and_incompatible_worker_against_a_live_coordinator()
     {
-        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
         await coordinator.WaitForLineAsync("coordinator up");
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Orchestrator.Worker.Hosting;
 using Xunit.Abstractions;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.EndToEnd;
 
@@ -15,7 +16,7 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
     [Fact]
     public async Task Run_survives_a_killed_worker_and_takes_in_a_new_one_at_the_next_checkpoint()
     {
-        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         var dir = Directory.CreateTempSubdirectory("orch-e2e-");
         var spec = Path.Combine(dir.FullName, "run.yaml");
         File.WriteAllText(spec, $$"""

@@ -94,13 +94,6 @@ public sealed class OrchProcess : IAsyncDisposable
         return (p.ExitCode, await stdout, await stderr);
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     /// <summary>The first and last lines of a long output (the cause of a crash is usually near the top).</summary>
     static string Tail(string s) => s.Length > 8000 ? s[..3000] + "\n...\n" + s[^5000..] : s;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.EndToEnd;
 
@@ -64,7 +65,7 @@ public sealed class PackedRunsTests
 
     static async Task<List<Finished>> RunAllAsync(string[] specs, int slots)
     {
-        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
         await using var local = OrchProcess.Start(["local", "--workers", "1", "--slots", $"{slots}", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
         await local.WaitForLineAsync(@"\[worker-1\] worker worker-1 up");

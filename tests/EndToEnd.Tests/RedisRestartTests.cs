@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Orchestrator.Worker.Hosting;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.EndToEnd;
 
@@ -13,7 +14,7 @@ public sealed class RedisRestartTests
     [Fact]
     public async Task Run_resumes_after_the_coordinator_is_killed_and_restarted()
     {
-        int redisPort = OrchProcess.FreePort(), silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        int redisPort = LocalPorts.FreePort(), silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         using var redis = Process.Start(new ProcessStartInfo("redis-server", ["--port", $"{redisPort}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         { RedirectStandardOutput = true, UseShellExecute = false })
             ?? throw new InvalidOperationException("redis-server is not installed (scripts/setup.sh installs it)");

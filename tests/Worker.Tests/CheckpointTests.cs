@@ -5,6 +5,7 @@ using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
 using static TorchSharp.torch;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.Worker;
 
@@ -98,7 +99,7 @@ public sealed class CheckpointTests
         var config = new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32);
         using var reference = new Gpt(config, 1337);
         var expected = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
-        var port = FreePort();
+        var port = LocalPorts.FreePort();
         using var comm = Orchestrator.Sharding.Ring.RingCommunicator.ConnectStandalone(0, 1, $"127.0.0.1:{port}");
         var o = new TrainOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, LogEvery = 5, EvalBatches = 0, DataDir = TestData.PatternCorpus(), Dtype = "bf16" };
         using var t = new Trainer(config, o with { Zero = zero }, TestData.Open, communicator: comm);
@@ -108,15 +109,6 @@ public sealed class CheckpointTests
         var r = t.Run();
         Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
         Assert.All(opt.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
-    }
-
-    static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Coordinator.Runs;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
 using Orchestrator.Sharding.Interop;
@@ -77,6 +79,19 @@ public sealed class ModelTests
         Assert.Equal(0.55, s.At(60), 12);
         Assert.Equal(0.1, s.At(110), 12);
         Assert.Equal(0.1, s.At(500), 12);
+    }
+
+    [Fact]
+    public void The_CLIs_presets_are_the_ones_a_RunSpec_accepts_and_count_as_the_memory_estimate_does()
+    {
+        var spec = new RunSpec { Name = "p", Data = "/data", Steps = 1, Checkpoint = new() { Path = "/runs" } };
+        Assert.Equal(8, GptPresets.Names.Count);
+        foreach (var name in GptPresets.Names)
+        {
+            Assert.Empty(RunSpecValidator.Problems(spec with { Model = new() { Preset = name } }));
+            var c = GptPresets.Get(name) with { VocabSize = 50257 };
+            Assert.Equal(c.ParameterCount, RunMemory.Estimate(new ModelShape { Preset = name }, 1, 50257, "cpu").Parameters);
+        }
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.Experiments.EndToEnd;
 
@@ -17,12 +18,12 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _redisPort = FreePort();
+        _redisPort = LocalPorts.FreePort();
         var psi = new ProcessStartInfo("redis-server", ["--port", $"{_redisPort}", "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
         { RedirectStandardOutput = true, UseShellExecute = false };
         _redis = Process.Start(psi)!;
         _redis.BeginOutputReadLine();
-        for (int i = 0; i < 100 && !await CanConnectAsync(_redisPort); i++) await Task.Delay(50); // guard, until the port answers
+        for (int i = 0; i < 100 && !await LocalPorts.CanConnectAsync(new IPEndPoint(IPAddress.Loopback, _redisPort)); i++) await Task.Delay(50); // guard, until the port answers
     }
 
     public async Task DisposeAsync()
@@ -35,7 +36,7 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
     public async Task A_sweep_survives_a_coordinator_restart()
     {
         string redis = $"127.0.0.1:{_redisPort}";
-        int silo = FreePort(), gw = FreePort();
+        int silo = LocalPorts.FreePort(), gw = LocalPorts.FreePort();
         string[] coordArgs = ["coordinator", "--redis", redis, "--port", $"{silo}", "--gateway-port", $"{gw}", "--metrics-port", "0"];
         var coordinator = Orch.Start("coordinator up", coordArgs);
         await coordinator.ReadyAsync(TimeSpan.FromSeconds(120));
@@ -78,19 +79,5 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
         var final = JsonDocument.Parse(watch.Stdout).RootElement;
         Assert.Equal("Completed", final.GetProperty("state").GetString());
         Assert.Equal(4, final.GetProperty("done").GetInt32());
-    }
-
-    static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    static async Task<bool> CanConnectAsync(int port)
-    {
-        using var c = new TcpClient();
-        try { await c.ConnectAsync(IPAddress.Loopback, port); return true; }
-        catch (SocketException) { return false; }
     }
 }

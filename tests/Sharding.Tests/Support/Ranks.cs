@@ -32,7 +32,7 @@ static class Ranks
 
     public static Process[] Start(int world, params string[] args)
     {
-        var port = LocalLauncher.FreePort();
+        var port = LocalPorts.FreePort();
         return Enumerable.Range(0, world).Select(r =>
         {
             var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -3,24 +3,18 @@ using System.Net.Sockets;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Ring;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.Sharding.Support;
 
 /// <summary>Runs one body per rank on its own thread, each with a real TCP ring communicator on loopback.</summary>
 static class RingWorld
 {
-    public static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
     public static T[] Run<T>(int world, Func<ICommunicator, T> body, RingOptions? options = null)
     {
         TorchRuntime.Initialize();
         options ??= new RingOptions(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20));
-        var master = $"127.0.0.1:{FreePort()}";
+        var master = $"127.0.0.1:{LocalPorts.FreePort()}";
         var results = new T[world];
         var errors = new Exception?[world];
         var threads = Enumerable.Range(0, world).Select(r => new Thread(() =>
