@@ -7,16 +7,16 @@ namespace Orchestrator.Sharding.Interop;
 
 /// <summary>
 /// The libcudart calls a CUDA-graph capture needs beside libtorch: its status, and ending a failed capture without
-/// libtorch (which would throw through the call). The streams are libtorch's (c10's pool), borrowed as raw handles:
-/// nothing here creates or destroys one.
+/// libtorch (which would throw through the call). The streams are libtorch's (c10's pool), borrowed
+/// (<see cref="CudaStreamHandle.Borrow"/>): nothing here creates or destroys one.
 /// </summary>
 static partial class CudaRuntimeNative
 {
     /// <summary>cudaStreamCaptureStatus: not capturing, capturing, or a capture an illegal call has invalidated.</summary>
     public const int CaptureStatusNone = 0, CaptureStatusActive = 1, CaptureStatusInvalidated = 2;
 
-    [LibraryImport(Lib)] private static partial cudaError_t cudaStreamIsCapturing(cudaStream_t stream, out int status);
-    [LibraryImport(Lib)] private static partial cudaError_t cudaStreamEndCapture(cudaStream_t stream, out cudaGraph_t graph);
+    [LibraryImport(Lib)] private static partial cudaError_t cudaStreamIsCapturing(CudaStreamHandle stream, out int status);
+    [LibraryImport(Lib)] private static partial cudaError_t cudaStreamEndCapture(CudaStreamHandle stream, out cudaGraph_t graph);
     [LibraryImport(Lib)] private static partial cudaError_t cudaGraphDestroy(cudaGraph_t graph);
     [LibraryImport(Lib)] private static partial cudaError_t cudaGetLastError();
     [LibraryImport(Lib, EntryPoint = "cudaStreamSynchronize")] private static partial cudaError_t cudaStreamSynchronizeBorrowed(cudaStream_t stream);
@@ -30,15 +30,17 @@ static partial class CudaRuntimeNative
     /// <summary>The capture status of a borrowed stream (one of the CaptureStatus constants).</summary>
     public static int CaptureStatus(cudaStream_t stream)
     {
-        Check(cudaStreamIsCapturing(stream, out var status), "cudaStreamIsCapturing");
+        using var borrowed = CudaStreamHandle.Borrow(stream);
+        Check(cudaStreamIsCapturing(borrowed, out var status), "cudaStreamIsCapturing");
         return status;
     }
 
     /// <summary>Ends whatever capture <paramref name="stream"/> is in and drops the recorded work; never throws.</summary>
     public static void DropCapture(cudaStream_t stream)
     {
-        if (cudaStreamIsCapturing(stream, out var status) == Success && status != CaptureStatusNone
-            && cudaStreamEndCapture(stream, out var graph) == Success && graph != 0)
+        using var borrowed = CudaStreamHandle.Borrow(stream);
+        if (cudaStreamIsCapturing(borrowed, out var status) == Success && status != CaptureStatusNone
+            && cudaStreamEndCapture(borrowed, out var graph) == Success && graph != 0)
             cudaGraphDestroy(graph);
         cudaGetLastError(); // clear the error an invalidated capture leaves behind
     }

@@ -35,7 +35,7 @@ public sealed class BadInputTests
     [InlineData("worker --mps", "error: --mps: needs --device cuda:N (MPS shares a GPU between processes)")]
     public async Task Bad_slots_and_mps_exit_2_before_starting_anything(string args, string error)
     {
-        int port = OrchProcess.FreePort();
+        int port = LocalPorts.FreePort();
         var r = await OrchProcess.RunAsync([.. args.Split(' '), "--port", $"{port}"]);
         Assert.Equal(2, r.Exit);
         Assert.Equal(error, r.Stderr.Trim());
