@@ -19,13 +19,16 @@ static partial class CudaRuntimeNative
     [LibraryImport(Lib)] private static partial cudaError_t cudaStreamEndCapture(CudaStreamHandle stream, out cudaGraph_t graph);
     [LibraryImport(Lib)] private static partial cudaError_t cudaGraphDestroy(cudaGraph_t graph);
     [LibraryImport(Lib)] private static partial cudaError_t cudaGetLastError();
-    [LibraryImport(Lib, EntryPoint = "cudaStreamSynchronize")] private static partial cudaError_t cudaStreamSynchronizeBorrowed(cudaStream_t stream);
 
     /// <summary>Blocks the host until a borrowed stream (libtorch's) has run everything queued on it.</summary>
-    public static void SynchronizeBorrowed(cudaStream_t stream) => Check(cudaStreamSynchronizeBorrowed(stream), "cudaStreamSynchronize");
+    public static void SynchronizeBorrowed(cudaStream_t stream) => Check(TrySynchronizeBorrowed(stream), "cudaStreamSynchronize");
 
     /// <summary><see cref="SynchronizeBorrowed"/>'s result, unchecked: for clean-up paths that must not throw.</summary>
-    public static cudaError_t TrySynchronizeBorrowed(cudaStream_t stream) => cudaStreamSynchronizeBorrowed(stream);
+    public static cudaError_t TrySynchronizeBorrowed(cudaStream_t stream)
+    {
+        using var borrowed = CudaStreamHandle.Borrow(stream);
+        return cudaStreamSynchronize(borrowed);
+    }
 
     /// <summary>The capture status of a borrowed stream (one of the CaptureStatus constants).</summary>
     public static int CaptureStatus(cudaStream_t stream)
