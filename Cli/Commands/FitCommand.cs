@@ -99,7 +99,7 @@ public static class FitCommand
         AnsiConsole.Write(opt);
         if (check is not null)
         {
-            var t = new Table().AddColumns("held out", "N", "D", "predicted [95%]", "actual", "error");
+            var t = new Table().AddColumns("held out", "N", "D", "predicted [[95%]]", "actual", "error");
             foreach (var p in check.Predictions)
                 t.AddRow(Markup.Escape(p.Key), $"{p.Point.N:G3}", $"{p.Point.D:G3}",
                     Markup.Escape(p.PredictedInterval is { } i ? $"{p.Predicted:F4} [{i.Lower:F4}, {i.Upper:F4}]" : $"{p.Predicted:F4}"),
