@@ -15,7 +15,7 @@ STEPS="${STEPS:-300}"
 pick() { python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print(json.dumps({k: d[k] for k in ("ms_per_step","tokens_per_second","mfu","final_loss","cuda_graphs")}))'; }
 for shape in ${SHAPES:-3:3:192 6:6:384}; do
   IFS=: read -r L H C <<<"$shape"
-  for round in 1 2; do
+  for round in $(seq 1 "${ROUNDS:-2}"); do
     for g in off on; do
       echo "== ${L}x${C} round $round orch --cuda-graphs $g"
       "$ORCH" bench train --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,block_size=256,vocab_size=257,bias=false" \

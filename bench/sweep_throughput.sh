@@ -9,7 +9,8 @@
 #      (`cuda_graphs: on`; NO_CUDA_GRAPHS=1 leaves the key out, for builds without it). PACK_MODE=mps instead starts
 #      PACK_SLOTS one-slot workers per GPU under the MPS control daemon (`orch worker --mps`).
 # Needs the carried self-contained publish (.publish/orch.tar.xz, scripts/publish-gpu.sh), Brown as .data/brown/raw
-# and a python3 with PyTorch. SKIP_SHAPES=1 leaves out the per-shape step times. Writes logs and both sweeps' status to $OUT (default /tmp/orch-sweep-throughput).
+# and a python3 with PyTorch. SKIP_SHAPES=1 leaves out the per-shape step times; MODES=packed runs only the packed
+# sweep. Writes logs and both sweeps' status to $OUT (default /tmp/orch-sweep-throughput).
 # Usage: bench/sweep_throughput.sh [SWEEP.yaml]     (default bench/gpu-sweep.yaml)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -66,6 +67,10 @@ PY
   done
   local t1=$(date +%s.%N)
   "$ORCH" sweep status "$id" > "$log/status.txt" 2>&1
+  if [[ "$state" != "Completed" ]]; then  # say why, while the cluster is still up
+    echo "-- $name ended $state; its status and the errors its workers logged:"; tail -40 "$log/status.txt"
+    grep -hiE "error|exception|fail|abort|fatal|terminate" "$log"/*.log | grep -v "^\s*at " | sort | uniq -c | sort -rn | head -20
+  fi
   folder=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["folder"])' "$log/status.json")
   cp "$folder/results.csv" "$log/results.csv" 2>/dev/null
   # Where each run's wall time went (rank 0's phases in its run status).
@@ -100,8 +105,11 @@ packed_workers() {
 
 RUNS=256  # every run of the sweep in flight at once; the scheduler packs what fits
 GRAPHS=on; [[ "${NO_CUDA_GRAPHS:-0}" == 1 ]] && GRAPHS=""
+MODES="${MODES:-baseline packed}"  # MODES=packed runs the packed sweep alone (a call too short for both)
+if [[ " $MODES " == *" baseline "* ]]; then
 echo "== baseline: $GPUS worker(s), one run per GPU, eager"
 WORKERS_PER_GPU=1 run_sweep baseline "$GPUS" "${GRAPHS:+off}" baseline_workers
+fi
 echo "== packed: $([[ $MODE == mps ]] && echo "$SLOTS workers per GPU under MPS" || echo "one worker per GPU with $SLOTS slots"), all runs in flight, cuda_graphs ${GRAPHS:-(left out)}"
 WORKERS_PER_GPU=$([[ $MODE == mps ]] && echo "$SLOTS" || echo 1) run_sweep packed "$RUNS" "$GRAPHS" packed_workers
 
@@ -111,6 +119,7 @@ out, gpus = sys.argv[1], int(sys.argv[2])
 peak = float(os.environ.get("ORCH_PEAK_TFLOPS", "989")) * 1e12
 res = {}
 for mode in ("baseline", "packed"):
+    if not os.path.exists(f"{out}/{mode}/wall.txt"): continue
     state, wall = open(f"{out}/{mode}/wall.txt").read().split()
     rows = list(csv.DictReader(open(f"{out}/{mode}/results.csv"))) if os.path.exists(f"{out}/{mode}/results.csv") else []
     flops = sum(6 * float(r["N"]) * float(r["D"]) for r in rows)
@@ -121,6 +130,7 @@ for mode in ("baseline", "packed"):
     print(f"{mode:8s}: {state}, {len(rows)} runs, wall {float(wall):.1f} s, sum 6ND {flops:.3e} FLOPs, "
           f"sweep-level MFU {flops / (float(wall) * gpus * peak):.1%}")
     if tot: print("          run time summed over runs (s): " + ", ".join(f"{k.replace('_seconds', '')} {v:.1f}" for k, v in tot.items()))
+if len(res) < 2: sys.exit(0)
 b, p = res["baseline"], res["packed"]
 if p[1] > 0: print(f"speed-up: {b[1] / p[1]:.2f}x wall time")
 print(f"{'run':40s} {'baseline loss':>14s} {'packed loss':>14s}")

@@ -31,6 +31,8 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         _one = ones(1, dtype: ScalarType.Float32, device: device).DetachFromDisposeScope();
     }
 
+    static readonly Lock CompileGate = new();
+
     /// <summary>The kernel, or null (with the reason) when this libtorch cannot compile or run it.</summary>
     public static FusedAdamWKernel? TryCreate(Device device, out string? reason)
     {
@@ -42,7 +44,11 @@ def adamw(ps: List[Tensor], gs: List[Tensor], ms: List[Tensor], vs: List[Tensor]
         }
         try
         {
-            var kernel = new FusedAdamWKernel(jit.compile(Script), device);
+            // Compiled one at a time: runs packed into one process start together, and TorchScript's compiler is
+            // not documented as safe to enter from several threads at once.
+            jit.CompilationUnit unit;
+            lock (CompileGate) unit = jit.compile(Script);
+            var kernel = new FusedAdamWKernel(unit, device);
             using var scope = NewDisposeScope(); // holds the smoke test's temporaries (narrows, cpu copies) until read
             // Smoke test on the device, two slices of one buffer with a gradient scale of 2: one step from p = 1,
             // g = 0.5 must give 1·(1 - 0.1·0.1) - 0.1 = 0.89 and m = 0.1·0.5/2 = 0.025, and leave the gap alone.

@@ -114,6 +114,16 @@ public sealed class GraphedStep : IDisposable
 
     (Tensor Loss, Tensor Norm) Capture()
     {
+        // One capture at a time in the process: packed runs on other threads keep training (eagerly or replaying)
+        // meanwhile, but two captures never overlap, so libtorch's capture bookkeeping (the default generator's
+        // registered graphs, the allocator's pools under way) never sees two at once. A capture lasts one step.
+        lock (CaptureGate) return CaptureAlone();
+    }
+
+    static readonly Lock CaptureGate = new();
+
+    (Tensor Loss, Tensor Norm) CaptureAlone()
+    {
         var graph = new CudaGraph();
         (Tensor Loss, Tensor Norm) outputs;
         string? reason;
