@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Orchestrator.Cli.Hosting;
-using Orchestrator.Worker.Data;
+using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
 

@@ -4,7 +4,7 @@ using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Tokenization;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
-using Orchestrator.Worker.Data;
+using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Worker.Export;
 using Orchestrator.Worker.Model;
 using Orchestrator.Sharding.Optim;

@@ -13,7 +13,8 @@ static class DeterministicShuffle
         return h;
     }
 
-    static ulong SplitMix(ulong x)
+    /// <summary>SplitMix64's step: advances <paramref name="x"/> by the golden ratio and mixes it (the one copy in the project).</summary>
+    internal static ulong SplitMix(ulong x)
     {
         x += 0x9E3779B97F4A7C15UL;
         x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;

@@ -4,7 +4,7 @@ using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
-using Orchestrator.Worker.Data;
+using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
 using Orchestrator.Worker.Training.Distributed;

@@ -1,5 +1,4 @@
 using Orchestrator.DataPipeline.Loading;
-using Orchestrator.Worker.Data;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
 using Xunit.Abstractions;

@@ -1,5 +1,4 @@
 using Orchestrator.DataPipeline.Loading;
-using Orchestrator.Worker.Data;
 
 namespace Orchestrator.Tests.Worker;
 

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using Orchestrator.DataPipeline.Corpus;
-using Orchestrator.DataPipeline.Loading;
 
-namespace Orchestrator.Worker.Data;
+namespace Orchestrator.DataPipeline.Loading;
 
 /// <summary>
 /// Opens the batch stream of a corpus folder. Understands nanoGPT's format (train.bin / val.bin of uint16 tokens,

@@ -1,6 +1,5 @@
-using Orchestrator.DataPipeline.Loading;
 
-namespace Orchestrator.Worker.Data;
+namespace Orchestrator.DataPipeline.Loading;
 
 /// <summary>
 /// Uniformly random tokens (benchmarks, tests): batch contents depend only on (seed, position in the stream), so

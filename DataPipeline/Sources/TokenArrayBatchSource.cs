@@ -1,6 +1,5 @@
-using Orchestrator.DataPipeline.Loading;
 
-namespace Orchestrator.Worker.Data;
+namespace Orchestrator.DataPipeline.Loading;
 
 /// <summary>
 /// Random windows of an in-memory token stream, as nanoGPT's get_batch does. Window starts come from a generator
@@ -56,9 +55,7 @@ public sealed class TokenArrayBatchSource : IBatchSource
     /// </summary>
     public static int DeterministicSeed(long seed, long index)
     {
-        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)index + 0x5EED);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)(z ^ (z >> 31));
+        const ulong golden = 0x9E3779B97F4A7C15UL; // SplitMix adds it before mixing
+        return (int)DeterministicShuffle.SplitMix(unchecked((ulong)seed * golden + (ulong)index + 0x5EED - golden));
     }
 }
