@@ -22,7 +22,8 @@ public static class TrainCommands
 
     public sealed record TrainJson(
         long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
-        string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib);
+        string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib,
+        double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs);
 
     static Command Train()
     {
@@ -116,7 +117,7 @@ public static class TrainCommands
             if (asJson)
                 JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
                     result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name,
-                    result.ModelStateBytes / (1024.0 * 1024.0)));
+                    result.ModelStateBytes / (1024.0 * 1024.0), result.CheckpointBlockedMs, result.CheckpointWrites, trainer.CheckpointLoadMs));
             else
                 Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
                     $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");

@@ -18,6 +18,8 @@ public sealed record StepReport(
 /// <param name="ModelStateBytes">With ORCH_MEMORY_PROBE=1 on CUDA: device memory in use after the last step's
 /// backward (before the update) minus what was in use before the model existed: parameters, gradients and
 /// optimizer state (activations are freed by then). Exact only with PYTORCH_NO_CUDA_MEMORY_CACHING=1.</param>
+/// <param name="CheckpointBlockedMs">Wall time the training loop spent blocked writing checkpoints in this call (all writes).</param>
+/// <param name="CheckpointWrites">Checkpoints written (or found already written) in this call.</param>
 public sealed record TrainResult(
     long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
-    string? Checkpoint, IReadOnlyList<double> Losses, long? ModelStateBytes = null);
+    string? Checkpoint, IReadOnlyList<double> Losses, long? ModelStateBytes = null, double CheckpointBlockedMs = 0, int CheckpointWrites = 0);

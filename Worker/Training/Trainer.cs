@@ -62,14 +62,14 @@ public sealed class Trainer : IDisposable
             {
                 var dir = _store.FindNewestValid(_warn);
                 if (dir is null && options.InitFrom is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
-                else if (dir is not null) ckpt = CheckpointStore.Load(dir);
+                else if (dir is not null) ckpt = TimedLoad(dir);
             }
             else if (_store.List().Count > 0)
                 throw new ArgumentException($"--out {options.OutDir} already holds checkpoints; pass --resume to continue that run, or choose another --out");
         }
         // A fork (a WSD branch, a retried run) starts from another run's state, then follows its own schedule.
         bool forked = ckpt is null && options.InitFrom is not null;
-        if (forked) ckpt = CheckpointStore.Load(ForkSource.Resolve(options.InitFrom!, options.ForkStep, _warn));
+        if (forked) ckpt = TimedLoad(ForkSource.Resolve(options.InitFrom!, options.ForkStep, _warn));
         try
         {
             if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
@@ -101,7 +101,9 @@ public sealed class Trainer : IDisposable
             LoaderCursor? cursor = null;
             if (ckpt is not null)
             {
+                var applying = Stopwatch.StartNew();
                 _engine.Load(ckpt.Model, ckpt.Optimizer, ckpt.State.OptimizerSteps);
+                CheckpointLoadMs += applying.Elapsed.TotalMilliseconds;
                 using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
                 cursor = ckpt.State.Cursor;
                 StartStep = ckpt.State.Step;
@@ -120,6 +122,17 @@ public sealed class Trainer : IDisposable
     }
 
     public TrainOptions Options => _o;
+
+    /// <summary>Wall time spent reading and applying the checkpoint this trainer started from (null: none).</summary>
+    public double? CheckpointLoadMs { get; private set; }
+
+    LoadedCheckpoint TimedLoad(string dir)
+    {
+        var reading = Stopwatch.StartNew();
+        var loaded = CheckpointStore.Load(dir);
+        CheckpointLoadMs = reading.Elapsed.TotalMilliseconds;
+        return loaded;
+    }
     public StepEngine Engine => _engine;
 
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
@@ -186,13 +199,27 @@ public sealed class Trainer : IDisposable
             if (_store is not null && _step + 1 != end
                 && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1)))
             {
-                checkpoint = SaveCheckpoint(_step + 1, lastLoss, lastVal);
+                checkpoint = TimedSave(_step + 1, lastLoss, lastVal);
                 clock.Restart();
             }
         }
         if (_step > StartStep || lastVal is null) lastVal = TryEval();
-        if (_store is not null) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
-        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes);
+        if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
+        return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes,
+            _checkpointBlockedMs, _checkpointWrites);
+    }
+
+    double _checkpointBlockedMs;
+    int _checkpointWrites;
+
+    // The time training is blocked by a checkpoint: the whole write, since it runs on the training thread.
+    string TimedSave(long step, double? trainLoss, double? valLoss)
+    {
+        var blocked = Stopwatch.StartNew();
+        var dir = SaveCheckpoint(step, trainLoss, valLoss);
+        _checkpointBlockedMs += blocked.Elapsed.TotalMilliseconds;
+        _checkpointWrites++;
+        return dir;
     }
 
     // The engine's step without a graph: the LR and AdamW's t into device tensors, then forward, backward and update.

@@ -53,6 +53,24 @@ public sealed class CheckpointTests
     }
 
     [Fact]
+    public void Checkpoint_writes_and_the_resume_load_are_timed()
+    {
+        var data = TestData.PatternCorpus();
+        var run = TestData.TempDir("timed");
+        var config = new GptConfig(NLayer: 1, NHead: 1, NEmbd: 8, BlockSize: 16, VocabSize: 32);
+        var o = new TrainOptions { Steps = 3, BatchSize = 2, BlockSize = 16, LogEvery = 1, EvalBatches = 0, CheckpointEvery = 1, DataDir = data, OutDir = run };
+        using (var t = new Trainer(config, o, TestData.Open))
+        {
+            Assert.Null(t.CheckpointLoadMs);
+            var r = t.Run();
+            Assert.Equal(3, r.CheckpointWrites); // after steps 1 and 2, and the final one
+            Assert.True(r.CheckpointBlockedMs > 0, $"blocked {r.CheckpointBlockedMs} ms");
+        }
+        using var resumed = new Trainer(config, o with { Steps = 4, Resume = true }, TestData.Open);
+        Assert.True(resumed.CheckpointLoadMs > 0, $"load {resumed.CheckpointLoadMs} ms");
+    }
+
+    [Fact]
     public void Resuming_a_finished_run_keeps_its_checkpoint()
     {
         var data = TestData.PatternCorpus();
