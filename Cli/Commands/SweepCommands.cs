@@ -30,7 +30,7 @@ public static class SweepCommands
 
     static Command Launch()
     {
-        var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr, lr_rule, seeds, workers, concurrency, retries, device, trainer" };
+        var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr (or auto), lr_rule, seeds, workers, concurrency, retries, device, trainer, search" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the plan; launch nothing" };
         var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
@@ -38,7 +38,7 @@ public static class SweepCommands
         {
             bool json = pr.GetValue(ConsoleOptions.Json);
             var spec = SweepSpecYaml.Load(pr.GetValue(file)!); // bad specs fail here, before any connection
-            var plan = SweepPlanner.Plan(spec);
+            var plan = Orchestrator.Experiments.Search.SearchProgress.Plan(spec);
             foreach (var w in SweepPlanner.EpochWarnings(spec, plan)) Console.Error.WriteLine($"warning: {w}");
             if (pr.GetValue(dryRun))
             {
@@ -124,7 +124,7 @@ static class SweepView
         foreach (var p in plan)
             t.AddRow(Markup.Escape(p.Key), $"{p.Model.NLayer}", $"{p.Model.NEmbd}", $"{p.Model.NHead}", $"{p.NonEmbeddingParams:N0}",
                 $"{p.Tokens:G3}", SweepPlanner.Epochs(spec, p) is { } ep ? (ep > 1 ? $"[yellow]{ep:F2}[/]" : $"{ep:F2}") : "-",
-                $"{p.Steps}", $"{p.Lr:G3}", p.FlopBudget is { } c ? $"{c:G3}" : "-");
+                $"{p.Steps}", p.LrAuto ? "auto" : $"{p.Lr:G3}", p.FlopBudget is { } c ? $"{c:G3}" : "-");
         AnsiConsole.MarkupLineInterpolated($"sweep [bold]{spec.Name}[/]: {plan.Count} runs, batch {spec.Batch} x block {spec.BlockSize} x {spec.WorkersPerRun} worker(s)");
         AnsiConsole.Write(t);
     }
@@ -230,6 +230,8 @@ static class SweepView
             state = r.State?.ToString() ?? "Queued", step = r.Step, total_steps = r.TotalSteps, loss = r.Loss, val_loss = r.ValLoss,
             attempts = r.Attempts, run_id = r.RunId, failures = r.Failures,
             role = r.Plan.Role.ToString().ToLowerInvariant(), parent = r.Plan.Parent, fork_step = r.Plan.ForkStep, parent_run_id = r.ParentRunId,
+            lr = r.Plan.Lr, trial = r.Plan.Trial, stopped_at_tokens = r.StoppedAtTokens,
         }).ToArray(),
+        lr_rule = s.LrRule,
     };
 }

@@ -9,6 +9,8 @@ namespace Orchestrator.Contracts.Experiments;
 /// A branching sweep plans trunks (Role Trunk: constant LR to the last fork step, checkpoints kept at ForkSteps) and
 /// branches (Role Branch: Parent is the trunk's key; the run starts from the trunk's checkpoint of ForkStep and cools
 /// down to Steps). WarmupSteps, when above 0, overrides the sweep's (a trunk and its branches must warm up alike).
+/// Trial is set for a search trial (its configuration); LrAuto marks a scaling run whose Lr the search's fitted rule
+/// fills in once every trial has ended (0 until then).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.PlannedRun")]
 public sealed record PlannedRun(
@@ -24,7 +26,9 @@ public sealed record PlannedRun(
     [property: Id(9)] string? Parent = null,
     [property: Id(10)] int? ForkStep = null,
     [property: Id(11)] ImmutableArray<int>? ForkSteps = null,
-    [property: Id(12)] int WarmupSteps = 0);
+    [property: Id(12)] int WarmupSteps = 0,
+    [property: Id(13)] TrialConfig? Trial = null,
+    [property: Id(14)] bool LrAuto = false);
 
 /// <summary>A planned run's part in its sweep: an ordinary run, a WSD trunk, or a cooldown branch of a trunk.</summary>
 [GenerateSerializer]

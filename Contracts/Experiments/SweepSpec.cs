@@ -67,4 +67,8 @@ public sealed record SweepSpec
     [Id(31)] public double? MaxEpochs { get; init; }
     /// <summary>The corpus's unique training tokens (its manifest's train_tokens), read when the spec is loaded; null when unknown.</summary>
     [Id(32)] public long? CorpusTrainTokens { get; init; }
+    /// <summary>A hyperparameter search run before (lr: auto) or beside the scaling runs; null: none.</summary>
+    [Id(33)] public SearchSpec? Search { get; init; }
+    /// <summary>lr: auto: the scaling runs take LR*(N) from the power law fitted to the search's best trials.</summary>
+    [Id(34)] public bool LrAuto { get; init; }
 }

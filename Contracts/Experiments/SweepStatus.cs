@@ -38,6 +38,11 @@ public sealed record SweepRunStatus
     [Id(11)] public string? LastCheckpoint { get; init; }
     /// <summary>A branch: the trunk run id it was forked from.</summary>
     [Id(12)] public string? ParentRunId { get; init; }
+    /// <summary>A search trial's loss at each ASHA rung it reached, in rung order.</summary>
+    [Id(13)] public ImmutableArray<double> RungLosses { get; init; } = [];
+    /// <summary>Set when ASHA stopped the trial at this rung (its curve is kept; it is not a failure).</summary>
+    [Id(14)] public long? StoppedAtTokens { get; init; }
+    public bool Ended => State is RunState.Completed || StoppedAtTokens is not null;
 }
 
 /// <summary>What `orch sweep status` shows.</summary>
@@ -53,8 +58,26 @@ public sealed record SweepStatus
     [Id(5)] public DateTimeOffset CreatedAt { get; init; }
     [Id(6)] public DateTimeOffset? EndedAt { get; init; }
     [Id(7)] public SweepSpec? Spec { get; init; }
+    /// <summary>lr: auto: the rule fitted to the search's best trials (set once every trial has ended).</summary>
+    [Id(8)] public LrRuleFit? LrRule { get; init; }
 
     public int Done => Runs.Count(r => r.State is RunState.Completed);
-    public int Failed => Runs.Count(r => r.State is RunState.Failed or RunState.Cancelled);
+    public int Failed => Runs.Count(r => (r.State is RunState.Failed or RunState.Cancelled) && r.StoppedAtTokens is null);
     public bool IsFinal => State is not SweepState.Running;
+}
+
+/// <summary>LR*(N) = Coefficient · N^Exponent, least squares in log-log space over the best trial of each size.</summary>
+[GenerateSerializer, Immutable, Alias("orch.LrRuleFit")]
+public sealed record LrRuleFit
+{
+    [Id(0)] public double Coefficient { get; init; }
+    [Id(1)] public double Exponent { get; init; }
+    /// <summary>95% interval of the exponent (t-distribution; NaN with 2 sizes, which fix the line exactly).</summary>
+    [Id(2)] public double ExponentLow { get; init; }
+    [Id(3)] public double ExponentHigh { get; init; }
+    /// <summary>(N, best lr) the rule was fitted to.</summary>
+    [Id(4)] public ImmutableArray<double> Sizes { get; init; } = [];
+    [Id(5)] public ImmutableArray<double> BestLrs { get; init; } = [];
+
+    public double LrAt(double n) => Coefficient * Math.Pow(n, Exponent);
 }

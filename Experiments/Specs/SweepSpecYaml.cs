@@ -54,6 +54,7 @@ public static partial class SweepSpecYaml
         {
             var spec = Build(doc);
             SweepPlanner.Plan(spec); // impossible budgets and duplicate runs are spec errors too
+            Search.SearchPlanner.Plan(spec);
             return spec;
         }
         catch (ArgumentException e)
@@ -112,6 +113,11 @@ public static partial class SweepSpecYaml
             throw new ArgumentException($"options.{emptyOption} has no value: give one or remove the key");
         string device = OneOf(d.Device ?? "cpu", "device", "cpu", "cuda");
         var (schedule, branching) = Schedule(d);
+        var search = d.Search is { } sy ? Search.SearchYamlReader.Build(sy, tokens.IsEmpty ? null : tokens.Max()) : null;
+        bool lrAuto = d.Lr == "auto";
+        if (lrAuto && (search is null || !search.Params.Any(p => p.Name == "lr") || models.Count < 2))
+            throw new ArgumentException("lr: auto fits LR*(N) to a search's best trials: it needs a search over lr and at least 2 models");
+        if (lrAuto && d.LrRule is not null) throw new ArgumentException("lr: auto and lr_rule both set the scaling runs' lr: keep one");
         return new SweepSpec
         {
             Name = name,
@@ -123,7 +129,11 @@ public static partial class SweepSpecYaml
             Seeds = seeds,
             Batch = Positive(d.Batch ?? 16, "batch"),
             BlockSize = block,
-            Lr = d.Lr is { } lr && lr > 0 ? lr : d.Lr is null ? 1e-3 : throw new ArgumentException($"lr {d.Lr} must be > 0"),
+            Lr = lrAuto || d.Lr is null ? 1e-3
+                : double.TryParse(d.Lr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double lr) && lr > 0 && double.IsFinite(lr) ? lr
+                : throw new ArgumentException($"lr '{d.Lr}' must be a number > 0 or auto"),
+            LrAuto = lrAuto,
+            Search = search,
             LrReferenceParams = lrRef,
             LrExponent = lrExp,
             WarmupSteps = NonNegative(d.WarmupSteps ?? 0, "warmup_steps"),
@@ -210,7 +220,10 @@ public static partial class SweepSpecYaml
             string type = unknown.Groups[2].Value;
             var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
                 : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs";
+                : type.EndsWith("SearchYaml") ? "search: " + Search.SearchYamlReader.Keys
+                : type.EndsWith("SearchParamYaml") ? "a searched parameter: " + Search.SearchYamlReader.ParamKeys
+                : type.EndsWith("EarlyStopYaml") ? "search.early_stop: " + Search.SearchYamlReader.EarlyStopKeys
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs, search";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

@@ -23,6 +23,7 @@ namespace Orchestrator.Experiments.Specs;
 //   branching: true                  # wsd's default: one trunk per model, a cooldown branch per budget
 //   holdout: largest                 # or [KEY, ...]: fit without these runs and predict them
 //   max_epochs: 1                    # refuse runs that repeat the corpus's training tokens
+//   search: { lr: { min: 1e-4, max: 1e-2, points: 5 } }   # see Search/SearchYaml.cs; lr: auto uses its fit
 
 sealed class SweepYamlDocument
 {
@@ -36,7 +37,8 @@ sealed class SweepYamlDocument
     public List<int>? Seeds { get; set; }
     public int? Batch { get; set; }
     public int? BlockSize { get; set; }
-    public double? Lr { get; set; }
+    /// <summary>A number, or auto (the rule fitted to the search's best trials).</summary>
+    public string? Lr { get; set; }
     public LrRuleYaml? LrRule { get; set; }
     public int? WarmupSteps { get; set; }
     public int? Workers { get; set; }
@@ -59,6 +61,7 @@ sealed class SweepYamlDocument
     /// <summary>"largest" or a list of run keys.</summary>
     public object? Holdout { get; set; }
     public double? MaxEpochs { get; set; }
+    public Search.SearchYaml? Search { get; set; }
 }
 
 sealed class ModelYaml

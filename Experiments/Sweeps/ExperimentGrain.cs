@@ -68,10 +68,11 @@ public sealed partial class ExperimentGrain(
         if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
         if (plan.FirstOrDefault(p => p.Role == RunRole.Branch && !plan.Any(t => t.Role == RunRole.Trunk && t.Key == p.Parent)) is { } orphan)
             throw new ArgumentException($"branch {orphan.Key} names trunk '{orphan.Parent}', which the plan does not hold");
-        // Every run must fit some device before any starts (the scheduler names the run and the numbers).
+        // Every run must fit some device before any starts (the scheduler names the run and the numbers); an lr: auto
+        // run's lr is not known yet and does not change where it fits: it is checked with the sweep's lr.
         var folder = SweepFolder.For(spec.Storage, Id);
         await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key)
-            .CheckPlaceableAsync([.. plan.Select(p => RunSpecs.For(spec, Id, folder, p, 1))]);
+            .CheckPlaceableAsync([.. plan.Select(p => RunSpecs.For(spec, Id, folder, p.LrAuto ? p with { Lr = spec.Lr } : p, 1))]);
         var status = new SweepStatus
         {
             Id = Id,
@@ -179,14 +180,40 @@ public sealed partial class ExperimentGrain(
                     : next with { Failures = failures };
                 LogRunFailed(Id, r.Plan.Key, r.Attempts, run.Reason ?? "", retry);
             }
+            if (r.Plan.Trial is not null)
+            {
+                next = Search.SearchProgress.Observe(spec, runs, i, next, run, out bool stop);
+                if (stop)
+                {
+                    try { await GrainFactory.CancelRunAsync(runId, $"stopped by ASHA at {next.StoppedAtTokens} tokens"); }
+                    catch (Exception e) when (e is not OperationCanceledException) { LogPollFailed(runId, e.Message); }
+                    SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
+                }
+            }
             if (next != r) { runs[i] = next; changed = true; }
         }
 
         int inFlight = runs.Count(r => r.State is { } s && !s.IsFinal());
+        if (spec.LrAuto && status.LrRule is null && runs.Any(r => r.Plan.LrAuto && r.State is null) && Search.SearchProgress.Ready(runs, runs.First(r => r.Plan.LrAuto)))
+        {
+            try
+            {
+                var (rule, withLr) = Search.SearchProgress.ApplyLrRule(runs);
+                status = status with { LrRule = rule };
+                runs = withLr.ToBuilder();
+            }
+            catch (ArgumentException e)
+            {
+                for (int i = 0; i < runs.Count; i++)
+                    if (runs[i].Plan.LrAuto && runs[i].State is null)
+                        runs[i] = runs[i] with { State = RunState.Failed, Failures = runs[i].Failures.Add($"no lr: {e.Message}") };
+            }
+            changed = true;
+        }
         for (int i = 0; i < runs.Count && inFlight < spec.Concurrency; i++)
         {
             var r = runs[i];
-            if (r.State is not null) continue;
+            if (r.State is not null || (r.Plan.LrAuto && status.LrRule is null)) continue;
             int attempt = r.Attempts + 1;
             string? initFrom = BranchScheduling.RetryFrom(r), parent = null;
             if (r.Plan.Role == RunRole.Branch)
@@ -223,7 +250,7 @@ public sealed partial class ExperimentGrain(
         {
             updated = updated with
             {
-                State = runs.All(r => r.State == RunState.Completed) ? SweepState.Completed : SweepState.CompletedWithFailures,
+                State = Search.SearchProgress.AllSucceeded(runs) ? SweepState.Completed : SweepState.CompletedWithFailures,
                 EndedAt = time.GetUtcNow(),
             };
             LogSweepDone(Id, updated.Done, runs.Count);
@@ -245,14 +272,15 @@ public sealed partial class ExperimentGrain(
         store.State.Write(Status);
         await store.WriteStateAsync();
         // The folder mirrors the state for reports and `orch fit`; a failing shared disk must not stop the sweep.
-        try { SweepFolder.WriteStatus(Status); }
+        try { SweepFolder.WriteStatus(Status); Search.SearchResults.Write(Status); }
         catch (IOException e) { LogFolderFailed(Status.Folder, e.Message); }
         catch (UnauthorizedAccessException e) { LogFolderFailed(Status.Folder, e.Message); }
     }
 
     static bool SameSpec(SweepSpec a, SweepSpec b) =>
-        a with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty }
-        == b with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty }
+        a with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty, Search = null }
+        == b with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty, Search = null }
+        && System.Text.Json.JsonSerializer.Serialize(a.Search) == System.Text.Json.JsonSerializer.Serialize(b.Search)
         && a.Models.SequenceEqual(b.Models) && a.Tokens.SequenceEqual(b.Tokens) && a.FlopBudgets.SequenceEqual(b.FlopBudgets)
         && a.Seeds.SequenceEqual(b.Seeds) && a.ReportBudgets.SequenceEqual(b.ReportBudgets)
         && a.Options.OrderBy(kv => kv.Key).SequenceEqual(b.Options.OrderBy(kv => kv.Key));

@@ -17,7 +17,7 @@ public static class RunSpecs
         Name = $"{sweepId}.{run.Key}.a{attempt}",
         Data = sweep.Data,
         Model = run.Model,
-        Batch = sweep.Batch,
+        Batch = run.Trial?.Batch ?? sweep.Batch,
         Steps = run.Steps,
         Lr = run.Lr,
         Seed = run.Seed,
@@ -25,7 +25,7 @@ public static class RunSpecs
         Device = sweep.Device,
         Backend = sweep.Backend,
         Checkpoint = new CheckpointPolicy { Every = sweep.CheckpointEvery, Keep = 2, Path = SweepFolder.RunsDir(folder), At = run.ForkSteps ?? [] },
-        WarmupSteps = run.WarmupSteps > 0 ? run.WarmupSteps : sweep.WarmupSteps,
+        WarmupSteps = run.Trial?.WarmupSteps ?? (run.WarmupSteps > 0 ? run.WarmupSteps : sweep.WarmupSteps),
         Schedule = run.Role == RunRole.Trunk ? LrScheduleSpec.Constant : sweep.Schedule,
         MinLr = sweep.MinLr,
         CooldownFraction = sweep.CooldownFraction,
@@ -35,12 +35,22 @@ public static class RunSpecs
         Parent = parentRunId,
         EvalEvery = sweep.EvalEvery,
         Trainer = sweep.Trainer,
-        Options = sweep.Options,
+        Options = run.Trial is { } t ? TrialOptions(sweep.Options, t) : sweep.Options,
         DeviceShare = sweep.DeviceShare,
         CudaGraphs = sweep.CudaGraphs,
     };
 
     /// <summary>Tokens a completed run trained on (the fit's D): steps × batch × block × ranks.</summary>
     public static long TrainedTokens(SweepSpec sweep, PlannedRun run, int steps) =>
-        (long)steps * sweep.Batch * run.Model.BlockSize * sweep.WorkersPerRun;
+        (long)steps * (run.Trial?.Batch ?? sweep.Batch) * run.Model.BlockSize * sweep.WorkersPerRun;
+
+    /// <summary>A trial's AdamW settings travel as the trainer's options weight_decay and beta2 (read by GptTrainingJob).</summary>
+    static System.Collections.Immutable.ImmutableDictionary<string, string> TrialOptions(
+        System.Collections.Immutable.ImmutableDictionary<string, string> options, TrialConfig t)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (t.WeightDecay is { } wd) options = options.SetItem("weight_decay", wd.ToString("R", inv));
+        if (t.Beta2 is { } b2) options = options.SetItem("beta2", b2.ToString("R", inv));
+        return options;
+    }
 }

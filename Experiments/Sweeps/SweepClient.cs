@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Orchestrator.Contracts.Experiments;
-using Orchestrator.Experiments.Planning;
 
 namespace Orchestrator.Experiments.Sweeps;
 
@@ -11,7 +10,7 @@ public static class SweepClient
     /// <summary>Plans the sweep and launches it under a fresh id (name + 6 hex digits).</summary>
     public static Task<SweepStatus> LaunchSweepAsync(this IGrainFactory grains, SweepSpec spec, string? id = null)
     {
-        var plan = SweepPlanner.Plan(spec);
+        var plan = Search.SearchProgress.Plan(spec);
         id ??= $"{spec.Name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         return grains.GetGrain<IExperimentGrain>(id).LaunchAsync(spec, plan);
     }

@@ -62,7 +62,7 @@ public static class SweepFolder
         {
             var curve = new List<CurvePoint>();
             string metrics = MetricsFile(status.Folder, r.Plan.Key);
-            long perStep = status.Spec is { } s ? (long)s.Batch * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
+            long perStep = status.Spec is { } s ? (long)(r.Plan.Trial?.Batch ?? s.Batch) * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
             double? seconds = null;
             if (File.Exists(metrics))
             {
@@ -82,6 +82,9 @@ public static class SweepFolder
             CorpusTrainTokens = status.Spec?.CorpusTrainTokens,
         };
     }
+
+    /// <summary>Another file of the folder (the search's tables), written the same way.</summary>
+    public static void WriteFile(string folder, string name, string text) => WriteAtomic(Path.Combine(folder, name), text);
 
     static void WriteAtomic(string path, string text)
     {

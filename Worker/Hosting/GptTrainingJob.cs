@@ -68,6 +68,8 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             Rank = a.Rank, WorldSize = a.WorldSize, Zero = s.Zero, CudaGraphs = s.CudaGraphs,
             Schedule = s.Schedule, MinLearningRate = s.MinLr, CooldownFraction = s.CooldownFraction, CooldownShape = s.CooldownShape,
             CheckpointAt = s.Checkpoint.Pinned, InitFrom = s.InitFrom, ForkStep = s.ForkStep,
+            // A sweep's search trial sets these two through the run's options.
+            Adam = AdamFrom(s.Options),
         };
         trainer = new Trainer(config, options, CorpusSources.Open, _ => { }, comm);
         step = trainer.StartStep;
@@ -112,5 +114,17 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         comm?.Dispose();
         listener?.Dispose();
         abort.Dispose();
+    }
+
+    /// <summary>AdamW's defaults, with weight_decay and beta2 from the run's options where given.</summary>
+    static AdamWSettings AdamFrom(IReadOnlyDictionary<string, string> options)
+    {
+        var adam = new AdamWSettings();
+        return adam with { WeightDecay = Read("weight_decay", adam.WeightDecay, v => v >= 0), Beta2 = Read("beta2", adam.Beta2, v => v is > 0 and < 1) };
+
+        double Read(string key, double fallback, Func<double, bool> valid) =>
+            !options.TryGetValue(key, out var text) ? fallback
+            : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && valid(v) ? v
+            : throw new InvalidDataException($"option {key} '{text}' is not a valid value");
     }
 }

@@ -12,7 +12,7 @@ namespace Orchestrator.Tests.Experiments.Sweeps;
 /// <summary>
 /// A stand-in for the coordinator's scheduler and run grains: a run advances a third of its steps each time it is
 /// polled and completes with the loss a known law gives (N from its shape, D from its steps), so the sweep's fit has
-/// a truth to find. Runs whose name contains a FailOnce key fail on their first attempt; AlwaysFail keys always fail.
+/// a truth to find (times an lr penalty when the option fake_lr_opt is set). Runs whose name contains a FailOnce key fail on their first attempt; AlwaysFail keys always fail.
 /// </summary>
 public static class FakeCoordinator
 {
@@ -81,6 +81,13 @@ public sealed class FakeRunGrain : Grain, IRunGrain
         long n = 12L * spec.Model.NLayer * spec.Model.NEmbd * spec.Model.NEmbd;
         double tokensPerStep = spec.Batch * spec.Model.BlockSize * spec.Workers.Max;
         double loss = FakeCoordinator.Law.Predict(n, Math.Max(1, step) * tokensPerStep);
+        // With option fake_lr_opt (the best lr at N = 1e4, falling as N^-0.5), a wrong lr costs loss quadratically in
+        // log lr: the objective a learning-rate search has to find.
+        if (spec.Options.TryGetValue("fake_lr_opt", out var opt))
+        {
+            double best = double.Parse(opt, System.Globalization.CultureInfo.InvariantCulture) * Math.Pow(n / 1e4, -0.5);
+            loss *= 1 + 0.2 * Math.Pow(Math.Log(spec.Lr / best), 2);
+        }
         var history = s.History.Add(new MetricPoint(step, loss, 1000, null, DateTimeOffset.UtcNow));
         bool fail = FakeCoordinator.AlwaysFail.Keys.Any(spec.Name.Contains)
             || (spec.Name.EndsWith(".a1") && FakeCoordinator.FailOnce.Keys.Any(spec.Name.Contains));
