@@ -118,6 +118,9 @@ public static partial class SweepSpecYaml
         if (lrAuto && (search is null || !search.Params.Any(p => p.Name == "lr") || models.Count < 2))
             throw new ArgumentException("lr: auto fits LR*(N) to a search's best trials: it needs a search over lr and at least 2 models");
         if (lrAuto && d.LrRule is not null) throw new ArgumentException("lr: auto and lr_rule both set the scaling runs' lr: keep one");
+        double peakLr = lrAuto || d.Lr is null ? 1e-3
+            : double.TryParse(d.Lr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double lr) && lr > 0 && double.IsFinite(lr) ? lr
+            : throw new ArgumentException($"lr '{d.Lr}' must be a number > 0 or auto");
         return new SweepSpec
         {
             Name = name,
@@ -129,9 +132,7 @@ public static partial class SweepSpecYaml
             Seeds = seeds,
             Batch = Positive(d.Batch ?? 16, "batch"),
             BlockSize = block,
-            Lr = lrAuto || d.Lr is null ? 1e-3
-                : double.TryParse(d.Lr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double lr) && lr > 0 && double.IsFinite(lr) ? lr
-                : throw new ArgumentException($"lr '{d.Lr}' must be a number > 0 or auto"),
+            Lr = peakLr,
             LrAuto = lrAuto,
             Search = search,
             LrReferenceParams = lrRef,
@@ -151,8 +152,8 @@ public static partial class SweepSpecYaml
             ReportBudgets = Budgets(d.ReportBudgets, "report_budgets").ToImmutableArray(),
             CudaGraphs = OneOf(d.CudaGraphs ?? "auto", "cuda_graphs", "auto", "on", "off"),
             Schedule = schedule,
-            MinLr = d.MinLr is not { } min ? null : min >= 0 && min <= (d.Lr ?? 1e-3) ? min
-                : throw new ArgumentException($"min_lr {min} must be between 0 and lr {d.Lr ?? 1e-3}"),
+            MinLr = d.MinLr is not { } min ? null : min >= 0 && min <= peakLr ? min
+                : throw new ArgumentException($"min_lr {min} must be between 0 and lr {peakLr}"),
             CooldownFraction = d.CooldownFraction ?? LrScheduleSpec.DefaultCooldownFraction,
             CooldownShape = OneOf(d.CooldownShape ?? LrScheduleSpec.OneMinusSqrt, "cooldown_shape", LrScheduleSpec.Shapes),
             Branching = branching,

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Optim;
 using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.DataPipeline.Loading;
