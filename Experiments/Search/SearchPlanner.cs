@@ -1,6 +1,6 @@
 using System.Globalization;
 using Orchestrator.Contracts.Experiments;
-using Orchestrator.Experiments.Planning;
+using Orchestrator.Contracts.Runs;
 
 namespace Orchestrator.Experiments.Search;
 
