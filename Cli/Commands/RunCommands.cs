@@ -131,6 +131,8 @@ static class RunView
         var t = new Table().AddColumns("run", Markup.Escape(s.Id));
         t.AddRow("state", StateMarkup(s.State) + (s.Reason is null ? "" : $" ({Markup.Escape(s.Reason)})"));
         t.AddRow("step", $"{s.Step} / {s.TotalSteps}");
+        if (s.Spec is { InitFrom: { } from } spec)
+            t.AddRow("forked from", Markup.Escape($"{spec.Parent ?? from} at step {spec.ForkStep?.ToString() ?? "?"} ({from}); schedule {spec.Schedule}"));
         t.AddRow("loss", s.Loss?.ToString("F4") ?? "-");
         if (s.ValLoss is { } v) t.AddRow("val loss", v.ToString("F4"));
         t.AddRow("tokens/s", s.TokensPerSecond?.ToString("N0") ?? "-");
@@ -190,7 +192,8 @@ sealed record RunJson(
     string Id, string Name, string State, int Step, int TotalSteps, int WorldSize, int Epoch, double? Loss, double? ValLoss,
     double? TokensPerSecond, double? Mfu, IReadOnlyList<string> Workers, IReadOnlyList<string> Joining,
     IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History, PhasesJson? Phases)
+    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History, PhasesJson? Phases,
+    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null)
 {
     public static RunJson From(RunStatus s) => Summary(s) with
     {
@@ -201,7 +204,8 @@ sealed record RunJson(
     public static RunJson Summary(RunStatus s) => new(
         s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
         s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
-        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases));
+        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases),
+        s.Spec?.Schedule, s.Spec?.Parent, s.Spec?.ForkStep, s.Spec?.InitFrom);
 }
 
 /// <summary>Where rank 0's wall time went in the finishing epoch, seconds (docs/CLI.md "phases").</summary>

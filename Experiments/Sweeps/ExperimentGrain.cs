@@ -72,7 +72,9 @@ public sealed partial class ExperimentGrain(
         // run's lr is not known yet and does not change where it fits: it is checked with the sweep's lr.
         var folder = SweepFolder.For(spec.Storage, Id);
         await GrainFactory.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key)
-            .CheckPlaceableAsync([.. plan.Select(p => RunSpecs.For(spec, Id, folder, p.LrAuto ? p with { Lr = spec.Lr } : p, 1))]);
+            .CheckPlaceableAsync([.. plan.Select(p => RunSpecs.For(spec, Id, folder, p.LrAuto ? p with { Lr = spec.Lr } : p, 1,
+                // A branch's fork checkpoint exists only once its trunk gets there: check it with where it will be.
+                initFrom: p.Role == RunRole.Branch ? Path.Combine(SweepFolder.RunsDir(folder), p.Parent!, $"fork-{p.ForkStep}") : null))]);
         var status = new SweepStatus
         {
             Id = Id,

@@ -49,7 +49,12 @@ public sealed class FakeSchedulerGrain : Grain, ISchedulerGrain
     public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() => Task.FromResult(ImmutableArray<WorkerInfo>.Empty);
     public Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null) => Task.CompletedTask;
     public Task<ImmutableArray<string>> ListRunsAsync() => Task.FromResult(ImmutableArray<string>.Empty);
-    public Task CheckPlaceableAsync(ImmutableArray<RunSpec> specs) => Task.CompletedTask;
+    /// <summary>No devices to fit, but every spec must pass the coordinator's real validation (a branch's among them).</summary>
+    public Task CheckPlaceableAsync(ImmutableArray<RunSpec> specs)
+    {
+        foreach (var spec in specs) Orchestrator.Coordinator.Runs.RunSpecValidator.Validate(spec);
+        return Task.CompletedTask;
+    }
     public Task RequestWorkersAsync(string runId) => Task.CompletedTask;
     public Task ReleaseWorkersAsync(string runId, ImmutableArray<string> workerIds, bool runEnded) => Task.CompletedTask;
 }
