@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.EndToEnd;
 
@@ -42,7 +43,7 @@ public sealed class BranchingSweepTests
             concurrency: 2
             checkpoint_every: 20
             """);
-        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
         await using var local = OrchProcess.Start(["local", "--workers", "2", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
         for (int i = 1; i <= 2; i++) await local.WaitForLineAsync($@"\[worker-{i}\] worker worker-{i} up");
