@@ -12,4 +12,7 @@ if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
     Console.Error.WriteLine("Run 'orch --help' (or 'orch COMMAND --help') for usage.");
     return CliAction.BadInput;
 }
-return await parsed.InvokeAsync();
+// Commands that stop gracefully (orch train: finish the step, checkpoint) take SIGINT/SIGTERM themselves.
+var invocation = new InvocationConfiguration();
+if (GracefulStop.Handles(parsed.CommandResult.Command)) invocation.ProcessTerminationTimeout = null;
+return await parsed.InvokeAsync(invocation);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Limits;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Coordinator.Hosting;
@@ -93,6 +94,7 @@ public static class SweepCommands
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new BadInputException($"--out '{outDir}' is not empty: give a new folder (reports are never overwritten)");
+            WritableFolder.Require(outDir, "--out"); // before the fit, not after it
             SweepStatus status;
             if (pr.GetValue(folder) is { } dir)
             {

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Limits;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Tokenization;
 using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Launch;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Worker.Export;
@@ -23,7 +25,7 @@ public static class TrainCommands
     public sealed record TrainJson(
         long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
         string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib,
-        double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs);
+        double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs, bool Stopped);
 
     static Command Train()
     {
@@ -56,7 +58,8 @@ public static class TrainCommands
         var backend = new Option<string>("--backend") { DefaultValueFactory = _ => "ring" };
         backend.AcceptOnlyFromAmong("ring", "nccl");
         var zero = new Option<int>("--zero") { DefaultValueFactory = _ => 0 };
-        var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
+        var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: only at the end and by --checkpoint-minutes)", DefaultValueFactory = _ => 0 };
+        var ckptMinutes = new Option<double>("--checkpoint-minutes") { Description = "Also checkpoint after this many minutes of training since the last one, so a crash loses at most that (0: off)", DefaultValueFactory = _ => 10 };
         var keep = new Option<int>("--keep") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 3 };
         var stopAfter = new Option<int?>("--stop-after") { Description = "End this invocation after N steps, with a checkpoint" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out" };
@@ -70,14 +73,29 @@ public static class TrainCommands
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
             data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
-            device, dtype, nproc, backend, zero, ckptEvery, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
+            device, dtype, nproc, backend, zero, ckptEvery, ckptMinutes, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
             evalEvery, evalBatches, logEvery, json, graphs,
         };
-        CliAction.Set(cmd, (pr, ct) =>
+        GracefulStop.Mark(cmd);
+        CliAction.Set(cmd, async (pr, ct) =>
         {
             // --nproc/--backend/--zero: the user's process launches the ranks; each rank joins the world here.
+            if (pr.GetValue(nproc) > ResourceLimits.MaxLocalRanks)
+                throw new ArgumentException($"--nproc {pr.GetValue(nproc)}: at most {ResourceLimits.MaxLocalRanks} ranks on this host (its {Environment.ProcessorCount} cores, at least 8)");
             using var ranks = RankSession.Open(pr.GetValue(nproc), pr.GetValue(backend)!, pr.GetValue(zero), pr.GetValue(device)!);
-            if (ranks.MustLaunch) return RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, ct);
+            if (ranks.MustLaunch)
+            {
+                // A signal is forwarded to the ranks (SIGTERM), which agree on a step, checkpoint and end; a second one kills them.
+                using var abort = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                using var launcherStop = new GracefulStop(
+                    s => Console.Error.WriteLine($"{s}: asking the ranks to stop after the current step with a checkpoint (signal again to kill them)"),
+                    () => abort.Cancel());
+                return await RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, abort.Token, launcherStop.Token);
+            }
+            var inRank = RankEnvironment.Current is not null;
+            using var stop = new GracefulStop(
+                s => Console.Error.WriteLine($"{s}: stopping after the current step with a checkpoint" + (inRank ? "" : " (signal again to stop at once, without one)")),
+                inRank ? null : () => { Console.Error.WriteLine("stopping now, without a checkpoint"); Environment.Exit(130); });
             if (ranks.Rank != 0) Console.SetOut(TextWriter.Null); // rank 0 speaks for the run
             var dataDir = pr.GetValue(data)!;
             if (pr.GetValue(noCheckpoint) && pr.GetValue(resume))
@@ -96,12 +114,21 @@ public static class TrainCommands
                 Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), BlockSize = t, GradAccum = pr.GetValue(accum),
                 LearningRate = pr.GetValue(lr), MinLearningRate = pr.GetValue(minLr), WarmupSteps = pr.GetValue(warmup),
                 Adam = new AdamWSettings(WeightDecay: pr.GetValue(wd), GradClip: pr.GetValue(clip)), Seed = pr.GetValue(seed),
-                Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery), KeepCheckpoints = pr.GetValue(keep),
+                Device = pr.GetValue(device)!, Dtype = pr.GetValue(dtype)!, CheckpointEvery = pr.GetValue(ckptEvery),
+                CheckpointMinutes = pr.GetValue(noCheckpoint) ? 0 : pr.GetValue(ckptMinutes), KeepCheckpoints = pr.GetValue(keep),
                 StopAfter = pr.GetValue(stopAfter), Resume = pr.GetValue(resume), EvalEvery = pr.GetValue(evalEvery),
                 EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), CudaGraphs = pr.GetValue(graphs)!, OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
                 Schedule = pr.GetValue(schedule)!, CooldownFraction = pr.GetValue(cooldownFraction), CooldownShape = pr.GetValue(cooldownShape)!,
                 CheckpointAt = Steps("--checkpoint-at", pr.GetValue(checkpointAt)), InitFrom = pr.GetValue(initFrom), ForkStep = pr.GetValue(forkStep),
             };
+            // Everything that can fail is checked before the first step: the settings, the corpus' splits and shards,
+            // the output folder (created last, so a refused command leaves nothing behind).
+            options.Validate();
+            CorpusSources.RequireBlocks(dataDir, "train", t, "training needs them");
+            if (pr.GetValue(evalBatches) > 0)
+                CorpusSources.RequireBlocks(dataDir, "val", t, "evaluation needs them: prepare it with --val-fraction above 0 (and enough text), or pass --eval-batches 0");
+            if (ranks.Rank == 0) CorpusSources.VerifyChecksums(dataDir);
+            if (!pr.GetValue(noCheckpoint) && ranks.Rank == 0) WritableFolder.Require(pr.GetValue(outDir)!, "--out");
             var asJson = pr.GetValue(json);
             options = ranks.Apply(options);
             using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.Communicator);
@@ -112,16 +139,20 @@ public static class TrainCommands
                 $"{trainer.Options.BatchSize}x{trainer.Options.BlockSize}x{trainer.Options.GradAccum} = {trainer.Options.BatchSize * trainer.Options.BlockSize * trainer.Options.GradAccum:N0} tokens/step" +
                 (trainer.ResumedFrom is null ? "" : $"; resumed from {trainer.ResumedFrom} at step {trainer.StartStep}"));
             var bar = new ProgressLine();
-            var result = trainer.Run(bar.Report, ct);
+            var result = trainer.Run(bar.Report, default, stopRequested: () => stop.Requested);
             bar.Finish();
             if (asJson)
                 JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
                     result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name,
-                    result.ModelStateBytes / (1024.0 * 1024.0), result.CheckpointBlockedMs, result.CheckpointWrites, trainer.CheckpointLoadMs));
+                    result.ModelStateBytes / (1024.0 * 1024.0), result.CheckpointBlockedMs, result.CheckpointWrites, trainer.CheckpointLoadMs, result.Stopped));
             else
                 Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
                     $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");
-            return Task.FromResult(CliAction.Ok);
+            if (!result.Stopped) return CliAction.Ok;
+            Console.Error.WriteLine(result.Checkpoint is null
+                ? $"stopped by {stop.Signal} at step {result.Steps} (--no-checkpoint: nothing saved)"
+                : $"stopped by {stop.Signal} at step {result.Steps}; checkpoint {result.Checkpoint}; continue with the same command and --resume");
+            return stop.Signal == "SIGINT" ? 130 : 143;
         });
         return cmd;
     }

@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Limits;
 using Orchestrator.Contracts.Runs;
 
 namespace Orchestrator.Coordinator.Runs;
@@ -13,8 +14,7 @@ public static class RunSpecValidator
     {
         var p = new List<string>();
         if (string.IsNullOrWhiteSpace(spec.Name)) p.Add("name: missing (give the run a name, e.g. name: tiny-brown)");
-        else if (!spec.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            p.Add($"name: '{spec.Name}' has characters other than letters, digits, '-', '_' and '.'");
+        else if (ResourceLimits.NameProblem(spec.Name, "name") is { } nameProblem) p.Add(nameProblem);
         if (spec.Trainer is not ("gpt" or "light")) p.Add($"trainer: '{spec.Trainer}' is not gpt or light");
         if (spec.Trainer == "gpt" && string.IsNullOrWhiteSpace(spec.Data))
             p.Add("data: missing (the directory written by `orch data prepare`)");
@@ -33,13 +33,20 @@ public static class RunSpecValidator
         if (spec.Model.BlockSize < 1) p.Add($"model.block_size: {spec.Model.BlockSize} must be at least 1");
         if (spec.Batch < 1) p.Add($"batch: {spec.Batch} must be at least 1");
         if (spec.GradAccum < 1) p.Add($"grad_accum: {spec.GradAccum} must be at least 1");
-        if (spec.Steps > 0 && spec.Tokens is not null) p.Add("steps and tokens: give one of them, not both");
-        else if (spec.Steps <= 0 && spec.Tokens is null) p.Add("steps: missing (or give a token budget with tokens: N)");
-        else if (spec.Steps < 0) p.Add($"steps: {spec.Steps} must be positive");
+        if (spec.Steps < 0) p.Add($"steps: {spec.Steps} must be positive");
         else if (spec.Tokens is <= 0) p.Add($"tokens: {spec.Tokens} must be positive");
+        else if (spec.Steps > 0 && spec.Tokens is not null) p.Add("steps and tokens: give one of them, not both");
+        else if (spec.Steps == 0 && spec.Tokens is null) p.Add("steps: missing (or give a token budget with tokens: N)");
         if (!(spec.Lr > 0 && double.IsFinite(spec.Lr))) p.Add($"lr: {spec.Lr} must be a positive number");
         if (spec.Workers.Min < 1) p.Add($"workers.min: {spec.Workers.Min} must be at least 1");
         if (spec.Workers.Max < spec.Workers.Min) p.Add($"workers.max: {spec.Workers.Max} is below workers.min {spec.Workers.Min}");
+        else if (spec.Workers.Max > ResourceLimits.MaxWorkersPerRun) p.Add($"workers.max: {spec.Workers.Max} is over the limit of {ResourceLimits.MaxWorkersPerRun}");
+        if (spec.Seed < 0) p.Add($"seed: {spec.Seed} must not be negative");
+        if (spec.Options.Count > ResourceLimits.MaxOptions) p.Add($"options: {spec.Options.Count} entries; at most {ResourceLimits.MaxOptions}");
+        else if (spec.Options.Any(kv => kv.Key.Length > ResourceLimits.MaxOptionLength || kv.Value.Length > ResourceLimits.MaxOptionLength))
+            p.Add($"options: keys and values may hold at most {ResourceLimits.MaxOptionLength} characters");
+        if (spec.Data.Length > 4096) p.Add($"data: {spec.Data.Length} characters; a path holds at most 4096");
+        else if (HasParentSegment(spec.Data)) p.Add($"data: '{spec.Data}' holds '..': give the folder without parent steps");
         if (spec.Device is not ("cpu" or "cuda")) p.Add($"device: '{spec.Device}' is not cpu or cuda");
         if (spec.Backend is not ("ring" or "nccl")) p.Add($"backend: '{spec.Backend}' is not ring or nccl");
         else if (spec.Backend == "nccl" && spec.Device != "cuda") p.Add("backend: nccl needs device: cuda (use backend: ring on CPU)");
@@ -50,8 +57,11 @@ public static class RunSpecValidator
         if (spec.Checkpoint.Keep < 1) p.Add($"checkpoint.keep: {spec.Checkpoint.Keep} must be at least 1");
         if (string.IsNullOrWhiteSpace(spec.Checkpoint.Path))
             p.Add("checkpoint.path: missing (a directory every worker can reach, e.g. /shared/runs)");
+        else if (spec.Checkpoint.Path.Length > 4096) p.Add($"checkpoint.path: {spec.Checkpoint.Path.Length} characters; a path holds at most 4096");
         else if (!Path.IsPathFullyQualified(spec.Checkpoint.Path))
             p.Add($"checkpoint.path: '{spec.Checkpoint.Path}' is not an absolute path (workers run in other directories)");
+        else if (HasParentSegment(spec.Checkpoint.Path))
+            p.Add($"checkpoint.path: '{spec.Checkpoint.Path}' holds '..': give the folder without parent steps");
         if (spec.WarmupSteps < 0) p.Add($"warmup_steps: {spec.WarmupSteps} must not be negative");
         int horizon = spec.ResolvedSteps;
         p.AddRange(LrScheduleSpec.Problems(spec.Schedule, spec.CooldownFraction, spec.CooldownShape, spec.MinLr, spec.Lr,
@@ -69,6 +79,8 @@ public static class RunSpecValidator
         if (spec.Trainer == "light" && spec.StepMs is < 0 or > 60_000) p.Add($"step_ms: {spec.StepMs} must be 0..60000");
         return p;
     }
+
+    static bool HasParentSegment(string path) => path.Split('/', '\\').Contains("..");
 
     /// <summary>Throws <see cref="InvalidRunSpecException"/> listing every problem.</summary>
     public static void Validate(RunSpec spec)

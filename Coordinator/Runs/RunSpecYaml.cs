@@ -1,12 +1,17 @@
 using System.Collections.Immutable;
 using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Limits;
+using Orchestrator.Contracts.Specs;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
 namespace Orchestrator.Coordinator.Runs;
 
-/// <summary>Reads a RunSpec from YAML (docs/CLI.md keys, snake_case). Unknown keys are errors: a typo must not be silently ignored.</summary>
+/// <summary>
+/// Reads a RunSpec from YAML (docs/CLI.md keys, snake_case) through the strict reader: malformed YAML, duplicate and
+/// unknown keys and wrong types are errors with their line, so a typo or a repeated key is never silently ignored.
+/// </summary>
 public static class RunSpecYaml
 {
     static readonly IDeserializer Reader = new DeserializerBuilder()
@@ -18,6 +23,14 @@ public static class RunSpecYaml
     public static RunSpec Parse(string yaml, string source = "spec")
     {
         if (string.IsNullOrWhiteSpace(yaml)) throw new InvalidRunSpecException($"{source}: the file is empty (see docs/CLI.md for a RunSpec example)");
+        try
+        {
+            StrictYaml.Check(yaml, typeof(RunSpec), "a RunSpec is a mapping of keys (name: ..., data: ..., model: {...}, steps: ...), not a list or a single value");
+        }
+        catch (StrictYamlException e)
+        {
+            throw new InvalidRunSpecException($"{source}: line {e.Line}, column {e.Column}: {e.Problem}");
+        }
         try
         {
             var spec = Reader.Deserialize<RunSpec>(yaml)
@@ -40,6 +53,7 @@ public static class RunSpecYaml
     public static RunSpec Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"run spec '{path}' does not exist");
+        ResourceLimits.RequireSpecSize(path);
         return Parse(File.ReadAllText(path), path);
     }
 

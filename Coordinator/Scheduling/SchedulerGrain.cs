@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Contracts.Specs;
 using Orchestrator.Coordinator.Runs;
 
 namespace Orchestrator.Coordinator.Scheduling;
@@ -97,6 +98,8 @@ public sealed partial class SchedulerGrain(
     RunDemand CheckPlaceable(RunSpec spec, string runId)
     {
         RunSpecValidator.Validate(spec);
+        if (spec.Trainer == "gpt" && spec.Model.Preset is null && CorpusBlock.Problem(spec.Data, spec.Model.BlockSize, "model.block_size") is { } block)
+            throw new InvalidRunSpecException(block);
         var demand = RunDemand.Of(runId, spec, CorpusVocab.TryRead(spec.Data) ?? RunMemory.DefaultVocab);
         if (DevicePacking.NeverFits(spec.Name, demand, S.Workers.Values) is { } why) throw new InvalidRunSpecException(why);
         return demand;

@@ -46,6 +46,43 @@ public static class CorpusSources
         throw new InvalidDataException($"--data {dir}: not a prepared corpus (no {CorpusManifest.FileName}); prepare one with 'orch data prepare --input ... --out {dir}'");
     }
 
+    /// <summary>
+    /// Throws (bad input) unless <paramref name="split"/> holds at least one block of <paramref name="blockSize"/>
+    /// tokens; checked before training, so a corpus without val blocks fails at start, not after the last step.
+    /// </summary>
+    public static void RequireBlocks(string dir, string split, int blockSize, string why)
+    {
+        if (File.Exists(Path.Combine(dir, CorpusManifest.FileName)))
+        {
+            if (CorpusManifest.Read(dir).Split(split).Blocks > 0) return;
+        }
+        else
+        {
+            var bin = Path.Combine(dir, split + ".bin");
+            if (File.Exists(bin) && new FileInfo(bin).Length / 2 > blockSize) return;
+        }
+        throw new InvalidDataException($"--data {dir}: the corpus has no {split} blocks of {blockSize} tokens, and {why}");
+    }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Verified = new();
+
+    /// <summary>
+    /// Checks every shard of a prepared corpus against its manifest (size, SHA-256, row groups) once per process
+    /// and corpus, streaming each file; throws (bad input) naming the first damaged shard. A .bin corpus has no
+    /// checksums and passes.
+    /// </summary>
+    public static void VerifyChecksums(string dir)
+    {
+        var manifest = Path.Combine(dir, CorpusManifest.FileName);
+        if (!File.Exists(manifest)) return;
+        var key = Path.GetFullPath(dir) + "@" + File.GetLastWriteTimeUtc(manifest).Ticks;
+        if (Verified.ContainsKey(key)) return;
+        var report = CorpusInspector.InspectAsync(dir).GetAwaiter().GetResult();
+        if (report.Shards.FirstOrDefault(s => !s.Ok) is { } bad)
+            throw new InvalidDataException($"--data {dir}: shard {bad.File} is damaged ({bad.Problem}); prepare the corpus again (orch data inspect {dir} lists every shard)");
+        Verified[key] = true;
+    }
+
     static int[] ReadUInt16Tokens(string path)
     {
         var bytes = File.ReadAllBytes(path);

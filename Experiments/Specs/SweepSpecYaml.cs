@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Limits;
+using Orchestrator.Contracts.Specs;
 using Orchestrator.Experiments.Planning;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -26,8 +28,11 @@ public static partial class SweepSpecYaml
     public static SweepSpec Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"sweep spec '{path}' does not exist", path);
+        ResourceLimits.RequireSpecSize(path);
         var spec = Parse(File.ReadAllText(path), path);
         spec = spec with { Data = Path.GetFullPath(spec.Data), Storage = Path.GetFullPath(spec.Storage) };
+        if (spec.Trainer == "gpt" && CorpusBlock.Problem(spec.Data, spec.BlockSize, "block_size") is { } block)
+            throw new InvalidDataException($"{path}: {block}");
         // The corpus's unique training tokens, for the planner's epoch checks (a corpus not there yet is not an error here).
         if (File.Exists(Path.Combine(spec.Data, Orchestrator.DataPipeline.Corpus.CorpusManifest.FileName)))
             spec = spec with { CorpusTrainTokens = Orchestrator.DataPipeline.Corpus.CorpusManifest.Read(spec.Data).TrainTokens };
@@ -41,6 +46,15 @@ public static partial class SweepSpecYaml
     public static SweepSpec Parse(string yaml, string source = "sweep spec")
     {
         SweepYamlDocument? doc;
+        try
+        {
+            StrictYaml.Check(yaml, typeof(SweepYamlDocument),
+                "a sweep spec is a mapping of keys (name: ..., data: ..., params: [...], tokens: [...]), not a list or a single value");
+        }
+        catch (StrictYamlException e)
+        {
+            throw new InvalidDataException($"{source}:{e.Line}: {e.Problem}");
+        }
         try
         {
             doc = Deserializer.Deserialize<SweepYamlDocument>(yaml);
@@ -66,8 +80,7 @@ public static partial class SweepSpecYaml
     static SweepSpec Build(SweepYamlDocument d)
     {
         string name = Require(d.Name, "name");
-        if (!SafeName().IsMatch(name))
-            throw new ArgumentException($"name '{name}' may only hold letters, digits, '-', '_' and '.' (it names the sweep's folder)");
+        if (ResourceLimits.NameProblem(name, "name") is { } nameProblem) throw new ArgumentException(nameProblem + " (it names the sweep's folder)");
         int block = Positive(d.BlockSize ?? 128, "block_size");
 
         var models = new List<ModelShape>();
@@ -109,6 +122,10 @@ public static partial class SweepSpecYaml
             lrExp = rule.Exponent ?? throw new ArgumentException("lr_rule.exponent is missing (e.g. -0.25: smaller lr for bigger models)");
         }
 
+        if (d.Options is { Count: > ResourceLimits.MaxOptions })
+            throw new ArgumentException($"options: {d.Options.Count} entries; at most {ResourceLimits.MaxOptions}");
+        if (d.Options?.FirstOrDefault(kv => kv.Key.Length > ResourceLimits.MaxOptionLength || kv.Value?.Length > ResourceLimits.MaxOptionLength) is { Key: { } longOption })
+            throw new ArgumentException($"options.{longOption[..Math.Min(40, longOption.Length)]}: keys and values may hold at most {ResourceLimits.MaxOptionLength} characters");
         if (d.Options?.FirstOrDefault(kv => kv.Value is null) is { Key: { } emptyOption })
             throw new ArgumentException($"options.{emptyOption} has no value: give one or remove the key");
         string device = OneOf(d.Device ?? "cpu", "device", "cpu", "cuda");
@@ -124,8 +141,8 @@ public static partial class SweepSpecYaml
         return new SweepSpec
         {
             Name = name,
-            Data = Require(d.Data, "data"),
-            Storage = Require(d.Storage, "storage"),
+            Data = NoParentSegments(Require(d.Data, "data"), "data"),
+            Storage = NoParentSegments(Require(d.Storage, "storage"), "storage"),
             Models = [.. models],
             Tokens = tokens,
             FlopBudgets = flops,
@@ -138,8 +155,8 @@ public static partial class SweepSpecYaml
             LrReferenceParams = lrRef,
             LrExponent = lrExp,
             WarmupSteps = NonNegative(d.WarmupSteps ?? 0, "warmup_steps"),
-            WorkersPerRun = Positive(d.Workers ?? 1, "workers"),
-            Concurrency = Positive(d.Concurrency ?? 1, "concurrency"),
+            WorkersPerRun = AtMost(Positive(d.Workers ?? 1, "workers"), ResourceLimits.MaxWorkersPerRun, "workers"),
+            Concurrency = AtMost(Positive(d.Concurrency ?? 1, "concurrency"), ResourceLimits.MaxConcurrency, "concurrency"),
             DeviceShare = d.DeviceShare is not { } share ? null : share > 0 && share <= 1 ? share
                 : throw new ArgumentException($"device_share {share} must be in (0, 1] (the fraction of one device each run's rank takes, e.g. 0.25 for four per device)"),
             Retries = NonNegative(d.Retries ?? 2, "retries"),
@@ -203,6 +220,11 @@ public static partial class SweepSpecYaml
 
     static int Positive(int value, string key) => value >= 1 ? value : throw new ArgumentException($"{key} {value} must be >= 1");
 
+    static int AtMost(int value, int limit, string key) => value <= limit ? value : throw new ArgumentException($"{key} {value} is over the limit of {limit}");
+
+    static string NoParentSegments(string path, string key) =>
+        path.Split('/', '\\').Contains("..") ? throw new ArgumentException($"{key} '{path}' holds '..': give the folder without parent steps") : path;
+
     static int NonNegative(int value, string key) => value >= 0 ? value : throw new ArgumentException($"{key} {value} must be >= 0");
 
     static string OneOf(string value, string key, params string[] allowed) =>
@@ -233,6 +255,4 @@ public static partial class SweepSpecYaml
     [GeneratedRegex(@"Property '([^']+)' not found on type '([^']+)'")]
     private static partial Regex UnknownProperty();
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    private static partial Regex SafeName();
 }

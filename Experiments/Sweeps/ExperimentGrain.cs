@@ -5,6 +5,7 @@ using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Contracts.Limits;
 using Orleans.Timers;
 
 namespace Orchestrator.Experiments.Sweeps;
@@ -64,6 +65,11 @@ public sealed partial class ExperimentGrain(
             if (existing.Spec == spec || (existing.Spec is not null && SameSpec(existing.Spec, spec))) return existing;
             throw new ArgumentException($"sweep '{Id}' already exists with a different spec: launch under another name");
         }
+        // Checked before anything is stored or started: a sweep that could not write its folder would stay Running for ever.
+        if (ResourceLimits.NameProblem(spec.Name, "name") is { } nameProblem) throw new ArgumentException($"sweep {nameProblem}");
+        if (spec.Concurrency > ResourceLimits.MaxConcurrency) throw new ArgumentException($"concurrency {spec.Concurrency} is over the limit of {ResourceLimits.MaxConcurrency}");
+        if (!Path.IsPathFullyQualified(spec.Storage)) throw new ArgumentException($"storage '{spec.Storage}' is not an absolute path (the coordinator runs in another folder)");
+        WritableFolder.Require(spec.Storage, "storage");
         if (plan.Count == 0) throw new ArgumentException("the sweep plans no runs");
         if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
         if (plan.FirstOrDefault(p => p.Role == RunRole.Branch && !plan.Any(t => t.Role == RunRole.Trunk && t.Key == p.Parent)) is { } orphan)

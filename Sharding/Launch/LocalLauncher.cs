@@ -28,7 +28,9 @@ public static class LocalLauncher
     /// <summary>The command line that re-runs this process (the apphost, or `dotnet app.dll`).</summary>
     public static (string FileName, List<string> Prefix) Self() => ProcessGroup.Self();
 
-    public static async Task<LaunchResult> RunAsync(LaunchSpec spec, Action<int, string, bool>? onLine = null, CancellationToken ct = default)
+    /// <param name="stop">When cancelled, every live rank is sent SIGTERM (a graceful stop: they end on their own).</param>
+    public static async Task<LaunchResult> RunAsync(LaunchSpec spec, Action<int, string, bool>? onLine = null, CancellationToken ct = default,
+        CancellationToken stop = default)
     {
         if (spec.Processes < 1) throw new ArgumentException($"--nproc {spec.Processes}: need at least one process");
         var port = LocalPorts.FreePort();
@@ -46,6 +48,12 @@ public static class LocalLauncher
                 var rank = r;
                 procs[r] = group.Start($"rank {r}", spec.FileName, spec.Arguments, env, (line, err) => onLine(rank, line, err));
             }
+            using var forward = stop.Register(() =>
+            {
+                foreach (var p in procs)
+                    try { if (!p.HasExited) _ = Kill(p.Id, SigTerm); }
+                    catch (InvalidOperationException) { }
+            });
             var exits = procs.Select(p => p.WaitForExitAsync(ct)).ToList();
             var firstFailed = -1;
             var remaining = new List<Task>(exits);
@@ -59,7 +67,8 @@ public static class LocalLauncher
                 {
                     firstFailed = idx;
                     var all = Task.WhenAll(remaining);
-                    if (await Task.WhenAny(all, Task.Delay(spec.Grace, ct)) != all) group.KillAll();
+                    // After a forwarded stop the ranks end one by one; rank 0 may still be writing the checkpoint.
+                    if (!stop.IsCancellationRequested && await Task.WhenAny(all, Task.Delay(spec.Grace, ct)) != all) group.KillAll();
                 }
             }
             foreach (var p in procs) p.WaitForExit(); // drains the output callbacks
@@ -71,4 +80,9 @@ public static class LocalLauncher
             throw;
         }
     }
+
+    const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Kill(int pid, int signal);
 }

@@ -22,4 +22,9 @@ public sealed record StepReport(
 /// <param name="CheckpointWrites">Checkpoints written (or found already written) in this call.</param>
 public sealed record TrainResult(
     long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
-    string? Checkpoint, IReadOnlyList<double> Losses, long? ModelStateBytes = null, double CheckpointBlockedMs = 0, int CheckpointWrites = 0);
+    string? Checkpoint, IReadOnlyList<double> Losses, long? ModelStateBytes = null, double CheckpointBlockedMs = 0, int CheckpointWrites = 0)
+{
+    /// <summary>Ended early on a stop request (a signal), after the checkpoint in <see cref="Checkpoint"/>.</summary>
+    public bool Stopped { get; init; }
+}
+

@@ -24,6 +24,7 @@ public sealed record TrainOptions
     public int EvalEvery { get; init; }                     // 0: only at the end
     public int EvalBatches { get; init; } = 20;
     public int CheckpointEvery { get; init; }               // 0: only at the end
+    public double CheckpointMinutes { get; init; }          // also checkpoint when this much training time passed since the last (0: off)
     public int KeepCheckpoints { get; init; } = 3;
     public IReadOnlyList<int> CheckpointAt { get; init; } = [];  // also checkpoint at these steps, and never prune them
     public string? InitFrom { get; init; }                  // start from this checkpoint (or run folder) instead of step 0
@@ -51,6 +52,11 @@ public sealed record TrainOptions
         if (GradAccum < 1) throw new ArgumentException($"--grad-accum {GradAccum}: must be at least 1");
         if (LearningRate <= 0) throw new ArgumentException($"--lr {LearningRate}: must be positive");
         if (StopAfter is < 1) throw new ArgumentException($"--stop-after {StopAfter}: must be at least 1");
+        if (!(CheckpointMinutes >= 0) || !double.IsFinite(CheckpointMinutes)) throw new ArgumentException($"--checkpoint-minutes {CheckpointMinutes}: must be 0 (off) or more");
+        if (!double.IsFinite(LearningRate)) throw new ArgumentException($"--lr {LearningRate}: must be a finite number");
+        if (MinLearningRate is double m && !(m >= 0 && double.IsFinite(m))) throw new ArgumentException($"--min-lr {m}: must be a finite number, 0 or more");
+        if (!(Adam.WeightDecay >= 0) || !double.IsFinite(Adam.WeightDecay)) throw new ArgumentException($"--weight-decay {Adam.WeightDecay}: must be a finite number, 0 or more");
+        if (!(Adam.GradClip >= 0) || !double.IsFinite(Adam.GradClip)) throw new ArgumentException($"--grad-clip {Adam.GradClip}: must be a finite number, 0 (off) or more");
         if (CheckpointEvery < 0) throw new ArgumentException($"--checkpoint-every {CheckpointEvery}: must be 0 or more");
         if (WorldSize < 1 || Rank < 0 || Rank >= WorldSize) throw new ArgumentException($"rank {Rank} is outside a world of {WorldSize}");
         if (Zero is < 0 or > 3) throw new ArgumentException($"--zero {Zero}: the ZeRO stage must be 0 (DDP), 1, 2 or 3");

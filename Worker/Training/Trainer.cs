@@ -138,7 +138,10 @@ public sealed class Trainer : IDisposable
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
     /// <param name="stopAt">Ends at this step instead (benchmarks: warm-up, then a timed stretch).</param>
     /// <param name="phases">Marks the end of each phase of every step (benchmarks: where the time goes).</param>
-    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null, PhaseProfiler? phases = null)
+    /// <param name="stopRequested">Polled between steps (a signal): the run ends after the current step with a
+    /// checkpoint (<see cref="TrainResult.Stopped"/>). Ranks agree on the step at a log step.</param>
+    public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null, PhaseProfiler? phases = null,
+        Func<bool>? stopRequested = null)
     {
         long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
         long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
@@ -159,11 +162,15 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         long intervalStart = _step;
         double totalSeconds = 0;
+        var pause = new StepBoundary(_o.CheckpointMinutes, stopRequested, _opt as IMicroStepRunner, _o.WorldSize, Device.Device);
+        bool stopped = false;
         for (; _step < end; _step++)
         {
             ct.ThrowIfCancellationRequested();
             double lr = _schedule.At(_step);
-            bool log = (_step + 1) % _o.LogEvery == 0 || _step + 1 == end;
+            bool everyCheckpoint = _store is not null
+                && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1));
+            bool log = (_step + 1) % _o.LogEvery == 0 || _step + 1 == end || everyCheckpoint || pause.WantsNow();
             using (var scope = NewDisposeScope())
             {
                 phases?.BeginStep();
@@ -176,6 +183,10 @@ public sealed class Trainer : IDisposable
                     var mean = _engine.MeanOverRanks(lossSum); // collective: every rank logs at the same steps
                     double lossf = mean.item<float>();        // sync point: the only one in a normal step
                     double normf = norm.item<float>();
+                    // Checked where the loss is read anyway (log and checkpoint steps): a diverged state is never saved.
+                    if (!double.IsFinite(lossf) || !double.IsFinite(normf))
+                        throw new TrainingDivergedException(_step + 1, lossf, normf, _store?.List().LastOrDefault().Path);
+                    pause.Decide(_store is not null);
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
                     totalSeconds += secs;
@@ -196,13 +207,20 @@ public sealed class Trainer : IDisposable
                     report?.Invoke(new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / stepsDone, tps, mfu, val));
                 }
             }
-            if (_store is not null && _step + 1 != end
-                && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1)))
+            if (_store is not null && (everyCheckpoint || pause.Checkpoint || pause.Stop) && _step + 1 != end)
             {
                 checkpoint = TimedSave(_step + 1, lastLoss, lastVal);
+                pause.Saved();
                 clock.Restart();
             }
+            if (pause.Stop && _step + 1 != end)
+            {
+                _step++;
+                stopped = true;
+                break;
+            }
         }
+        if (stopped) return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes) { Stopped = true };
         if (_step > StartStep || lastVal is null) lastVal = TryEval();
         if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes,

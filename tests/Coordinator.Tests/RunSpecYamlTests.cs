@@ -59,8 +59,74 @@ public sealed class RunSpecYamlTests
     public void Unknown_key_names_the_line_and_column()
     {
         var e = Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("name: x\nstepz: 10\n", "spec.yaml"));
-        Assert.StartsWith("spec.yaml: line 2, column 1:", e.Message);
-        Assert.Contains("stepz", e.Message);
+        Assert.StartsWith("spec.yaml: line 2, column 1: unknown key 'stepz' (known keys: name, data, model, batch, steps, lr, seed, workers,", e.Message);
+        var nested = Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("name: x\nmodel: { n_layer: 2, n_heads: 2 }\n", "spec.yaml"));
+        Assert.StartsWith("spec.yaml: line 2, column 22: unknown key 'n_heads' in model (known keys: preset, n_layer, n_head, n_embd, block_size, dropout", nested.Message);
+    }
+
+    [Theory]
+    [InlineData("steps: 20\nsteps: 99999\n", "s.yaml: line 2, column 1: duplicate key 'steps': give each key once (YAML would let the last one win)")]
+    [InlineData("checkpoint: { path: /a, path: /b }\n", "s.yaml: line 1, column 25: duplicate key 'path': give each key once (YAML would let the last one win)")]
+    [InlineData("steps: [1, 2]\n", "s.yaml: line 1, column 8: steps: expected an integer, got a list")]
+    [InlineData("steps: 3000000000\n", "s.yaml: line 1, column 8: steps: 3000000000 is not an integer in [-2147483648, 2147483647]")]
+    [InlineData("lr: .nan\n", "s.yaml: line 1, column 5: lr: .nan is not a finite number")]
+    [InlineData("lr: fast\n", "s.yaml: line 1, column 5: lr: 'fast' is not a number")]
+    [InlineData("model: 12\n", "s.yaml: line 1, column 8: model: expected a mapping (key: value, ...), got a single value")]
+    [InlineData("- name: x\n", "s.yaml: line 1, column 1: a RunSpec is a mapping of keys (name: ..., data: ..., model: {...}, steps: ...), not a list or a single value")]
+    [InlineData("name: x\n---\nname: y\n", "s.yaml: line 3, column 1: more than one YAML document ('---'): give one spec per file")]
+    public void Strict_reader_refuses_with_key_and_line(string yaml, string expected)
+    {
+        Assert.Equal(expected, Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse(yaml, "s.yaml")).Message);
+    }
+
+    [Fact]
+    public void Malformed_yaml_says_where_not_what_state_the_parser_was_in()
+    {
+        var e = Assert.Throws<InvalidRunSpecException>(() => RunSpecYaml.Parse("name: x\nmodel: { n_layer: 2\nsteps: 3\n", "s.yaml"));
+        Assert.Matches(@"^s\.yaml: line \d+, column \d+: ", e.Message);
+        Assert.DoesNotContain("Operation is not valid", e.Message);
+    }
+
+    [Theory]
+    [InlineData("steps: -5", "steps: -5 must be positive")]
+    [InlineData("tokens: -5", "tokens: -5 must be positive")]
+    [InlineData("seed: -1", "seed: -1 must not be negative")]
+    [InlineData("checkpoint: { path: /shared/../etc }", "checkpoint.path: '/shared/../etc' holds '..': give the folder without parent steps")]
+    [InlineData("checkpoint: { path: runs }", "checkpoint.path: 'runs' is not an absolute path (workers run in other directories)")]
+    [InlineData("data: /d/../../etc", "data: '/d/../../etc' holds '..': give the folder without parent steps")]
+    [InlineData("workers: { min: 1, max: 100000 }", "workers.max: 100000 is over the limit of 1024")]
+    public void Values_are_refused_with_their_key(string line, string problem)
+    {
+        var lines = new Dictionary<string, string>
+        {
+            ["name"] = "name: ok", ["data"] = "data: /d", ["steps"] = "steps: 10", ["checkpoint"] = "checkpoint: { path: /shared/runs }",
+        };
+        var key = line.Split(':')[0];
+        if (key == "tokens") lines.Remove("steps");
+        lines[key] = line;
+        var spec = RunSpecYaml.Parse(string.Join("\n", lines.Values), "s.yaml");
+        Assert.Contains(problem, RunSpecValidator.Problems(spec));
+    }
+
+    [Fact]
+    public void Names_are_limited_to_100_characters()
+    {
+        var spec = new RunSpec { Name = new string('a', 10_000_000), Data = "/d", Steps = 1, Checkpoint = new() { Path = "/r" } };
+        Assert.Equal(["name: 10000000 characters; at most 100"], RunSpecValidator.Problems(spec));
+        Assert.Empty(RunSpecValidator.Problems(spec with { Name = new string('a', 100) }));
+    }
+
+    [Fact]
+    public void A_spec_file_over_a_megabyte_is_refused_before_it_is_read()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"orch-big-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "name: x\n" + new string('#', 2 << 20));
+        try
+        {
+            var e = Assert.Throws<ArgumentException>(() => RunSpecYaml.Load(path));
+            Assert.Equal($"{path}: 2,097,160 bytes; a spec may hold at most 1,048,576", e.Message);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

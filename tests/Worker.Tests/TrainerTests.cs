@@ -26,6 +26,24 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void Divergence_stops_the_run_at_the_step_it_is_seen_and_keeps_the_last_good_checkpoint()
+    {
+        var data = TestData.PatternCorpus();
+        var outDir = TestData.TempDir("diverge");
+        // An absurd learning rate: the first update moves weights by ~1e30, the next forward overflows.
+        var o = Options(data, outDir, 50) with { LearningRate = 1e30, WarmupSteps = 0, CheckpointEvery = 1, KeepCheckpoints = 100 };
+        using var trainer = new Trainer(Tiny, o, TestData.Open);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        Assert.True(e.Step >= 2, e.Message);
+        Assert.True(!double.IsFinite(e.Loss) || !double.IsFinite(e.GradNorm), e.Message);
+        var saved = new Orchestrator.Worker.Checkpoints.CheckpointStore(outDir).List();
+        Assert.Equal(e.Step - 1, saved.Count);
+        Assert.Equal(saved[^1].Path, e.LastGoodCheckpoint);
+        Assert.StartsWith($"training diverged at step {e.Step}: loss ", e.Message);
+        Assert.Contains($"the last good checkpoint is {saved[^1].Path}", e.Message);
+    }
+
+    [Fact]
     public void Resume_continues_bit_identically()
     {
         var data = TestData.PatternCorpus();

@@ -44,7 +44,8 @@ public sealed class RankSession : IDisposable
     public TrainOptions Apply(TrainOptions o) => o with { Rank = Rank, WorldSize = WorldSize, Zero = _zero };
 
     /// <summary>Starts the ranks; rank 0's stdout is this command's stdout, everything else goes to stderr prefixed by rank.</summary>
-    public static async Task<int> LaunchAsync(int nproc, string backend, CancellationToken ct)
+    /// <param name="stop">When cancelled, every rank is sent SIGTERM (they agree on a step, checkpoint and end).</param>
+    public static async Task<int> LaunchAsync(int nproc, string backend, CancellationToken ct, CancellationToken stop = default)
     {
         var (file, prefix) = LocalLauncher.Self();
         var args = prefix.Concat(Environment.GetCommandLineArgs().Skip(1)).ToList();
@@ -52,8 +53,10 @@ public sealed class RankSession : IDisposable
         {
             if (rank == 0 && !err) Console.Out.WriteLine(line);
             else Console.Error.WriteLine($"[rank {rank}] {line}");
-        }, ct);
+        }, ct, stop);
         if (result.Succeeded) return 0;
+        // Every rank stopped on the forwarded signal with a checkpoint: the run is resumable, not failed.
+        if (stop.IsCancellationRequested && result.ExitCodes.All(c => c is 130 or 143)) return result.ExitCodes[0];
         Console.Error.WriteLine($"error: rank {result.FirstFailedRank} failed (exit {result.ExitCodes[result.FirstFailedRank]}); the other ranks were stopped");
         return result.ExitCodes[result.FirstFailedRank] == 2 ? 2 : 1;
     }

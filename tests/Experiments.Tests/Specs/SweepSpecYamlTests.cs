@@ -64,7 +64,11 @@ public sealed class SweepSpecYamlTests
     [Theory]
     [InlineData("colour: red", "sweep.yaml:10: unknown key 'colour' (known keys: name, data, storage,")]
     [InlineData("models: [{ n_layer: 2, n_head: 3, n_embd: 64 }]", "sweep.yaml: models[0]: n_embd 64 is not divisible by n_head 3; pick n_head dividing n_embd")]
-    [InlineData("models: [{ n_layer: 2, n_heads: 2, n_embd: 64 }]", "sweep.yaml:4: unknown key 'n_heads' (known keys: n_layer, n_head, n_embd, params)")]
+    [InlineData("models: [{ n_layer: 2, n_heads: 2, n_embd: 64 }]", "sweep.yaml:4: unknown key 'n_heads' in models[0] (known keys: n_layer, n_head, n_embd, params)")]
+    [InlineData("storage: /s/../etc", "sweep.yaml: storage '/s/../etc' holds '..': give the folder without parent steps")]
+    [InlineData("concurrency: 100000", "sweep.yaml: concurrency 100000 is over the limit of 256")]
+    [InlineData("workers: [2]", "sweep.yaml:10: workers: expected an integer, got a list")]
+    [InlineData("batch: -4", "sweep.yaml: batch -4 must be >= 1")]
     [InlineData("params: [10]", "sweep.yaml: params[0]: params 10 has no GPT shape within 25%")]
     [InlineData("tokens: [-5]", "sweep.yaml: tokens[0] = -5 must be a positive number")]
     [InlineData("flop_budgets: [0]", "sweep.yaml: flop_budgets[0] = 0 must be a positive number")]
@@ -87,6 +91,20 @@ public sealed class SweepSpecYamlTests
         if (lines.ContainsKey(key)) lines[key] = line; else lines["extra"] = line;
         var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(string.Join("\n", lines.Values), "sweep.yaml"));
         Assert.StartsWith(expectedStart, e.Message);
+    }
+
+    [Fact]
+    public void A_repeated_key_is_refused_not_overwritten()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse("name: s\ndata: /d\nstorage: /s\nstorage: /elsewhere\nparams: [1e6]\ntokens: [1e6]\n", "sweep.yaml"));
+        Assert.Equal("sweep.yaml:4: duplicate key 'storage': give each key once (YAML would let the last one win)", e.Message);
+    }
+
+    [Fact]
+    public void A_name_over_100_characters_is_refused()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse($"name: {new string('n', 300)}\ndata: /d\nstorage: /s\nparams: [1e6]\ntokens: [1e6]\n", "sweep.yaml"));
+        Assert.Equal("sweep.yaml: name: 300 characters; at most 100 (it names the sweep's folder)", e.Message);
     }
 
     [Fact]
@@ -118,6 +136,18 @@ public sealed class SweepSpecFileTests : IDisposable
         var spec = SweepSpecYaml.Load(path);
         Assert.Equal(Path.GetFullPath("corpus/brown"), spec.Data);
         Assert.Equal(Path.GetFullPath("sweeps"), spec.Storage);
+    }
+
+    [Fact]
+    public void A_block_size_longer_than_the_corpus_block_is_refused()
+    {
+        var corpus = Path.Combine(_dir, "corpus64");
+        Directory.CreateDirectory(corpus);
+        File.WriteAllText(Path.Combine(corpus, "manifest.json"), """{ "block_size": 64, "vocab_size": 256 }""");
+        var path = Path.Combine(_dir, "block.yaml");
+        File.WriteAllText(path, $"name: s\ndata: {corpus}\nstorage: {_dir}/store\nparams: [1e6]\ntokens: [1e7]\nblock_size: 128\n");
+        var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Load(path));
+        Assert.Equal($"{path}: block_size: 128 is larger than the corpus' block size 64 ({corpus}); use block_size: 64 or less, or prepare the corpus with --block-size 128", e.Message);
     }
 
     [Fact]

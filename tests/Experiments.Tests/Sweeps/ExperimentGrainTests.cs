@@ -80,6 +80,22 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_sweep_whose_storage_cannot_be_written_fails_at_launch_and_stores_nothing()
+    {
+        var grains = fx.Cluster.Client;
+        var spec = Spec("ro") with { Storage = "/proc/orch-ro-store" };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => grains.LaunchSweepAsync(spec, "ro-1"));
+        Assert.StartsWith("storage '/proc/orch-ro-store' cannot be written: ", e.Message);
+        await Assert.ThrowsAsync<UnknownSweepException>(() => grains.GetGrain<IExperimentGrain>("ro-1").GetStatusAsync());
+        var file = Path.Combine(fx.Storage, "a-file");
+        File.WriteAllText(file, "");
+        var under = await Assert.ThrowsAsync<ArgumentException>(() => grains.LaunchSweepAsync(Spec("ro") with { Storage = Path.Combine(file, "s") }, "ro-2"));
+        Assert.Equal($"storage '{Path.Combine(file, "s")}' lies under '{file}', which is a file", under.Message);
+        var longName = await Assert.ThrowsAsync<ArgumentException>(() => grains.LaunchSweepAsync(Spec("ro") with { Name = new string('n', 300) }, "ro-3"));
+        Assert.Equal("sweep name: 300 characters; at most 100", longName.Message);
+    }
+
+    [Fact]
     public async Task A_sweep_runs_every_run_with_bounded_concurrency_retries_a_failure_and_fits()
     {
         var grains = fx.Cluster.Client;
