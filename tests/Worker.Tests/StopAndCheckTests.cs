@@ -53,6 +53,37 @@ public sealed class StopAndCheckTests
     }
 
     [Fact]
+    public async Task Ranks_forwarded_a_signal_agree_on_one_step_and_checkpoint_it()
+    {
+        var data = TestData.PatternCorpus();
+        var outDir = Path.Combine(TestData.TempDir("stop2"), "run");
+        using var p = Process.Start(OrchProcess.StartInfo(["train", "--data", data, "--out", outDir, "--steps", "100000", "--nproc", "2", "--zero", "1", .. Tiny]))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = new System.Text.StringBuilder();
+        var third = new TaskCompletionSource();
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.StartsWith("[rank 0] step 3/", StringComparison.Ordinal)) third.TrySetResult();
+        };
+        p.BeginErrorReadLine();
+        await third.Task.WaitAsync(TimeSpan.FromMinutes(3));
+        using (var kill = Process.Start("kill", $"-TERM {p.Id}")) await kill.WaitForExitAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "orch train --nproc 2 did not stop after the signal");
+        p.WaitForExit();
+        await stdout;
+        string err;
+        lock (stderr) err = stderr.ToString();
+        Assert.True(p.ExitCode == 143, err);
+        var lines = err.Split('\n').Where(l => l.Contains("] stopped by SIGTERM at step ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, lines.Count);
+        var steps = lines.Select(l => long.Parse(l[(l.IndexOf("at step ", StringComparison.Ordinal) + 8)..].Split(';')[0])).Distinct().ToList();
+        Assert.Single(steps);
+        Assert.Equal(steps[0], new CheckpointStore(outDir).List().Last().Step);
+    }
+
+    [Fact]
     public void Checkpoints_are_written_by_training_time_as_well()
     {
         var data = TestData.PatternCorpus();
