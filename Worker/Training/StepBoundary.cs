@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Orchestrator.Worker.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Worker.Training;
@@ -11,7 +10,7 @@ namespace Orchestrator.Worker.Training;
 /// at log steps, where they all-reduce their wishes (one scalar, beside the loss they read there anyway), so no
 /// step gains a host sync.
 /// </summary>
-sealed class StepBoundary(double checkpointMinutes, Func<bool>? stopRequested, IMicroStepRunner? ranks, int worldSize, Device device)
+sealed class StepBoundary(double checkpointMinutes, Func<bool>? stopRequested, Func<Tensor, Tensor>? meanOverRanks, int worldSize, Device device)
 {
     readonly Stopwatch _sinceCheckpoint = Stopwatch.StartNew();
     readonly TimeSpan _interval = TimeSpan.FromMinutes(checkpointMinutes);
@@ -25,18 +24,18 @@ sealed class StepBoundary(double checkpointMinutes, Func<bool>? stopRequested, I
     bool LocalDue => checkpointMinutes > 0 && _sinceCheckpoint.Elapsed >= _interval;
 
     /// <summary>One process: whether this step must be read (and decided) although it is not a log step.</summary>
-    public bool WantsNow() => ranks is null && (LocalStop || LocalDue);
+    public bool WantsNow() => meanOverRanks is null && (LocalStop || LocalDue);
 
     /// <summary>At a step whose loss was read: decides for this step (collective when there are ranks).</summary>
     public void Decide(bool canCheckpoint)
     {
         bool stop = LocalStop, due = canCheckpoint && LocalDue;
-        if (ranks is not null)
+        if (meanOverRanks is not null)
         {
             // One value per rank: stop + (world + 1) x due. Summed over the ranks, the stops (at most world) are the
             // remainder and the checkpoint wishes the quotient; either is positive when any rank asked.
             using var scope = NewDisposeScope();
-            var wish = ranks.MeanOverRanks(tensor(new float[] { (stop ? 1 : 0) + (due ? worldSize + 1 : 0) }, device: device).reshape(Array.Empty<long>()));
+            var wish = meanOverRanks(tensor(new float[] { (stop ? 1 : 0) + (due ? worldSize + 1 : 0) }, device: device).reshape(Array.Empty<long>()));
             long sum = (long)Math.Round(wish.item<float>() * worldSize);
             stop = sum % (worldSize + 1) > 0;
             due = sum / (worldSize + 1) > 0;

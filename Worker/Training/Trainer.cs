@@ -162,7 +162,7 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         long intervalStart = _step;
         double totalSeconds = 0;
-        var pause = new StepBoundary(_o.CheckpointMinutes, stopRequested, _opt as IMicroStepRunner, _o.WorldSize, Device.Device);
+        var pause = new StepBoundary(_o.CheckpointMinutes, stopRequested, _o.WorldSize > 1 ? _engine.MeanOverRanks : null, _o.WorldSize, Device.Device);
         bool stopped = false;
         for (; _step < end; _step++)
         {
