@@ -63,6 +63,7 @@ public static class StrictYaml
     {
         var underlying = Nullable.GetUnderlyingType(type) ?? type;
         if (node is YamlScalarNode { Style: ScalarStyle.Plain, Value: null or "" or "~" or "null" or "Null" or "NULL" }) return;
+        if (underlying == typeof(object)) return; // a key that takes several shapes: its own reader checks it
         if (underlying == typeof(string))
         {
             if (node is not YamlScalarNode) Wrong(node, path, "a text value");
