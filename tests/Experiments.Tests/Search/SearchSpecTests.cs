@@ -66,9 +66,9 @@ public sealed class SearchSpecTests
     }
 
     [Theory]
-    [InlineData("  lr: { min: 1e-4, max: 1e-2, points: 3 }\n  learning_rate: 3", "unknown key 'learning_rate' (known keys: search: method, trials")]
+    [InlineData("  lr: { min: 1e-4, max: 1e-2, points: 3 }\n  learning_rate: 3", "unknown key 'learning_rate' in search (known keys: ")]
     [InlineData("  lr: { min: 1e-2, max: 1e-2, points: 3 }", "search.lr: the range [0.01, 0.01] is empty")]
-    [InlineData("  lr: { min: 1e-4, max: 1e-2, step: 3 }", "unknown key 'step' (known keys: a searched parameter: values, min, max, points)")]
+    [InlineData("  lr: { min: 1e-4, max: 1e-2, step: 3 }", "unknown key 'step' in search.lr (known keys: values, min, max, points)")]
     [InlineData("  lr: { values: [] }", "search.lr.values is empty")]
     [InlineData("  lr: { min: 1e-4, max: 1e-2 }", "search.lr: a grid needs points: K")]
     [InlineData("  method: random\n  lr: { min: 1e-4, max: 1e-2 }", "search.trials is missing")]
