@@ -94,7 +94,7 @@ public static class SweepCommands
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new BadInputException($"--out '{outDir}' is not empty: give a new folder (reports are never overwritten)");
-            WritableFolder.Require(outDir, "--out"); // before the fit, not after it
+            WritableFolder.Require(outDir, "--out", keepCreated: false); // before the fit, not after it; made when written
             SweepStatus status;
             if (pr.GetValue(folder) is { } dir)
             {

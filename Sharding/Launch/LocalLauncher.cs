@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Interop;
 using System.Diagnostics;
 
 namespace Orchestrator.Sharding.Launch;
@@ -51,7 +52,7 @@ public static class LocalLauncher
             using var forward = stop.Register(() =>
             {
                 foreach (var p in procs)
-                    try { if (!p.HasExited) _ = Kill(p.Id, SigTerm); }
+                    try { if (!p.HasExited) _ = PosixSignals.Terminate(p.Id); }
                     catch (InvalidOperationException) { }
             });
             var exits = procs.Select(p => p.WaitForExitAsync(ct)).ToList();
@@ -81,8 +82,4 @@ public static class LocalLauncher
         }
     }
 
-    const int SigTerm = 15;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    static extern int Kill(int pid, int signal);
 }
