@@ -7,6 +7,7 @@ using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Dashboard.Web;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Launch;
 using Orchestrator.Worker.Hosting;
@@ -45,9 +46,11 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
-        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry)") { Redis, port, gateway, metrics, advertise, ProbeMs, MissedProbes };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, advertise, ProbeMs, MissedProbes };
+        foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
+            var web = DashboardFlags.Parse(pr);
             var settings = new SiloSettings
             {
                 Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = RedisOf(pr),
@@ -56,9 +59,10 @@ public static class ClusterCommands
             settings = WithProbes(settings, pr);
             using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
+            await using var dashboard = web.Enabled ? await StartDashboardAsync(web, host, ct) : null;
             Console.Out.WriteLine($"coordinator up: silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
                 $"{(settings.Redis is null ? "embedded (in-memory state)" : "Redis " + settings.Redis)}" +
-                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : ""));
+                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(web));
             await WaitForShutdownAsync(host, ct);
             return CliAction.Ok;
         });
@@ -125,8 +129,10 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port; 0: off", DefaultValueFactory = _ => 9464 };
         var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, Slots, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
+        foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
+            var web = DashboardFlags.Parse(pr);
             int n = pr.GetValue(workers);
             if (n is < 0 or > 256) throw new ArgumentException($"--workers: {n} is not 0..256");
             int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : LocalPorts.FreePort();
@@ -140,13 +146,13 @@ public static class ClusterCommands
             int slots = SlotsOf(pr);
             Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
             await using var cluster = new ProcessGroup();
-            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs]);
+            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs, .. DashboardFlags.Args(pr)]);
             var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
             if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
                 cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
-            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers; " +
+            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers{DashboardFlags.Describe(web)}; " +
                 $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
             try { await coord.WaitForExitAsync(ct); }
             catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
@@ -165,6 +171,16 @@ public static class ClusterCommands
 
     static int SlotsOf(ParseResult pr) =>
         pr.GetValue(Slots) is >= 1 and <= 64 and var k ? k : throw new ArgumentException($"--slots: {pr.GetValue(Slots)} is not 1..64 (runs trained at once by one worker)");
+
+    /// <summary>The dashboard in the coordinator process, reading the grains through the silo's own grain factory.</summary>
+    static async Task<DashboardServer> StartDashboardAsync(DashboardOptions web, IHost host, CancellationToken ct)
+    {
+        try { return await DashboardServer.StartAsync(web, host.Services.GetRequiredService<IGrainFactory>(), ct); }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"cannot start the dashboard on {web.Url}: {e.GetBaseException().Message} (give --web-port N, or 0 to turn it off)", e);
+        }
+    }
 
     internal static string? RedisOf(ParseResult pr) => pr.GetValue(Redis) ?? Environment.GetEnvironmentVariable("ORCH_REDIS");
 

@@ -16,6 +16,7 @@ public static class CommandCatalog
         .. ClusterCommands.Create(),
         RunCommands.Create(),
         WorkersCommands.Create(),
+        ClusterStatusCommand.Create(),
         SweepCommands.Create(),
         FitCommand.Create(),
     ];

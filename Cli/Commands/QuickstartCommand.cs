@@ -4,6 +4,7 @@ using System.Net;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Dashboard.Web;
 using Orchestrator.Experiments.Specs;
 using Orchestrator.Experiments.Sweeps;
 using Orchestrator.Sharding.Launch;
@@ -51,7 +52,10 @@ public static class QuickstartCommand
             int siloPort = LocalPorts.FreePort(), gatewayPort = LocalPorts.FreePort();
             using var logs = new LogFiles(Path.Combine(work, "logs"));
             await using var cluster = new ProcessGroup(); // stopped before the logs close
-            var coordinator = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0"], onLine: logs.For("coordinator"));
+            // The dashboard on its usual port when that is free (another coordinator may hold it), else on any free one.
+            int webPort = await LocalPorts.CanConnectAsync(new IPEndPoint(IPAddress.Loopback, DashboardOptions.DefaultPort), deadline.Token)
+                ? LocalPorts.FreePort() : DashboardOptions.DefaultPort;
+            var coordinator = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0", "--web-port", $"{webPort}"], onLine: logs.For("coordinator"));
             var gateway = new IPEndPoint(IPAddress.Loopback, gatewayPort);
             if (!await LocalPorts.WaitForPortAsync(gateway, TimeSpan.FromSeconds(90), () => !coordinator.HasExited, deadline.Token))
                 throw new InvalidOperationException($"the coordinator did not come up (see {Path.Combine(work, "logs", "coordinator.log")})");
@@ -68,6 +72,7 @@ public static class QuickstartCommand
             var client = host.Client();
             var launched = await client.LaunchSweepAsync(spec);
             AnsiConsole.MarkupLineInterpolated($"  sweep {launched.Id}: {launched.Runs.Length} runs, spec {specPath}");
+            AnsiConsole.MarkupLineInterpolated($"  watch it in a browser: [bold]http://127.0.0.1:{webPort}/#/sweeps/{launched.Id}[/] (while the quickstart runs)");
             int watched = await SweepView.WatchAsync(client, launched.Id, json: false, deadline.Token);
             var final = await client.GetSweepStatusAsync(launched.Id);
 

@@ -5,6 +5,7 @@ using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Coordinator.Hosting;
 using Orchestrator.Coordinator.Runs;
+using Orchestrator.Dashboard.Documents;
 using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
@@ -53,9 +54,8 @@ public static class RunCommands
             var runId = pr.GetValue(id) ?? (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync()).LastOrDefault()
                 ?? throw new BadInputException("no runs yet (submit one with `orch run submit SPEC.yaml`)");
             if (pr.GetValue(watch)) return await RunView.WatchAsync(client, runId, pr.GetValue(ConsoleOptions.Json), ct);
-            var status = await client.GetRunStatusAsync(runId);
-            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(RunJson.From(status));
-            else RunView.Print(status);
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(await ApiQueries.RunAsync(client, runId));
+            else RunView.Print(await client.GetRunStatusAsync(runId));
             return CliAction.Ok;
         });
         return cmd;
@@ -83,13 +83,12 @@ public static class RunCommands
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
             var client = host.Client();
-            var ids = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync();
-            var all = await Task.WhenAll(ids.Select(i => client.GetRunStatusAsync(i)));
-            if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all.Select(RunJson.Summary).ToArray()); return CliAction.Ok; }
-            var t = new Table().AddColumns("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints");
+            var all = await ApiQueries.RunsAsync(client);
+            if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all); return CliAction.Ok; }
+            var t = new Table().AddColumns("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints", "sweep");
             foreach (var s in all)
-                t.AddRow(Markup.Escape(s.Id), RunView.StateMarkup(s.State), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
-                    s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Epoch}", $"{s.Checkpoints.Length}");
+                t.AddRow(Markup.Escape(s.Id), RunView.StateMarkup(Enum.Parse<RunState>(s.State)), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
+                    s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Epoch}", $"{s.Checkpoints.Count}", Markup.Escape(s.Sweep ?? "-"));
             AnsiConsole.Write(t);
             return CliAction.Ok;
         });
@@ -177,7 +176,7 @@ static class RunView
                     task.StopTask();
                 });
         }
-        if (json) JsonOutput.Write(RunJson.From(last));
+        if (json) JsonOutput.Write(await ApiQueries.RunAsync(client, last.Id));
         else AnsiConsole.MarkupLine($"{Markup.Escape(last.Id)}: {StateMarkup(last.State)} ({Markup.Escape(last.Reason ?? "")})");
         return last.State == RunState.Completed ? CliAction.Ok : CliAction.Failure;
     }
@@ -187,36 +186,3 @@ static class RunView
         $"{s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s world {s.WorldSize} epoch {s.Epoch}";
 }
 
-/// <summary>The `--json` shape of a run (docs/CLI.md: id, state, step, world_size, epoch, loss, checkpoints; more added).</summary>
-sealed record RunJson(
-    string Id, string Name, string State, int Step, int TotalSteps, int WorldSize, int Epoch, double? Loss, double? ValLoss,
-    double? TokensPerSecond, double? Mfu, IReadOnlyList<string> Workers, IReadOnlyList<string> Joining,
-    IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History, PhasesJson? Phases,
-    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null)
-{
-    public static RunJson From(RunStatus s) => Summary(s) with
-    {
-        Transitions = [.. s.Transitions.Select(t => new TransitionJson(t.State.ToString(), t.Reason, t.At, t.Epoch))],
-        History = [.. s.History.Select(h => new MetricJson(h.Step, h.Loss, h.TokensPerSecond, h.Mfu, h.ValLoss, h.At))],
-    };
-
-    public static RunJson Summary(RunStatus s) => new(
-        s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
-        s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
-        s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases),
-        s.Spec?.Schedule, s.Spec?.Parent, s.Spec?.ForkStep, s.Spec?.InitFrom);
-}
-
-/// <summary>Where rank 0's wall time went in the finishing epoch, seconds (docs/CLI.md "phases").</summary>
-sealed record PhasesJson(
-    double StartupSeconds, double RendezvousSeconds, double BuildSeconds, double FirstStepSeconds, double StepsSeconds,
-    double EvalAndCheckpointSeconds, double ReportsSeconds, double TotalSeconds, int Steps)
-{
-    public static PhasesJson? Of(RunPhases? p) => p is null ? null
-        : new(p.Startup, p.Rendezvous, p.Build, p.FirstStep, p.Steps, p.EvalAndCheckpoint, p.Reports, p.Total, p.StepCount);
-}
-
-sealed record CheckpointJson(int Step, string Path, int Epoch, int WorldSize, DateTimeOffset At);
-sealed record TransitionJson(string State, string Reason, DateTimeOffset At, int Epoch);
-sealed record MetricJson(int Step, double Loss, double TokensPerSecond, double? Mfu, double? ValLoss, DateTimeOffset At);

@@ -4,6 +4,7 @@ using Orchestrator.Contracts.Limits;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Dashboard.Documents;
 using Orchestrator.Experiments.Fitting;
 using Orchestrator.Experiments.Planning;
 using Orchestrator.Experiments.Reports;
@@ -26,7 +27,45 @@ public static class SweepCommands
         sweep.Subcommands.Add(Launch());
         sweep.Subcommands.Add(Status());
         sweep.Subcommands.Add(Report());
+        sweep.Subcommands.Add(List());
+        sweep.Subcommands.Add(Analysis());
         return sweep;
+    }
+
+    static Command List()
+    {
+        var cmd = new Command("list", "Every sweep launched on this cluster, with its progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var all = await ApiQueries.SweepsAsync(host.Client());
+            if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all); return CliAction.Ok; }
+            var t = new Table().AddColumns("id", "state", "done", "failed", "runs", "created");
+            foreach (var s in all)
+                t.AddRow(Markup.Escape(s.Id), s.State, $"{s.Done}", $"{s.Failed}", $"{s.Total}", $"{s.CreatedAt:yyyy-MM-dd HH:mm}");
+            AnsiConsole.Write(t);
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Analysis()
+    {
+        var id = new Argument<string>("ID") { Description = "Sweep id" };
+        var bootstrap = new Option<int>("--bootstrap") { Description = $"Bootstrap resamples for the intervals and bands (0..{ApiQueries.MaxBootstrap})", DefaultValueFactory = _ => ApiQueries.DefaultBootstrap };
+        var cmd = new Command("analysis", "Fit the sweep's completed runs so far (the dashboard's sweep page): law, bands, IsoFLOP minima, residuals; writes nothing")
+            { id, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            int n = pr.GetValue(bootstrap);
+            if (n is < 0 or > ApiQueries.MaxBootstrap) throw new BadInputException($"--bootstrap {n}: give 0..{ApiQueries.MaxBootstrap}");
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var fit = ApiQueries.Analyze(await host.Client().GetSweepStatusAsync(pr.GetValue(id)!), n, ct);
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(fit.Json);
+            else Console.Out.Write(ApiQueries.ReportMarkdown(fit));
+            return CliAction.Ok;
+        });
+        return cmd;
     }
 
     static Command Launch()
@@ -218,22 +257,5 @@ static class SweepView
         AnsiConsole.MarkupLineInterpolated($"report: {Path.Combine(outDir, "report.md")} (JSON, PNG and SVG plots beside it)");
     }
 
-    public static object Json(SweepStatus s) => new
-    {
-        id = s.Id,
-        name = s.Name,
-        state = s.State.ToString(),
-        folder = s.Folder,
-        done = s.Done,
-        failed = s.Failed,
-        runs = s.Runs.Select(r => new
-        {
-            key = r.Plan.Key, n = r.Plan.NonEmbeddingParams, d = r.TrainedTokens ?? r.Plan.Tokens, flop_budget = r.Plan.FlopBudget,
-            state = r.State?.ToString() ?? "Queued", step = r.Step, total_steps = r.TotalSteps, loss = r.Loss, val_loss = r.ValLoss,
-            attempts = r.Attempts, run_id = r.RunId, failures = r.Failures,
-            role = r.Plan.Role.ToString().ToLowerInvariant(), parent = r.Plan.Parent, fork_step = r.Plan.ForkStep, parent_run_id = r.ParentRunId,
-            lr = r.Plan.Lr, trial = r.Plan.Trial, stopped_at_tokens = r.StoppedAtTokens,
-        }).ToArray(),
-        lr_rule = s.LrRule,
-    };
+    public static SweepJson Json(SweepStatus s) => SweepJson.From(s);
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Dashboard.Documents;
 using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
@@ -23,13 +24,12 @@ public static class WorkersCommands
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-            var all = await host.Client().GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListWorkersAsync();
             if (pr.GetValue(ConsoleOptions.Json))
             {
-                JsonOutput.Write(all.Select(w => new WorkerJson(w.Id, w.State.ToString(), w.Device, w.DeviceKind, w.MemoryBytes,
-                    w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion, w.ProcessName, w.Slot, w.Slots, w.DeviceGroup)).ToArray());
+                JsonOutput.Write(await ApiQueries.WorkersAsync(host.Client()));
                 return CliAction.Ok;
             }
+            var all = await host.Client().GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListWorkersAsync();
             var t = new Table().AddColumns("id", "state", "device", "memory", "host", "pid", "run");
             foreach (var w in all)
                 t.AddRow(Markup.Escape(w.Id), w.State.ToString() + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
@@ -39,8 +39,4 @@ public static class WorkersCommands
         });
         return cmd;
     }
-
-    sealed record WorkerJson(string Id, string State, string Device, string DeviceKind, long MemoryBytes, string Host,
-        int ProcessId, string? RunId, DateTimeOffset RegisteredAt, string? Reason, int ProtocolVersion, string Process, int Slot, int Slots,
-        string DeviceKey);
 }

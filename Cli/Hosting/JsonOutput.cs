@@ -1,20 +1,12 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Orchestrator.Dashboard.Documents;
 
 namespace Orchestrator.Cli.Hosting;
 
-/// <summary>`--json` output: one document on stdout, snake_case names, nothing else on stdout.</summary>
+/// <summary>`--json` output: one document on stdout, nothing else on stdout; the web API's options (<see cref="ApiJson"/>).</summary>
 public static class JsonOutput
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static JsonSerializerOptions Options => ApiJson.Options;
 
-    public static void Write<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Options));
+    public static void Write<T>(T value) => Console.Out.WriteLine(ApiJson.Serialize(value));
 }

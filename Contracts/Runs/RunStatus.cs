@@ -38,6 +38,8 @@ public sealed record RunStatus
     [Id(20)] public ImmutableArray<string> Joining { get; init; } = [];
     /// <summary>Where rank 0's wall time went in the epoch that finished the run (null until then).</summary>
     [Id(21)] public RunPhases? Phases { get; init; }
+    /// <summary>Membership and checkpoint events (epochs, lost and joining workers, restarts, commits), capped; oldest first.</summary>
+    [Id(22)] public ImmutableArray<RunEvent> Events { get; init; } = [];
 }
 
 [GenerateSerializer, Immutable, Alias("orch.StateTransition")]
@@ -56,7 +58,13 @@ public sealed record MetricPoint(
     [property: Id(3)] double? Mfu,
     [property: Id(4)] DateTimeOffset At,
     [property: Id(5)] double? ValLoss = null,
-    [property: Id(6)] double StepSeconds = 0);
+    [property: Id(6)] double StepSeconds = 0,
+    /// <summary>Learning rate used at this step (null where the trainer has no schedule).</summary>
+    [property: Id(7)] double? Lr = null,
+    /// <summary>Tokens trained by all ranks up to this step (filled in by the run grain from each epoch's world size).</summary>
+    [property: Id(8)] long? Tokens = null,
+    /// <summary>World size of the epoch that trained this step (filled in by the run grain).</summary>
+    [property: Id(9)] int WorldSize = 0);
 
 /// <summary>A valid checkpoint: every rank of its epoch wrote its shard; Path holds its manifest.</summary>
 [GenerateSerializer, Immutable, Alias("orch.CheckpointRef")]

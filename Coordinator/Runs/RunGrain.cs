@@ -21,6 +21,8 @@ public sealed partial class RunGrain(
     ILogger<RunGrain> log) : Grain, IRunGrain
 {
     const int MaxHistory = 512;
+    /// <summary>Membership and checkpoint events kept (older checkpoint events go first).</summary>
+    const int MaxEvents = 256;
     /// <summary>Epochs restarted after transient errors without a new checkpoint before the run fails.</summary>
     const int MaxRestartsWithoutProgress = 5;
 
@@ -78,6 +80,7 @@ public sealed partial class RunGrain(
             var why = st.State == RunState.Pending
                 ? $"{members.Length} workers gathered (min {Spec.Workers.Min})"
                 : $"back to {members.Length} workers (min {Spec.Workers.Min})";
+            if (st.State == RunState.Recovering) AddEvent(RunEventKind.WorkerJoined, $"{string.Join(", ", taken)} joined");
             await StartEpochAsync(members, why);
         }
         else
@@ -106,6 +109,7 @@ public sealed partial class RunGrain(
         var from = st.Checkpoints.IsEmpty ? "the start" : $"checkpoint step {st.Checkpoints[^1].Step}";
         var why = $"worker {workerId} lost ({reason})";
         LogWorkerLost(Id, workerId, st.Epoch, reason);
+        AddEvent(RunEventKind.WorkerLost, why, worldSize: survivors.Length);
         Transition(RunState.Recovering, why);
         if (survivors.Length >= Spec.Workers.Min)
         {
@@ -149,12 +153,14 @@ public sealed partial class RunGrain(
 
         if (r.Rank == 0 && r.Steps.Length > 0)
         {
-            var last = r.Steps[^1];
+            long perStep = TokensPerStep(st.WorldSize);
+            var steps = r.Steps.Select(p => p with { Tokens = S.EpochTokens + (long)(p.Step - S.EpochStep) * perStep, WorldSize = st.WorldSize }).ToList();
+            var last = steps[^1];
             st = st with
             {
                 Step = last.Step, Loss = last.Loss, TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
                 ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
-                History = Thin(st.History.AddRange(r.Steps)),
+                History = Thin(st.History.AddRange(steps)),
             };
             metrics.Observe(st);
         }
@@ -171,6 +177,9 @@ public sealed partial class RunGrain(
             var pinned = Spec.Checkpoint.Pinned;
             var recent = kept.Where(c => !pinned.Contains(c.Step)).TakeLast(Spec.Checkpoint.Keep).ToHashSet();
             st = st with { Checkpoints = [.. kept.Where(c => pinned.Contains(c.Step) || recent.Contains(c))] };
+            S.CheckpointTokens[ck.Step] = S.EpochTokens + (long)(ck.Step - S.EpochStep) * TokensPerStep(st.WorldSize);
+            foreach (var gone in S.CheckpointTokens.Keys.Where(k => !st.Checkpoints.Any(c => c.Step == k)).ToList()) S.CheckpointTokens.Remove(gone);
+            st = st with { Events = CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Epoch, st.WorldSize, ck.Path))) };
             S.RestartsWithoutProgress = 0;
             LogCheckpoint(Id, ck.Step, st.Epoch, ck.Path);
         }
@@ -189,6 +198,7 @@ public sealed partial class RunGrain(
             // A communication failure usually means a peer died before failure detection said so: rebuild the
             // world from the last checkpoint; if the peer really is gone, its loss starts yet another epoch.
             Transition(RunState.Recovering, why);
+            AddEvent(RunEventKind.Restarted, why);
             await StartEpochAsync(st.Workers.AddRange(st.Joining), $"{why}; restarting epoch");
             return ReportOutcome.Stale;
         }
@@ -199,6 +209,7 @@ public sealed partial class RunGrain(
         }
         if (committed is not null && !st.Joining.IsEmpty && !r.Finished)
         {
+            AddEvent(RunEventKind.WorkerJoined, $"{string.Join(", ", st.Joining)} taken in at checkpoint step {committed.Step}");
             await StartEpochAsync(st.Workers.AddRange(st.Joining),
                 $"taking in {string.Join(", ", st.Joining)} at checkpoint step {committed.Step}");
             return ReportOutcome.Stale;
@@ -221,6 +232,10 @@ public sealed partial class RunGrain(
             Epoch = epoch, Workers = members, WorldSize = members.Length,
             Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0,
         };
+        S.EpochStep = resume?.Step ?? 0;
+        S.EpochTokens = resume is null ? 0
+            : S.CheckpointTokens.TryGetValue(resume.Step, out var t) ? t : (long)resume.Step * TokensPerStep(resume.WorldSize);
+        AddEvent(RunEventKind.Epoch, reason);
         Transition(RunState.Rendezvous, reason);
         await SaveAsync();
         metrics.EpochStarted();
@@ -258,6 +273,29 @@ public sealed partial class RunGrain(
             State = state, Reason = reason,
             Transitions = st.Transitions.Add(new StateTransition(state, reason, time.GetUtcNow(), st.Epoch)),
         };
+    }
+
+    /// <summary>Tokens one optimizer step trains over all ranks of a world of this size.</summary>
+    long TokensPerStep(int worldSize) => (long)Spec.Batch * Spec.Model.BlockSize * Spec.GradAccum * worldSize;
+
+    /// <summary>An event at the run's current step, epoch and (unless given) world size.</summary>
+    void AddEvent(RunEventKind kind, string detail, int? worldSize = null)
+    {
+        var st = Status;
+        var e = new RunEvent(kind, time.GetUtcNow(), st.Step, st.Epoch, worldSize ?? st.WorldSize, detail);
+        S.Status = st with { Events = CapEvents(st.Events.Add(e)) };
+    }
+
+    /// <summary>Past the cap the oldest checkpoint event goes (membership events are rarer and tell more), else the oldest.</summary>
+    static ImmutableArray<RunEvent> CapEvents(ImmutableArray<RunEvent> events)
+    {
+        while (events.Length > MaxEvents)
+        {
+            int i = 0;
+            while (i < events.Length && events[i].Kind != RunEventKind.Checkpoint) i++;
+            events = events.RemoveAt(i < events.Length ? i : 0);
+        }
+        return events;
     }
 
     /// <summary>Keeps the history bounded: past the cap, every other old point goes (the newest half stays dense).</summary>

@@ -18,4 +18,9 @@ public sealed class RunGrainState
     [Id(4)] public double? FinalValLoss { get; set; }
     /// <summary>Epochs started in a row without a new checkpoint: bounds retries after transient failures.</summary>
     [Id(5)] public int RestartsWithoutProgress { get; set; }
+    /// <summary>The current epoch's first step and the tokens all ranks had trained before it (for each point's token count).</summary>
+    [Id(6)] public int EpochStep { get; set; }
+    [Id(7)] public long EpochTokens { get; set; }
+    /// <summary>Tokens trained up to each kept checkpoint (an epoch resuming there starts counting from it).</summary>
+    [Id(8)] public Dictionary<int, long> CheckpointTokens { get; set; } = [];
 }

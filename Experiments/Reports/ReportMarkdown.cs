@@ -8,7 +8,7 @@ namespace Orchestrator.Experiments.Reports;
 /// leave-one-out checks, compute-optimal sizes, the runs table (with epochs of the corpus), the figures. A law the data
 /// do not determine is shown as what the optimiser returned, never as a result.
 /// </summary>
-static class ReportMarkdown
+public static class ReportMarkdown
 {
     public static string Build(SweepResults r, SweepAnalysis a, IReadOnlyList<string> plots)
     {

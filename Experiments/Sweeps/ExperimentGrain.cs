@@ -93,6 +93,7 @@ public sealed partial class ExperimentGrain(
         };
         current = status;
         await SaveAsync();
+        await GrainFactory.GetGrain<ISweepIndexGrain>(ISweepIndexGrain.Key).AddAsync(Id);
         LogLaunched(Id, plan.Count, spec.Concurrency);
         await KeepWakingAsync();
         await TickAsync(CancellationToken.None);

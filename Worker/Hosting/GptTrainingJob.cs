@@ -87,7 +87,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         TrainResult result;
         try
         {
-            result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss, r.MsPerStep / 1000)),
+            result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss, r.MsPerStep / 1000, r.LearningRate)),
                 abort.Token, stopAt);
         }
         catch (CommunicatorException e)
