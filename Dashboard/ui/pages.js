@@ -17,10 +17,11 @@ const ClusterPage = {
           card("workers", String(c.workers.length), "worker-count"),
           card("runs", Object.entries(c.runs).map(([s, n]) => `${n} ${s}`).join(", ") || "none", "run-counts"),
           card("sweeps", Object.entries(c.sweeps).map(([s, n]) => `${n} ${s}`).join(", ") || "none", "sweep-counts")));
-        swap(workers, table(["worker", "state", "device", "memory", "host", "pid", "run", "registered"],
+        swap(workers, table(["worker", "state", "device", "slot", "memory", "host", "pid", "run", "registered"],
           c.workers.map(w => h("tr", { "data-worker": w.id },
             h("td", {}, w.id), h("td", { "data-field": "state" }, stateBadge(w.state), w.reason ? h("span", { class: "muted" }, " " + w.reason) : null),
             h("td", { "data-field": "device" }, w.device + (w.device_name ? ` (${w.device_name})` : "")),
+            h("td", { class: "num", "data-field": "slot" }, `${w.slot + 1}/${w.slots}`),
             h("td", { class: "num", "data-field": "memory" }, F.gib(w.memory_bytes)),
             h("td", {}, w.host), h("td", { class: "num", "data-field": "pid" }, String(w.process_id)),
             h("td", { "data-field": "run" }, w.run_id ? h("a", { href: "#/runs/" + encodeURIComponent(w.run_id) }, w.run_id) : "-"),
@@ -77,6 +78,7 @@ const RunsPage = {
 };
 
 const EVENT_KINDS = ["WorkerLost", "WorkerJoined", "Restarted", "Checkpoint"];
+const MAX_EVENT_ROWS = 30; // the newest; the charts mark them all
 
 const RunPage = {
   mount(root, params, id) {
@@ -140,7 +142,7 @@ const RunPage = {
           table(["step", "epoch", "world size", "written", "path"], r.checkpoints.slice().reverse().map(c => h("tr", { "data-checkpoint": c.step },
             h("td", { class: "num" }, String(c.step)), h("td", { class: "num" }, String(c.epoch)), h("td", { class: "num" }, String(c.world_size)),
             h("td", {}, F.time(c.at)), h("td", {}, c.path)))));
-        swap(events, table(["time", "event", "step", "epoch", "world size", "detail"], r.events.slice().reverse().map(e => h("tr", { "data-kind": e.kind },
+        swap(events, table(["time", "event", "step", "epoch", "world size", "detail"], r.events.slice().reverse().slice(0, MAX_EVENT_ROWS).map(e => h("tr", { "data-kind": e.kind },
           h("td", {}, F.time(e.at)), h("td", {}, e.kind), h("td", { class: "num" }, String(e.step)), h("td", { class: "num" }, String(e.epoch)),
           h("td", { class: "num" }, String(e.world_size)), h("td", {}, e.detail)))));
         swap(transitions, table(["time", "state", "epoch", "reason"], r.transitions.map(x => h("tr", {},
