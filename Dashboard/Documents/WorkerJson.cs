@@ -11,5 +11,5 @@ public sealed record WorkerJson(string Id, string State, string Device, string D
     string Process, int Slot, int Slots, string DeviceKey)
 {
     public static WorkerJson From(WorkerInfo w) => new(w.Id, w.State.ToString(), w.Device, w.DeviceKind, w.MemoryBytes,
-        w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion, w.DeviceName, w.Process, w.Slot, w.Slots, w.DeviceKey);
+        w.Host, w.ProcessId, w.RunId, w.RegisteredAt, w.Reason, w.ProtocolVersion, w.DeviceName, w.ProcessName, w.Slot, w.Slots, w.DeviceGroup);
 }

@@ -49,6 +49,9 @@ class Chart {
       cursor: { drag: { x: true, y: false } },
       hooks: { draw: [u => this.drawMarkers(u)] },
     }, data, this.container);
+    // Band edges are drawn as the fill between them; their own legend rows would only repeat the budget.
+    const rows = this.plot.root.querySelectorAll(".u-legend .u-series");
+    o.series.forEach((s, i) => { if (s.band && rows[i + 1]) rows[i + 1].style.display = "none"; });
   }
 
   drawMarkers(u) {

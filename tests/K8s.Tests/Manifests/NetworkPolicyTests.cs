@@ -42,8 +42,8 @@ public sealed class NetworkPolicyTests
             Assert.True(fromConsole ^ fromCluster, $"{p.Metadata.Name}: a rule should admit either cluster pods or the console");
             if (fromConsole)
             {
-                // The console gets the coordinator's gateway port, nothing else.
-                Assert.Equal(["TCP/30000"], rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray());
+                // The console gets the coordinator's gateway and web dashboard ports, nothing else.
+                Assert.Equal(["TCP/30000", "TCP/9470"], rule.Ports.Select(port => $"{port.Protocol}/{port.Port.Value}").ToArray());
                 consoleRules++;
             }
         }
@@ -53,6 +53,29 @@ public sealed class NetworkPolicyTests
         Assert.False(Selects(console.Spec.PodSelector, o.Worker.Metadata.Labels));
         Assert.False(Selects(console.Spec.PodSelector, o.Redis.Metadata.Labels));
         Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "gateway" && p.Port == 30000);
+    }
+
+    [Theory]
+    [MemberData(nameof(RenderedOverlay.Names), MemberType = typeof(RenderedOverlay))]
+    public void The_dashboard_is_reached_only_through_the_coordinator_service_with_a_token(string overlay)
+    {
+        var o = RenderedOverlay.Get(overlay);
+        var web = Assert.Single(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "web");
+        Assert.Equal((9470, "web"), (web.Port, web.TargetPort.Value));
+        // No other Service, and no NodePort or LoadBalancer, exposes it.
+        Assert.All(o.All<V1Service>(), s => Assert.True(s.Spec.Type is null or "ClusterIP", $"{s.Metadata.Name} is {s.Spec.Type}"));
+        Assert.DoesNotContain(o.All<V1Service>().Where(s => s.Metadata.Name != "orch-gateway"), s => s.Spec.Ports.Any(p => p.Port == 9470));
+        var c = Assert.Single(o.Coordinator.Spec.Containers);
+        Assert.Contains(c.Ports, p => p.Name == "web" && p.ContainerPort == 9470);
+        // Bound beyond loopback (so the Service reaches it), hence with the token from the Secret.
+        var args = c.Args.ToList();
+        Assert.Equal("0.0.0.0", args[args.IndexOf("--web-bind") + 1]);
+        string tokenFile = args[args.IndexOf("--web-token-file") + 1];
+        var mount = Assert.Single(c.VolumeMounts, m => tokenFile.StartsWith(m.MountPath + "/", StringComparison.Ordinal));
+        Assert.True(mount.ReadOnlyProperty);
+        var volume = Assert.Single(o.Coordinator.Spec.Volumes, v => v.Name == mount.Name);
+        Assert.Equal("orch-web-token", volume.Secret.SecretName);
+        Assert.NotEqual(true, volume.Secret.Optional);
     }
 
     /// <summary>Label-selector semantics for matchLabels and the In/NotIn/Exists/DoesNotExist expressions.</summary>
