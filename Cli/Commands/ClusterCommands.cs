@@ -59,10 +59,10 @@ public static class ClusterCommands
             settings = WithProbes(settings, pr);
             using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
-            await using var dashboard = web.Enabled ? await StartDashboardAsync(web, host, ct) : null;
+            await using var dashboard = web.Enabled ? await StartDashboardAsync(web, DashboardFlags.IsDefaultPort(pr), host, ct) : null;
             Console.Out.WriteLine($"coordinator up: silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
                 $"{(settings.Redis is null ? "embedded (in-memory state)" : "Redis " + settings.Redis)}" +
-                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(web));
+                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(dashboard?.Options ?? web));
             await WaitForShutdownAsync(host, ct);
             return CliAction.Ok;
         });
@@ -146,13 +146,26 @@ public static class ClusterCommands
             int slots = SlotsOf(pr);
             Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
             await using var cluster = new ProcessGroup();
-            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs, .. DashboardFlags.Args(pr)]);
+            // The coordinator says where its dashboard listens (the default port may be taken: then any free one).
+            var dashboardUrl = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
+                onLine: (line, err) =>
+                {
+                    (err ? Console.Error : Console.Out).WriteLine($"[coordinator] {line}");
+                    if (!err && line.StartsWith("coordinator up:", StringComparison.Ordinal)) dashboardUrl.TrySetResult(DashboardFlags.DescribedIn(line));
+                });
             var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
             if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
                 cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
-            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers{DashboardFlags.Describe(web)}; " +
+            string dashboard = "";
+            if (web.Enabled)
+            {
+                try { dashboard = await dashboardUrl.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); }
+                catch (TimeoutException) { } // it says why on its own lines; the summary goes without the URL
+            }
+            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers{dashboard}; " +
                 $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
             try { await coord.WaitForExitAsync(ct); }
             catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
@@ -173,9 +186,9 @@ public static class ClusterCommands
         pr.GetValue(Slots) is >= 1 and <= 64 and var k ? k : throw new ArgumentException($"--slots: {pr.GetValue(Slots)} is not 1..64 (runs trained at once by one worker)");
 
     /// <summary>The dashboard in the coordinator process, reading the grains through the silo's own grain factory.</summary>
-    static async Task<DashboardServer> StartDashboardAsync(DashboardOptions web, IHost host, CancellationToken ct)
+    static async Task<DashboardServer> StartDashboardAsync(DashboardOptions web, bool anyPortIfTaken, IHost host, CancellationToken ct)
     {
-        try { return await DashboardServer.StartAsync(web, host.Services.GetRequiredService<IGrainFactory>(), ct); }
+        try { return await DashboardServer.StartAsync(web, host.Services.GetRequiredService<IGrainFactory>(), anyPortIfTaken, ct); }
         catch (IOException e)
         {
             throw new InvalidOperationException($"cannot start the dashboard on {web.Url}: {e.GetBaseException().Message} (give --web-port N, or 0 to turn it off)", e);

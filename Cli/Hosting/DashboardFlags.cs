@@ -21,14 +21,24 @@ static class DashboardFlags
     public static DashboardOptions Parse(ParseResult pr) =>
         DashboardOptions.Parse(pr.GetValue(Port), pr.GetValue(Bind), pr.GetValue(Token), pr.GetValue(TokenFile));
 
-    /// <summary>The same flags for a child coordinator process.</summary>
+    /// <summary>No --web-port given: the coordinator may fall back to a free port when the default one is taken.</summary>
+    public static bool IsDefaultPort(ParseResult pr) => pr.GetResult(Port) is null or { Implicit: true };
+
+    /// <summary>The same flags for a child coordinator process (the port only when asked for, so the child may fall back).</summary>
     public static string[] Args(ParseResult pr) =>
     [
-        "--web-port", $"{pr.GetValue(Port)}",
+        .. IsDefaultPort(pr) ? [] : new[] { "--web-port", $"{pr.GetValue(Port)}" },
         .. pr.GetValue(Bind) is { } b ? new[] { "--web-bind", b } : [],
         .. pr.GetValue(Token) is { } t ? new[] { "--web-token", t } : [],
         .. pr.GetValue(TokenFile) is { } f ? new[] { "--web-token-file", Path.GetFullPath(f) } : [],
     ];
+
+    /// <summary>The ", dashboard URL ..." part of a coordinator's "coordinator up:" line ("" if it has none).</summary>
+    public static string DescribedIn(string line)
+    {
+        int i = line.IndexOf(", dashboard ", StringComparison.Ordinal);
+        return i < 0 ? "" : line[i..];
+    }
 
     /// <summary>What to print so a person can open it (the token itself is never printed).</summary>
     public static string Describe(DashboardOptions o) =>

@@ -43,7 +43,8 @@ public static partial class ApiRoutes
             WithId(id, () => Guarded(async () =>
             {
                 var fit = await cache.GetAsync(await g.GetSweepStatusAsync(id), bootstrap ?? ApiQueries.DefaultBootstrap, ct);
-                return Results.Text(ApiQueries.ReportMarkdown(fit), "text/markdown; charset=utf-8");
+                // Plain text, so a browser shows the Markdown instead of downloading it.
+                return Results.Text(ApiQueries.ReportMarkdown(fit), "text/plain; charset=utf-8");
             })));
         // Anything else, including every path that tries to climb out (/ui/../x, /%2e%2e/, //etc/passwd): 404.
         app.MapFallback(() => Results.NotFound(new { error = "no such page" }));

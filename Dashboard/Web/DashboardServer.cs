@@ -16,9 +16,23 @@ public sealed class DashboardServer : IAsyncDisposable
 {
     readonly WebApplication app;
 
-    DashboardServer(WebApplication app) => this.app = app;
+    DashboardServer(WebApplication app, DashboardOptions options) => (this.app, Options) = (app, options);
 
-    public static async Task<DashboardServer> StartAsync(DashboardOptions options, IGrainFactory grains, CancellationToken ct)
+    /// <summary>Where it really listens (the port may be a free one: see <paramref name="anyPortIfTaken"/>).</summary>
+    public DashboardOptions Options { get; }
+
+    /// <param name="anyPortIfTaken">The port was not asked for (the default): if another process holds it, listen on
+    /// a free one instead of failing the coordinator (several local clusters, or tests, on one machine).</param>
+    public static async Task<DashboardServer> StartAsync(DashboardOptions options, IGrainFactory grains, bool anyPortIfTaken, CancellationToken ct)
+    {
+        try { return await StartOnAsync(options, grains, ct); }
+        catch (IOException) when (anyPortIfTaken)
+        {
+            return await StartOnAsync(options with { Port = 0 }, grains, ct);
+        }
+    }
+
+    static async Task<DashboardServer> StartOnAsync(DashboardOptions options, IGrainFactory grains, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -56,7 +70,9 @@ public sealed class DashboardServer : IAsyncDisposable
         }
         ApiRoutes.Map(app);
         await app.StartAsync(ct);
-        return new DashboardServer(app);
+        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
+        return new DashboardServer(app, options with { Port = new Uri(bound).Port });
     }
 
     public async ValueTask DisposeAsync()
