@@ -49,7 +49,8 @@ public sealed record SweepAnalysisJson(
     {
         var loss = ns.Select(n => fit.Law.Predict(n, dOf(n))).ToArray();
         double[]? lower = null, upper = null;
-        if (fit.HasIntervals)
+        // A band only where every point has finite resampled predictions (a degenerate resample predicts NaN).
+        if (fit.HasIntervals && ns.All(n => fit.BootstrapLaws.Any(l => double.IsFinite(l.Predict(n, dOf(n))))))
         {
             var bands = ns.Select(n => Interval.Percentile(fit.BootstrapLaws.Select(l => l.Predict(n, dOf(n))))).ToArray();
             lower = [.. bands.Select(b => b.Lower)];

@@ -25,7 +25,7 @@ public sealed class ApiTests(LocalDashboard cluster) : IClassFixture<LocalDashbo
             (["sweep", "list"], "api/sweeps", []),
             (["sweep", "status", cluster.SweepId], $"api/sweeps/{cluster.SweepId}", []),
             (["sweep", "analysis", cluster.SweepId], $"api/sweeps/{cluster.SweepId}/analysis", []),
-            (["sweep", "analysis", cluster.SweepId, "--bootstrap", "50"], $"api/sweeps/{cluster.SweepId}/analysis?bootstrap=50", []),
+            (["sweep", "analysis", cluster.SweepId, "--bootstrap", "0"], $"api/sweeps/{cluster.SweepId}/analysis?bootstrap=0", []),
             // Heartbeats move while the two requests are made; everything else must agree.
             (["cluster", "status"], "api/cluster", ["last_heartbeat", "uptime_seconds"]),
         ];
