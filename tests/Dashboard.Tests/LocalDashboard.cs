@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Launch;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -22,8 +23,8 @@ public sealed class LocalDashboard : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        int silo = OrchProcess.FreePort(), gateway = OrchProcess.FreePort();
-        WebPort = OrchProcess.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
+        WebPort = LocalPorts.FreePort();
         Gateway = $"127.0.0.1:{gateway}";
         Local = OrchProcess.Start(["local", "--workers", "3", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--web-port", $"{WebPort}"]);
         Url = (await Local.WaitForLineAsync(@"\[coordinator\] coordinator up: .*dashboard (http://\S+/)")).Groups[1].Value;

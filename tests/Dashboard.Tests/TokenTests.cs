@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Launch;
 using System.Net;
 using System.Net.Http.Headers;
 using Orchestrator.Tests.EndToEnd;
@@ -17,8 +18,8 @@ public sealed class TokenTests
         string token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         string file = Path.Combine(dir.FullName, "token");
         File.WriteAllText(file, token + "\n");
-        int web = OrchProcess.FreePort();
-        await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{OrchProcess.FreePort()}", "--gateway-port", $"{OrchProcess.FreePort()}",
+        int web = LocalPorts.FreePort();
+        await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{LocalPorts.FreePort()}", "--gateway-port", $"{LocalPorts.FreePort()}",
             "--metrics-port", "0", "--web-port", $"{web}", "--web-bind", "0.0.0.0", "--web-token-file", file]);
         var up = await coordinator.WaitForLineAsync(@"coordinator up: .*dashboard (http://\S+/) \(token required");
         Assert.DoesNotContain(token, coordinator.Output); // never printed
