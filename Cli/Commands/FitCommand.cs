@@ -77,7 +77,7 @@ public static class FitCommand
         var table = new Table().AddColumn("parameter").AddColumn("value");
         if (ci is not null) table.AddColumn($"95% interval ({fit.BootstrapLaws.Count} resamples)");
         void Row(string name, double v, Interval? i) =>
-            table.AddRow(ci is null ? [name, v.ToString("G5")] : [name, v.ToString("G5"), Markup.Escape($"[{i!.Value.Lower:G5}, {i.Value.Upper:G5}]")]);
+            table.AddRow(ci is null ? [name, v.ToString("G5")] : [name, v.ToString("G5"), Markup.Escape(i!.Value.Format("G5"))]);
         Row("E", law.E, ci?.E);
         Row("A", law.A, ci?.A);
         Row("B", law.B, ci?.B);
@@ -90,9 +90,9 @@ public static class FitCommand
         foreach (var c in budgets)
         {
             var e = fit.ComputeOptimal(c);
-            string n = e.N is { } ni ? $"{e.Optimum.N:G3} [{ni.Lower:G3}, {ni.Upper:G3}]" : $"{e.Optimum.N:G3}";
-            string d = e.D is { } di ? $"{e.Optimum.D:G3} [{di.Lower:G3}, {di.Upper:G3}]" : $"{e.Optimum.D:G3}";
-            string tpp = e.TokensPerParam is { } ti ? $"{e.TokensPerParamValue:F1} [{ti.Lower:F1}, {ti.Upper:F1}]" : $"{e.TokensPerParamValue:F1}";
+            string n = e.N is { } ni ? $"{e.Optimum.N:G3} {ni.Format("G3")}" : $"{e.Optimum.N:G3}";
+            string d = e.D is { } di ? $"{e.Optimum.D:G3} {di.Format("G3")}" : $"{e.Optimum.D:G3}";
+            string tpp = e.TokensPerParam is { } ti ? $"{e.TokensPerParamValue:F1} {ti.Format("F1")}" : $"{e.TokensPerParamValue:F1}";
             opt.AddRow($"{c:G3}", Markup.Escape(n), Markup.Escape(d), Markup.Escape(tpp), $"{e.Optimum.Loss:F4}");
         }
         AnsiConsole.MarkupLine("[bold]Compute-optimal allocation[/] (C = 6ND)");
@@ -102,7 +102,7 @@ public static class FitCommand
             var t = new Table().AddColumns("held out", "N", "D", "predicted [[95%]]", "actual", "error");
             foreach (var p in check.Predictions)
                 t.AddRow(Markup.Escape(p.Key), $"{p.Point.N:G3}", $"{p.Point.D:G3}",
-                    Markup.Escape(p.PredictedInterval is { } i ? $"{p.Predicted:F4} [{i.Lower:F4}, {i.Upper:F4}]" : $"{p.Predicted:F4}"),
+                    Markup.Escape(p.PredictedInterval is { } i ? $"{p.Predicted:F4} {i.Format("F4")}" : $"{p.Predicted:F4}"),
                     $"{p.Point.Loss:F4}", $"{p.RelativeError:+0.00%;-0.00%}");
             AnsiConsole.MarkupLine($"[bold]Hold-out check[/]: the law fitted on the other {check.Fit.Points} points predicts");
             AnsiConsole.Write(t);

@@ -235,7 +235,7 @@ static class SweepView
             foreach (var r in verdict.Reasons) AnsiConsole.MarkupLine("  - " + Markup.Escape(r));
         }
         foreach (var p in a.Holdout?.Predictions ?? [])
-            AnsiConsole.MarkupLine(Markup.Escape($"hold-out {p.Key}: predicted {p.Predicted:F4}" + (p.PredictedInterval is { } i ? $" [{i.Lower:F4}, {i.Upper:F4}]" : "") + $", actual {p.Point.Loss:F4} ({p.RelativeError:+0.00%;-0.00%})"));
+            AnsiConsole.MarkupLine(Markup.Escape($"hold-out {p.Key}: predicted {p.Predicted:F4}" + (p.PredictedInterval is { } i ? " " + i.Format("F4") : "") + $", actual {p.Point.Loss:F4} ({p.RelativeError:+0.00%;-0.00%})"));
         if (a.LeaveOneOut is { } loo)
             AnsiConsole.MarkupLine(Markup.Escape($"leave-one-out over {loo.Predictions.Count} runs: mean |error| {loo.MeanAbsRelativeError:P2}, worst {Math.Abs(loo.Worst.RelativeError):P2} ({loo.Worst.Key})"));
         if (a.Chinchilla is { } fit)
@@ -243,11 +243,11 @@ static class SweepView
             var l = fit.Law;
             AnsiConsole.MarkupLine($"[bold]L(N, D) = {l.E:G4} + {l.A:G4}/N^{l.Alpha:F3} + {l.B:G4}/D^{l.Beta:F3}[/]");
             if (fit.Intervals is { } ci)
-                AnsiConsole.MarkupLine(Markup.Escape($"95% intervals: alpha [{ci.Alpha.Lower:F3}, {ci.Alpha.Upper:F3}], beta [{ci.Beta.Lower:F3}, {ci.Beta.Upper:F3}], E [{ci.E.Lower:G3}, {ci.E.Upper:G3}]"));
+                AnsiConsole.MarkupLine(Markup.Escape($"95% intervals: alpha {ci.Alpha.Format("F3")}, beta {ci.Beta.Format("F3")}, E {ci.E.Format("G3")}"));
             foreach (var c in a.Budgets)
             {
                 var e = fit.ComputeOptimal(c);
-                string n = e.N is { } ni ? Markup.Escape($" [{ni.Lower:G3}, {ni.Upper:G3}]") : "";
+                string n = e.N is { } ni ? Markup.Escape(" " + ni.Format("G3")) : "";
                 AnsiConsole.MarkupLine($"compute-optimal at C = {c:G3} FLOPs: N* = [bold]{e.Optimum.N:G3}[/]{n} parameters, D* = {e.Optimum.D:G3} tokens ({e.Optimum.D / e.Optimum.N:F1} tokens/param)");
             }
         }

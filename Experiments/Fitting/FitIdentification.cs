@@ -21,7 +21,8 @@ public sealed record FitVerdict(FitVerdictKind Kind, IReadOnlyList<string> Reaso
 /// - α and β: 95% interval half-width at most <see cref="MaxExponentHalfWidth"/> and at most half the value;
 /// - A and B: 95% interval within a factor <see cref="MaxScaleRatio"/>;
 /// - E not at its bound: above 1% of the lowest loss seen (the LSE parametrisation's floor is 0) and below that loss;
-/// - the design: at least 3 token budgets per model size (else B/D^β and E trade off) and sizes spanning 10x.
+/// - the design: at least 3 token budgets per model size (else B/D^β and E trade off) and sizes spanning 10x;
+/// - every parameter has an interval at all (a degenerate fit's resamples can all be non-finite: <see cref="Interval.Undefined"/>).
 /// The design checks need no intervals; the rest need bootstrap resamples.
 /// </summary>
 public static class FitIdentification
@@ -56,12 +57,18 @@ public static class FitIdentification
         Exponent("β", law.Beta, ci.Beta);
         Scale("A", ci.A);
         Scale("B", ci.B);
-        if (law.E >= 0.01 * minLoss && ci.E.Lower < 0.01 * minLoss)
+        if (!ci.E.IsDefined)
+            Undefined("E");
+        else if (law.E >= 0.01 * minLoss && ci.E.Lower < 0.01 * minLoss)
             reasons.Add($"E's 95% interval [{ci.E.Lower:G3}, {ci.E.Upper:G3}] reaches its lower bound 0");
         return new FitVerdict(reasons.Count == 0 ? FitVerdictKind.Identified : FitVerdictKind.NotIdentified, reasons);
 
+        void Undefined(string name) =>
+            reasons.Add($"{name} has no 95% interval: none of the {fit.BootstrapLaws.Count} bootstrap resamples gives it a finite value");
+
         void Exponent(string name, double value, Interval i)
         {
+            if (!i.IsDefined) { Undefined(name); return; }
             double half = (i.Upper - i.Lower) / 2;
             if (half > MaxExponentHalfWidth || half > 0.5 * Math.Abs(value))
                 reasons.Add($"{name} = {value:G3} has a 95% interval [{i.Lower:G3}, {i.Upper:G3}], ±{half:G2} wide ({100 * half / Math.Abs(value):F0}% of the value; at most ±{MaxExponentHalfWidth:G} and 50% to count)");
@@ -69,6 +76,7 @@ public static class FitIdentification
 
         void Scale(string name, Interval i)
         {
+            if (!i.IsDefined) { Undefined(name); return; }
             double ratio = i.Upper / i.Lower;
             if (!(ratio <= MaxScaleRatio))
                 reasons.Add($"{name}'s 95% interval [{i.Lower:G3}, {i.Upper:G3}] spans a factor of {ratio:G2} (at most {MaxScaleRatio:G} to count)");

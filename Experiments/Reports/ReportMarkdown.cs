@@ -48,7 +48,7 @@ public static class ReportMarkdown
             foreach (var c in a.Budgets)
             {
                 var e = fit.ComputeOptimal(c);
-                md.AppendLine($"| {c:G3} | {e.Optimum.N:G3}{Span(e.N)} | {e.Optimum.D:G3}{Span(e.D)} | {e.TokensPerParamValue:F1}{(e.TokensPerParam is { } t ? $" [{t.Lower:F1}, {t.Upper:F1}]" : "")} | {e.Optimum.Loss:F4} |");
+                md.AppendLine($"| {c:G3} | {e.Optimum.N:G3}{Span(e.N)} | {e.Optimum.D:G3}{Span(e.D)} | {e.TokensPerParamValue:F1}{(e.TokensPerParam is { } t ? " " + t.Format("F1") : "")} | {e.Optimum.Loss:F4} |");
             }
             md.AppendLine();
         }
@@ -104,11 +104,11 @@ public static class ReportMarkdown
         return md.ToString();
     }
 
-    static void Row(StringBuilder md, string name, double v, Interval i) => md.AppendLine($"| {name} | {v:G4} | [{i.Lower:G4}, {i.Upper:G4}] |");
+    static void Row(StringBuilder md, string name, double v, Interval i) => md.AppendLine($"| {name} | {v:G4} | {i.Format("G4")} |");
 
     static string Epochs(double? epochs) => epochs is { } ep ? (ep > 1 ? $"⚠ {ep:F2}" : $"{ep:F2}") : "";
 
     static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
-    static string Span(Interval? i) => i is { } x ? $" [{x.Lower:G3}, {x.Upper:G3}]" : "";
+    static string Span(Interval? i) => i is { } x ? " " + x.Format("G3") : "";
 }

@@ -16,7 +16,7 @@ static class ValidationMarkdown
             md.AppendLine($"Fitted on the other {h.Fit.Points} runs: L(N, D) = {h.Fit.Law.E:G4} + {h.Fit.Law.A:G4} / N^{h.Fit.Law.Alpha:F3} + {h.Fit.Law.B:G4} / D^{h.Fit.Law.Beta:F3}.").AppendLine();
             md.AppendLine("| held-out run | N | D | predicted loss [95%] | actual loss | error |").AppendLine("|---|---|---|---|---|---|");
             foreach (var p in h.Predictions)
-                md.AppendLine($"| {p.Key} | {p.Point.N:G3} | {p.Point.D:G3} | {p.Predicted:F4}{(p.PredictedInterval is { } i ? $" [{i.Lower:F4}, {i.Upper:F4}]" : "")} | {p.Point.Loss:F4} | {p.RelativeError:+0.00%;-0.00%} |");
+                md.AppendLine($"| {p.Key} | {p.Point.N:G3} | {p.Point.D:G3} | {p.Predicted:F4}{(p.PredictedInterval is { } i ? " " + i.Format("F4") : "")} | {p.Point.Loss:F4} | {p.RelativeError:+0.00%;-0.00%} |");
             md.AppendLine();
             foreach (var p in h.Predictions)
                 md.AppendLine($"- {p.Key}: predicted {p.Predicted:F4}, actual {p.Point.Loss:F4}, off by {Math.Abs(p.RelativeError):P2}" +

@@ -83,4 +83,25 @@ public sealed class FitValidationTests(ITestOutputHelper output)
         Assert.Equal(FitVerdictKind.NotJudged, unjudged.Kind);
         Assert.Empty(unjudged.Reasons);
     }
+
+    [Fact]
+    public void A_degenerate_fit_whose_resamples_are_all_non_finite_is_not_identified_instead_of_throwing()
+    {
+        Assert.Equal(Interval.Undefined, Interval.Percentile([double.PositiveInfinity, double.NaN]));
+        Assert.False(Interval.Undefined.IsDefined);
+        Assert.Equal("undefined (no resample finite)", Interval.Undefined.Format("G3"));
+        Assert.Equal("[1, 2]", new Interval(1, 2).Format("G3"));
+
+        // Every resample's A overflowed (e^a for a huge a), as a light sweep's degenerate bootstrap gives.
+        var points = SyntheticScalingData.Grid(Truth, 0, seed: 1);
+        var overflowed = Truth with { A = double.PositiveInfinity };
+        var fit = new ChinchillaFit(Truth, 0, points.Count, 1, 1, [overflowed, overflowed, overflowed]);
+        var verdict = FitIdentification.Judge(fit, points);
+        Assert.Equal(FitVerdictKind.NotIdentified, verdict.Kind);
+        Assert.Equal(["A has no 95% interval: none of the 3 bootstrap resamples gives it a finite value"], verdict.Reasons);
+        var optimum = fit.ComputeOptimal(1e20);
+        Assert.False(optimum.N!.Value.IsDefined);
+        var document = FitDocument.Build(fit, [1e20], verdict);
+        Assert.Equal(false, document["identified"]);
+    }
 }
