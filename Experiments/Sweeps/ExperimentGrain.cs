@@ -219,8 +219,9 @@ public sealed partial class ExperimentGrain(
             }
             changed = true;
         }
-        for (int i = 0; i < runs.Count && inFlight < spec.Concurrency; i++)
+        foreach (int i in SubmitOrder.Of([.. runs.Select(x => x.Plan)]))
         {
+            if (inFlight >= spec.Concurrency) break;
             var r = runs[i];
             if (r.State is not null || (r.Plan.LrAuto && status.LrRule is null)) continue;
             int attempt = r.Attempts + 1;
