@@ -137,6 +137,7 @@ static class RunView
         t.AddRow("tokens/s", s.TokensPerSecond?.ToString("N0") ?? "-");
         if (s.Mfu is { } m) t.AddRow("MFU", m.ToString("P1"));
         t.AddRow("world size", $"{s.WorldSize} (epoch {s.Epoch})");
+        if (s.TokensTrained > 0) t.AddRow("tokens trained", s.TokensTrained.ToString("N0"));
         t.AddRow("workers", Markup.Escape(string.Join(", ", s.Workers)) + (s.Joining.IsEmpty ? "" : $" (joining: {Markup.Escape(string.Join(", ", s.Joining))})"));
         t.AddRow("checkpoints", s.Checkpoints.IsEmpty ? "-" : Markup.Escape(string.Join("\n", s.Checkpoints.Select(c => $"step {c.Step}: {c.Path}"))));
         if (s.Phases is { } p)

@@ -28,7 +28,7 @@ public sealed record RunSpec
     /// <summary>ZeRO stage 0..3.</summary>
     [Id(10)] public int Zero { get; init; }
     [Id(11)] public CheckpointPolicy Checkpoint { get; init; } = new();
-    /// <summary>Token budget instead of steps: steps = ceil(tokens / (batch x block_size x grad_accum x workers.max)).</summary>
+    /// <summary>Token budget instead of steps: steps = ceil(tokens / (global_batch x block_size)), global_batch defaulting to batch x grad_accum x workers.max.</summary>
     [Id(12)] public long? Tokens { get; init; }
     [Id(13)] public int GradAccum { get; init; } = 1;
     [Id(14)] public int WarmupSteps { get; init; }
@@ -61,11 +61,16 @@ public sealed record RunSpec
     [Id(26)] public string? Parent { get; init; }
     /// <summary>on, off or auto: capture the single-process CUDA training step in a CUDA graph (auto: where it applies).</summary>
     [Id(27)] public string CudaGraphs { get; init; } = "auto";
+    /// <summary>
+    /// Sequences per optimizer step over all ranks and micro-steps, kept at every world size by gradient accumulation
+    /// (grad_accum = global_batch / (batch x workers); <see cref="WorldBatch"/>). Null: batch x grad_accum x workers.
+    /// </summary>
+    [Id(28)] public int? GlobalBatch { get; init; }
 
-    /// <summary>Steps this spec asks for, resolving a token budget.</summary>
+    /// <summary>Steps this spec asks for, resolving a token budget (at workers.max ranks without a global batch).</summary>
     public int ResolvedSteps => Steps > 0 || Tokens is null
         ? Steps
-        : (int)Math.Ceiling(Tokens.Value / (double)((long)Batch * Model.BlockSize * GradAccum * Workers.Max));
+        : (int)Math.Ceiling(Tokens.Value / (double)((GlobalBatch ?? (long)Batch * GradAccum * Workers.Max) * Model.BlockSize));
 }
 
 /// <summary>GPT shape: explicit sizes, or a preset name (gpt2, gpt2-medium, ...; sizes then come from the preset).</summary>

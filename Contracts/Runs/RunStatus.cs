@@ -40,6 +40,11 @@ public sealed record RunStatus
     [Id(21)] public RunPhases? Phases { get; init; }
     /// <summary>Membership and checkpoint events (epochs, lost and joining workers, restarts, commits), capped; oldest first.</summary>
     [Id(22)] public ImmutableArray<RunEvent> Events { get; init; } = [];
+    /// <summary>
+    /// Tokens the model at <see cref="Step"/> was trained on: each step counted at the batch of the world that trained
+    /// it, steps thrown away by a recovery not counted (a sweep's D).
+    /// </summary>
+    [Id(23)] public long TokensTrained { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("orch.StateTransition")]

@@ -65,17 +65,21 @@ public sealed partial class RunGrain(
         if (S.Status is not { } st || st.State.IsFinal()) return [];
         int room = Spec.Workers.Max - st.Workers.Length - st.Joining.Length;
         if (room <= 0) return [];
-        var taken = workers
+        var candidates = workers
             .Where(w => w.State == WorkerState.Idle && w.DeviceKind == Spec.Device)
             .Select(w => w.Id)
             .Where(id => !st.Workers.Contains(id) && !st.Joining.Contains(id))
             .Take(room).ToImmutableArray();
+        // A global batch is kept only at world sizes that divide it: take as many as make the largest such world.
+        int have = st.Workers.Length + st.Joining.Length;
+        int want = WorldBatch.Largest(Spec, have + candidates.Length) is int world && world > have ? world - have : 0;
+        var taken = candidates.Take(want).ToImmutableArray();
         if (taken.IsEmpty) return [];
 
         if (st.State is RunState.Pending or RunState.Recovering)
         {
             // Gang scheduling: start only when the whole minimum world is there; take nobody before that.
-            if (st.Workers.Length + taken.Length < Spec.Workers.Min) return [];
+            if (st.Workers.Length + taken.Length < Spec.Workers.Min) return []; // (want keeps it at a dividing world size)
             var members = st.Workers.AddRange(taken);
             var why = st.State == RunState.Pending
                 ? $"{members.Length} workers gathered (min {Spec.Workers.Min})"
@@ -111,9 +115,18 @@ public sealed partial class RunGrain(
         LogWorkerLost(Id, workerId, st.Epoch, reason);
         AddEvent(RunEventKind.WorkerLost, why, worldSize: survivors.Length);
         Transition(RunState.Recovering, why);
-        if (survivors.Length >= Spec.Workers.Min)
+        if (WorldBatch.Largest(Spec, survivors.Length) is int world)
         {
-            await StartEpochAsync(survivors, $"{why}; continuing with {survivors.Length} workers from {from}");
+            // Survivors beyond the largest world that keeps the global batch go back to the scheduler, idle.
+            var spare = survivors[world..];
+            survivors = survivors[..world];
+            var keep = spare.IsEmpty ? "" : $" (released {string.Join(", ", spare)}: {survivors.Length + spare.Length} workers cannot keep global_batch {Spec.GlobalBatch})";
+            await StartEpochAsync(survivors, $"{why}; continuing with {survivors.Length} workers from {from}{keep}");
+            if (!spare.IsEmpty)
+            {
+                foreach (var w in spare) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, $"world {world} keeps the global batch");
+                await Scheduler.ReleaseWorkersAsync(Id, spare, runEnded: false);
+            }
         }
         else
         {
@@ -153,31 +166,30 @@ public sealed partial class RunGrain(
 
         if (r.Rank == 0 && r.Steps.Length > 0)
         {
-            long perStep = TokensPerStep(st.WorldSize);
-            var steps = r.Steps.Select(p => p with { Tokens = S.EpochTokens + (long)(p.Step - S.EpochStep) * perStep, WorldSize = st.WorldSize }).ToList();
+            var steps = r.Steps.Select(p => p with { Tokens = TokensAt(p.Step, st.WorldSize), WorldSize = st.WorldSize }).ToList();
             var last = steps[^1];
             st = st with
             {
-                Step = last.Step, Loss = last.Loss, TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
+                Step = last.Step, Loss = last.Loss, TokensTrained = TokensAt(last.Step, st.WorldSize), TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
                 ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
                 History = Thin(st.History.AddRange(steps)),
             };
             metrics.Observe(st);
         }
         CheckpointRef? committed = null;
-        foreach (var ck in r.CheckpointsWritten.Where(c => c.Epoch == st.Epoch))
+        foreach (var written in r.CheckpointsWritten.Where(c => c.Epoch == st.Epoch))
         {
-            if (!S.ShardsWritten.TryGetValue(ck.Step, out var ranks)) S.ShardsWritten[ck.Step] = ranks = [];
+            if (!S.ShardsWritten.TryGetValue(written.Step, out var ranks)) S.ShardsWritten[written.Step] = ranks = [];
             ranks.Add(r.Rank);
             if (ranks.Count < st.WorldSize) continue;
-            S.ShardsWritten.Remove(ck.Step);
-            committed = ck;
+            S.ShardsWritten.Remove(written.Step);
+            var ck = committed = written;
             var kept = st.Checkpoints.RemoveAll(c => c.Step >= ck.Step).Add(ck);
             // Keep-last-N, but fork points (checkpoint.at) stay listed: a sweep's branches start from them later.
             var pinned = Spec.Checkpoint.Pinned;
             var recent = kept.Where(c => !pinned.Contains(c.Step)).TakeLast(Spec.Checkpoint.Keep).ToHashSet();
             st = st with { Checkpoints = [.. kept.Where(c => pinned.Contains(c.Step) || recent.Contains(c))] };
-            S.CheckpointTokens[ck.Step] = S.EpochTokens + (long)(ck.Step - S.EpochStep) * TokensPerStep(st.WorldSize);
+            S.CheckpointTokens[ck.Step] = TokensAt(ck.Step, st.WorldSize);
             foreach (var gone in S.CheckpointTokens.Keys.Where(k => !st.Checkpoints.Any(c => c.Step == k)).ToList()) S.CheckpointTokens.Remove(gone);
             st = st with { Events = CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Epoch, st.WorldSize, ck.Path))) };
             S.RestartsWithoutProgress = 0;
@@ -227,14 +239,14 @@ public sealed partial class RunGrain(
         S.Bootstraps = new string?[members.Length];
         S.ShardsWritten.Clear();
         S.FinishedRanks.Clear();
-        S.Status = st with
-        {
-            Epoch = epoch, Workers = members, WorldSize = members.Length,
-            Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0,
-        };
         S.EpochStep = resume?.Step ?? 0;
         S.EpochTokens = resume is null ? 0
             : S.CheckpointTokens.TryGetValue(resume.Step, out var t) ? t : (long)resume.Step * TokensPerStep(resume.WorldSize);
+        S.Status = st with
+        {
+            Epoch = epoch, Workers = members, WorldSize = members.Length,
+            Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0, TokensTrained = S.EpochTokens,
+        };
         AddEvent(RunEventKind.Epoch, reason);
         Transition(RunState.Rendezvous, reason);
         await SaveAsync();
@@ -261,6 +273,9 @@ public sealed partial class RunGrain(
         await Scheduler.ReleaseWorkersAsync(Id, workers, runEnded: true);
     }
 
+    /// <summary>Tokens trained at <paramref name="step"/> of the current epoch, whose world is <paramref name="world"/>.</summary>
+    long TokensAt(int step, int world) => S.EpochTokens + Math.Max(0, step - S.EpochStep) * TokensPerStep(world);
+
     bool IsCurrentMember(int epoch, int rank, string workerId) =>
         S.Status is { } st && !st.State.IsFinal() && st.State is RunState.Rendezvous or RunState.Running
         && epoch == st.Epoch && rank >= 0 && rank < st.Workers.Length && st.Workers[rank] == workerId;
@@ -276,7 +291,7 @@ public sealed partial class RunGrain(
     }
 
     /// <summary>Tokens one optimizer step trains over all ranks of a world of this size.</summary>
-    long TokensPerStep(int worldSize) => (long)Spec.Batch * Spec.Model.BlockSize * Spec.GradAccum * worldSize;
+    long TokensPerStep(int worldSize) => WorldBatch.TokensPerStep(Spec, worldSize);
 
     /// <summary>An event at the run's current step, epoch and (unless given) world size.</summary>
     void AddEvent(RunEventKind kind, string detail, int? worldSize = null)

@@ -33,6 +33,7 @@ public static class RunSpecValidator
         if (spec.Model.BlockSize < 1) p.Add($"model.block_size: {spec.Model.BlockSize} must be at least 1");
         if (spec.Batch < 1) p.Add($"batch: {spec.Batch} must be at least 1");
         if (spec.GradAccum < 1) p.Add($"grad_accum: {spec.GradAccum} must be at least 1");
+        if (WorldBatch.Problem(spec) is { } globalBatch) p.Add(globalBatch);
         if (spec.Steps < 0) p.Add($"steps: {spec.Steps} must be positive");
         else if (spec.Tokens is <= 0) p.Add($"tokens: {spec.Tokens} must be positive");
         else if (spec.Steps > 0 && spec.Tokens is not null) p.Add("steps and tokens: give one of them, not both");

@@ -14,7 +14,7 @@ public sealed record RunJson(
     IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History,
     PhasesJson? Phases, string? Sweep = null, double? EtaSeconds = null, IReadOnlyList<EventJson>? Events = null, RunSpec? Spec = null,
-    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null)
+    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null, long TokensTrained = 0)
 {
     /// <summary>Points the ETA averages over: the newest ones (a resize or a slow start should not linger).</summary>
     const int EtaWindow = 20;
@@ -36,7 +36,7 @@ public sealed record RunJson(
         s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
         s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
         s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases), sweep, Eta(s),
-        Schedule: s.Spec?.Schedule, Parent: s.Spec?.Parent, ForkStep: s.Spec?.ForkStep, InitFrom: s.Spec?.InitFrom);
+        Schedule: s.Spec?.Schedule, Parent: s.Spec?.Parent, ForkStep: s.Spec?.ForkStep, InitFrom: s.Spec?.InitFrom, TokensTrained: s.TokensTrained);
 
     /// <summary>Steps left times the mean step time of the newest reports; null when the run is not stepping.</summary>
     static double? Eta(RunStatus s)

@@ -173,7 +173,8 @@ public sealed partial class ExperimentGrain(
                 next = next with
                 {
                     ValLoss = run.ValLoss ?? run.Loss,
-                    TrainedTokens = RunSpecs.TrainedTokens(spec, r.Plan, run.TotalSteps),
+                    // What the run reports it trained (each step at its world's batch); the plan's figure for runs that predate it.
+                    TrainedTokens = run.TokensTrained > 0 ? run.TokensTrained : RunSpecs.TrainedTokens(spec, r.Plan, run.TotalSteps),
                 };
                 SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
                 LogRunDone(Id, r.Plan.Key, next.ValLoss);

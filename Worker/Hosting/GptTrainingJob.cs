@@ -63,7 +63,9 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         var options = new TrainOptions
         {
             Steps = a.TotalSteps, BatchSize = s.Batch, BlockSize = Math.Min(config.BlockSize, CorpusSources.BlockSize(s.Data) ?? config.BlockSize),
-            GradAccum = s.GradAccum, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
+            GradAccum = WorldBatch.GradAccumAt(s, a.WorldSize)
+                ?? throw new ArgumentException($"global_batch {s.GlobalBatch} cannot be kept at {a.WorldSize} workers of batch {s.Batch}"),
+            KeepGradAccum = s.GlobalBatch is not null, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
             Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
             CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
             Rank = a.Rank, WorldSize = a.WorldSize, Zero = s.Zero, CudaGraphs = s.CudaGraphs,

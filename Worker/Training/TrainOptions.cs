@@ -38,6 +38,7 @@ public sealed record TrainOptions
     public int Zero { get; init; }                          // ZeRO stage: 0 replicated (DDP), 1-3 sharded (see EngineOptions)
     public bool FusedAdamW { get; init; } = true;           // libtorch's fused AdamW kernel when it works here
     public string CudaGraphs { get; init; } = "auto";       // on | off | auto: capture the step in a CUDA graph (GraphedStep)
+    public bool KeepGradAccum { get; init; }                // resume keeps this GradAccum (the world changed, the global batch did not), not the checkpoint's
 
     public double MinLr => MinLearningRate ?? (Schedule == LrScheduleSpec.Wsd ? 0 : LearningRate / 10);
     public int Warmup => WarmupSteps ?? Math.Min(2000, Steps / 10);

@@ -79,7 +79,7 @@ public sealed class Trainer : IDisposable
                 config = ckpt.State.Model;
                 _o = _o with
                 {
-                    BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = r.GradAccum, LearningRate = r.LearningRate,
+                    BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = _o.KeepGradAccum ? _o.GradAccum : r.GradAccum, LearningRate = r.LearningRate,
                     MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
                     Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
                     Schedule = r.Schedule ?? LrScheduleSpec.Cosine, CooldownFraction = r.CooldownFraction ?? _o.CooldownFraction,

@@ -72,6 +72,22 @@ public sealed class TrainerTests
         Assert.Equal(lossesOneGo, losses);
     }
 
+    [Fact]
+    public void A_resume_at_another_world_keeps_the_global_batch_through_its_own_grad_accum()
+    {
+        var data = TestData.PatternCorpus();
+        var outDir = TestData.TempDir("accum");
+        using (var t = new Trainer(Tiny, Options(data, outDir, 6) with { GradAccum = 2, StopAfter = 2 }, TestData.Open)) t.Run();
+        // A plain resume takes the checkpoint's settings; a run keeping its global batch at a new world brings its own.
+        using (var t = new Trainer(Tiny, Options(data, outDir, 6) with { Resume = true }, TestData.Open))
+            Assert.Equal((2, 2L), (t.Options.GradAccum, t.StartStep));
+        using (var t = new Trainer(Tiny, Options(data, outDir, 6) with { Resume = true, GradAccum = 4, KeepGradAccum = true }, TestData.Open))
+        {
+            Assert.Equal((4, 2L), (t.Options.GradAccum, t.StartStep));
+            Assert.Equal(6, t.Run().Steps);
+        }
+    }
+
     static Dictionary<string, float[]> Weights(Trainer t) =>
         t.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }
