@@ -5,7 +5,8 @@
 #  2. a BPE tokenizer (BPE_VOCAB ids, default 8192) trained on an evenly spread sample of it (SAMPLE_MB, default 40),
 #     or TOKENIZER=cl100k to skip training;
 #  3. `orch data prepare` over the folder tree (--include '*.py', documents over 1 MB split, split by document);
-#  4. a coordinator and one worker per GPU, the sweep (first argument; default bench/code-sweep.yaml), the report.
+#  4. a coordinator and one worker per GPU (PACK_SLOTS runs packed on each, default 8, with CUDA-graph steps), the
+#     sweep (first argument; default bench/code-sweep.yaml), the report.
 # Writes prepare.json, the tokenizer, logs, the report (report/) and the sweep's folder (sweep/) under $OUT.
 # Usage: bench/code_corpus_sweep.sh [SWEEP.yaml]      (SWEEP_MINUTES: how long to wait, default 8)
 set -uo pipefail
@@ -36,9 +37,17 @@ echo "tokenizer $((T1 - T0)) s, prepare $((T2 - T1)) s"
 "$ORCH" coordinator --metrics-port 0 > "$OUTDIR/coordinator.log" 2>&1 &
 sleep 8
 GPUS=$(nvidia-smi -L | wc -l)
+# Packed by default: PACK_SLOTS runs share each GPU (worker --slots), every run in flight, CUDA-graph steps; PACK_SLOTS=1
+# runs the spec as written (one run per GPU at a time, its own cuda_graphs setting).
+SLOTS="${PACK_SLOTS:-8}"
 for ((g = 0; g < GPUS; g++)); do
-  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --name gpu$g > "$OUTDIR/worker$g.log" 2>&1 &
+  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" > "$OUTDIR/worker$g.log" 2>&1 &
 done
+if (( SLOTS > 1 )); then
+  grep -vE '^(concurrency|cuda_graphs):' "$SPEC" > "$OUTDIR/sweep.yaml"
+  printf 'concurrency: %d\ncuda_graphs: on\n' "$(( SLOTS * GPUS ))" >> "$OUTDIR/sweep.yaml"
+  SPEC="$OUTDIR/sweep.yaml"
+fi
 sleep 10
 "$ORCH" sweep launch "$SPEC" --dry-run
 "$ORCH" sweep launch "$SPEC" --json > "$OUTDIR/launch.json"; cat "$OUTDIR/launch.json"
