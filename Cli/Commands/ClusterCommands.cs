@@ -77,7 +77,12 @@ public static class ClusterCommands
         var port = new Option<int>("--port") { Description = "This worker's silo port (0: any free port)" };
         var advertise = new Option<string?>("--advertise") { Description = "Address peers reach this worker at; default $POD_IP or 127.0.0.1" };
         var reportMs = new Option<int>("--report-every-ms") { Description = "Metrics batch interval", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, Redis, ProbeMs, MissedProbes };
+        var moduleLoading = new Option<string>("--cuda-module-loading")
+        {
+            Description = "auto|eager|lazy: how CUDA loads kernels; auto is eager with --slots > 1 (a lazy load waits for every run on the device)",
+            DefaultValueFactory = _ => "auto",
+        };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
@@ -92,6 +97,8 @@ public static class ClusterCommands
             // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
             // silo whose threads stall that long mid-run is declared dead by its peers.
             // MPS first: libcuda reads its pipe folder when CUDA starts.
+            var loading = CudaModuleLoading.Choose(pr.GetValue(moduleLoading)!, dev != "cpu", slots, Environment.GetEnvironmentVariable(CudaModuleLoading.Variable));
+            if (loading is not null) NativeEnvironment.Set(CudaModuleLoading.Variable, loading);
             using var mps = pr.GetValue(Mps) ? MpsDaemon.Start() : null;
             if (mps is not null) Console.Out.WriteLine($"MPS control daemon {(mps.Started ? "started" : "already running")}: pipe {mps.PipeDirectory}, log {mps.LogDirectory}");
             try { TorchRuntime.Initialize(); }
@@ -115,7 +122,7 @@ public static class ClusterCommands
             using var host = WorkerHost.Build(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots);
             await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
             if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
-            Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
+            Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}{(loading is null ? "" : $", {CudaModuleLoading.Variable}={loading}")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
             await WaitForShutdownAsync(host, ct);
             return Environment.ExitCode == CliAction.BadInput ? CliAction.BadInput : CliAction.Ok;
         });
