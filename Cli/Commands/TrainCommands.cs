@@ -25,7 +25,8 @@ public static class TrainCommands
     public sealed record TrainJson(
         long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
         string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib,
-        double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs, bool Stopped);
+        double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs, bool Stopped,
+        double CheckpointWriteMs, double CheckpointFinalWaitMs, IReadOnlyList<CheckpointTiming> Checkpoints);
 
     static Command Train()
     {
@@ -144,7 +145,8 @@ public static class TrainCommands
             if (asJson)
                 JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
                     result.WorldSize, result.Checkpoint, trainer.ResumedFrom, c.ParameterCount, c.NonEmbeddingParameterCount, trainer.Device.Name,
-                    result.ModelStateBytes / (1024.0 * 1024.0), result.CheckpointBlockedMs, result.CheckpointWrites, trainer.CheckpointLoadMs, result.Stopped));
+                    result.ModelStateBytes / (1024.0 * 1024.0), result.CheckpointBlockedMs, result.CheckpointWrites, trainer.CheckpointLoadMs, result.Stopped,
+                    result.CheckpointWriteMs, result.CheckpointFinalWaitMs, result.Checkpoints));
             else
                 Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
                     $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");

@@ -7,16 +7,19 @@ namespace Orchestrator.Sharding.Checkpointing;
 public sealed record ManifestParam(string Name, long[] Shape, long Offset, int Group);
 
 /// <summary>
-/// One rank's shard file: three fp32 little-endian arrays of <see cref="Elements"/> values each (master weights,
-/// Adam exp_avg, exp_avg_sq), each the concatenation of <see cref="Pieces"/> ([global start, length] pairs).
+/// One rank's shard file: one fp32 little-endian array of <see cref="Elements"/> values per optimizer buffer, in the
+/// manifest's <see cref="CheckpointManifest.Buffers"/> order, each the concatenation of <see cref="Pieces"/>
+/// ([global start, length] pairs of the unpadded flat vector).
 /// </summary>
 public sealed record ManifestShard(int Rank, string File, long Bytes, string Sha256, long Elements, IReadOnlyList<long[]> Pieces);
 
+/// <summary>Another file of the checkpoint (the trainer's state.json): name, size, SHA-256 (lower-case hex).</summary>
+public sealed record ManifestFile(string Name, long Bytes, string Sha256);
+
 /// <summary>
-/// manifest.json of a sharded checkpoint, written by rank 0 after every shard is on disk: the checkpoint exists
-/// only once it does. The layout is global (names, shapes, offsets of the unpadded flat vector), so any world
-/// size can read it back (<see cref="ShardedCheckpoint.Load"/> reshards). <see cref="Cursor"/> is the data
-/// loader's position, opaque here (the trainer stores its LoaderCursor as JSON), world-size independent.
+/// manifest.json of a checkpoint, written by rank 0 once every rank's shard is on disk, inside the temp folder that is
+/// then renamed into place: the checkpoint exists only once it does. The layout is global (names, shapes, offsets of
+/// the unpadded flat vector), so any world size reads it back (<see cref="ShardedCheckpoint.Load"/> reshards).
 /// </summary>
 public sealed record CheckpointManifest(
     int Version,
@@ -26,13 +29,14 @@ public sealed record CheckpointManifest(
     int Zero,
     int Groups,
     long TotalElements,
+    IReadOnlyList<string> Buffers,
     IReadOnlyList<ManifestParam> Parameters,
     IReadOnlyList<ManifestShard> Shards,
-    string? Cursor,
+    IReadOnlyList<ManifestFile> Files,
     IReadOnlyDictionary<string, string> Metadata,
     DateTimeOffset Created)
 {
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
     public const string FileName = "manifest.json";
 
     public static readonly JsonSerializerOptions Json = new()
@@ -44,21 +48,19 @@ public sealed record CheckpointManifest(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>Reads and checks the manifest of <paramref name="dir"/>; <see cref="InvalidDataException"/> says what is wrong.</summary>
     public static CheckpointManifest Read(string dir)
     {
         var path = Path.Combine(dir, FileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {dir}: no {FileName} (the checkpoint was never committed)", path);
-        try
-        {
-            var m = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllText(path), Json)
-                    ?? throw new InvalidDataException($"{path}: empty manifest");
-            if (m.Version != CurrentVersion)
-                throw new InvalidDataException($"{path}: manifest version {m.Version}; this build reads version {CurrentVersion}");
-            return m;
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not a valid checkpoint manifest ({e.Message})", e);
-        }
+        if (!File.Exists(path)) throw new InvalidDataException($"{dir} has no {FileName} (an incomplete or foreign checkpoint)");
+        CheckpointManifest? m;
+        try { m = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllBytes(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON: {e.Message}", e); }
+        if (m is null) throw new InvalidDataException($"{path} is empty");
+        if (m.Version != CurrentVersion)
+            throw new InvalidDataException($"{path}: checkpoint format version {m.Version}, this build reads version {CurrentVersion} (per-rank shards)");
+        if (m.Buffers is null || m.Parameters is null || m.Shards is null || m.Files is null)
+            throw new InvalidDataException($"{path}: the manifest lacks buffers, parameters, shards or files");
+        return m;
     }
 }

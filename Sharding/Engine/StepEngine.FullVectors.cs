@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Engine;
 
-// Whole-model views of the optimizer state by parameter name, in host memory: what formats that store full tensors
-// by name read and write.
+// Whole-model views of the optimizer state by parameter name, in host memory, gathered from every rank: for tools and
+// tests that inspect or set the whole state (checkpoints never gather it: see Sharding/Checkpointing).
 public sealed partial class StepEngine
 {
     /// <summary>

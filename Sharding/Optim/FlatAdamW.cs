@@ -21,6 +21,12 @@ public sealed class FlatAdamW : IDisposable
     public Tensor ExpAvgSq { get; }
     public AdamWSettings Settings { get; }
 
+    /// <summary>
+    /// Every region-shaped tensor a resumed run needs, by name: what checkpoints save and load, whatever buffers the
+    /// optimizer gains (they are written and resharded generically).
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor Region)> StateBuffers => [("master", Master), ("exp_avg", ExpAvg), ("exp_avg_sq", ExpAvgSq)];
+
     /// <summary>The learning rate of the next update, on the device (set by <see cref="Schedule"/>).</summary>
     public Tensor LearningRate { get; }
 

@@ -5,7 +5,7 @@ namespace Orchestrator.Worker.Checkpoints;
 /// <summary>
 /// A fault-injection point for crash tests (as etcd's and TiKV's failpoints): with
 /// <c>ORCH_FAILPOINT_CHECKPOINT=&lt;step&gt;</c> in the environment, the writer of that step's checkpoint stops halfway
-/// (its model file written, the rest not), says so on stderr and waits to be killed. Unset, it costs one lookup.
+/// (its shard written, its announcement, state.json and manifest not), says so on stderr and waits to be killed. Unset, it costs one lookup.
 /// </summary>
 public static class CheckpointFailpoint
 {

@@ -1,24 +1,18 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
-using static TorchSharp.torch;
+using Orchestrator.Sharding.Checkpointing;
 
 namespace Orchestrator.Worker.Checkpoints;
 
 /// <summary>
-/// Checkpoint folders under one run directory: <c>ckpt-000100/</c> with model.safetensors (fp32 masters),
-/// optimizer.safetensors (AdamW moments), state.json (<see cref="TrainerState"/>) and manifest.json (SHA-256 per
-/// file, written last). A checkpoint is written into a hidden temp folder and renamed into place, so a crash
-/// mid-write leaves the previous checkpoints untouched; keep-last-N deletes only older valid ones, and never the
-/// <paramref name="pinned"/> steps (a trunk's fork points, which branches start from later).
+/// The checkpoints of one run folder, in the one format (<see cref="ShardedCheckpoint"/>): <c>ckpt-000100/</c> with a
+/// shard per rank, <c>state.json</c> (<see cref="TrainerState"/>) and <c>manifest.json</c> (sizes and SHA-256 of
+/// every file, written last, then the folder renamed into place). Keep-last-N deletes only older checkpoints, and
+/// never the <paramref name="pinned"/> steps (a trunk's fork points, which branches start from later); a corrupt
+/// newest checkpoint is skipped for the previous one. Writing is <see cref="CheckpointWriter"/>'s.
 /// </summary>
 public sealed class CheckpointStore(string root, int keep = 3, IReadOnlyCollection<int>? pinned = null)
 {
-    public const string ModelFile = "model.safetensors";
-    public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "state.json";
-    const string Prefix = "ckpt-";
-    const string TempPrefix = ".tmp-ckpt-";
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -28,121 +22,43 @@ public sealed class CheckpointStore(string root, int keep = 3, IReadOnlyCollecti
 
     public string Root { get; } = root;
 
-    public static string FolderName(long step) => Prefix + step.ToString("D6", CultureInfo.InvariantCulture);
+    public static string FolderName(long step) => CheckpointFolders.Name(step);
 
-    /// <summary>Writes a checkpoint for <paramref name="state"/>.Step atomically; returns its folder.</summary>
-    public string Save(IEnumerable<(string Name, Tensor Tensor)> model, IEnumerable<(string Name, Tensor Tensor)> optimizer, TrainerState state)
-    {
-        Directory.CreateDirectory(Root);
-        var final = Path.Combine(Root, FolderName(state.Step));
-        if (IsValid(final)) return final; // this step is already saved (a resume that had nothing left to do)
-        var temp = Path.Combine(Root, TempPrefix + state.Step.ToString("D6", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(temp);
-        try
-        {
-            var files = new List<CheckpointFile>();
-            void Add(string name, string sha) => files.Add(new CheckpointFile(name, new FileInfo(Path.Combine(temp, name)).Length, sha));
-            var meta = new Dictionary<string, string> { ["format"] = "orchestrator-checkpoint", ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
-            Add(ModelFile, Safetensors.Write(Path.Combine(temp, ModelFile), model, meta));
-            CheckpointFailpoint.Reached(state.Step);
-            Add(OptimizerFile, Safetensors.Write(Path.Combine(temp, OptimizerFile), optimizer, meta));
-            Add(StateFile, WriteSynced(Path.Combine(temp, StateFile), JsonSerializer.SerializeToUtf8Bytes(state, Json)));
-            var manifest = new CheckpointManifest(CheckpointManifest.CurrentFormat, state.Step, DateTimeOffset.UtcNow, files);
-            WriteSynced(Path.Combine(temp, CheckpointManifest.FileName), JsonSerializer.SerializeToUtf8Bytes(manifest, Json));
-            if (Directory.Exists(final))
-            {
-                // Only reachable when an invalid checkpoint of this step exists (we resumed from an older one):
-                // set it aside rather than overwrite it.
-                Directory.Move(final, final + ".invalid-" + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture));
-            }
-            Directory.Move(temp, final);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-        Prune();
-        return final;
-    }
+    /// <summary>The shard file rank <paramref name="rank"/> of <paramref name="world"/> writes.</summary>
+    public static string ShardFile(int rank, int world) => ShardedCheckpoint.ShardFile(rank, world);
 
     /// <summary>Checkpoint folders (valid or not) with their step, oldest first.</summary>
-    public IReadOnlyList<(long Step, string Path)> List()
-    {
-        if (!Directory.Exists(Root)) return [];
-        return Directory.GetDirectories(Root, Prefix + "*")
-            .Select(d => (Name: System.IO.Path.GetFileName(d), Path: d))
-            .Where(d => d.Name.Length > Prefix.Length && d.Name[Prefix.Length..].All(char.IsAsciiDigit))
-            .Select(d => (long.Parse(d.Name[Prefix.Length..], CultureInfo.InvariantCulture), d.Path))
-            .OrderBy(d => d.Item1)
-            .ToList();
-    }
+    public IReadOnlyList<(long Step, string Path)> List() => CheckpointFolders.List(Root);
 
     /// <summary>The newest checkpoint that verifies; invalid newer ones are reported through <paramref name="warn"/> and skipped.</summary>
-    public string? FindNewestValid(Action<string>? warn = null)
-    {
-        foreach (var (_, path) in List().Reverse())
-        {
-            try
-            {
-                Verify(path);
-                return path;
-            }
-            catch (InvalidDataException e)
-            {
-                warn?.Invoke($"skipping checkpoint {path}: {e.Message}");
-            }
-        }
-        return null;
-    }
-
-    static bool IsValid(string dir)
-    {
-        if (!Directory.Exists(dir)) return false;
-        try { Verify(dir); return true; }
-        catch (InvalidDataException) { return false; }
-    }
+    public string? FindNewestValid(Action<string>? warn = null) => CheckpointFolders.FindNewestValid(Root, warn);
 
     /// <summary>Checks the manifest and every file's size and SHA-256; <see cref="InvalidDataException"/> says what is wrong.</summary>
     public static CheckpointManifest Verify(string dir)
     {
-        var manifestPath = Path.Combine(dir, CheckpointManifest.FileName);
-        if (!File.Exists(manifestPath))
-            throw new InvalidDataException($"{dir} has no {CheckpointManifest.FileName} (an incomplete or foreign checkpoint)");
-        CheckpointManifest manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllBytes(manifestPath), Json)
-                ?? throw new InvalidDataException($"{manifestPath} is empty");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{manifestPath} is not valid JSON: {e.Message}");
-        }
-        if (manifest.FormatVersion != CheckpointManifest.CurrentFormat)
-            throw new InvalidDataException($"{manifestPath}: format version {manifest.FormatVersion} is not {CheckpointManifest.CurrentFormat}");
-        foreach (var f in manifest.Files)
-        {
-            var p = Path.Combine(dir, f.Name);
-            if (!File.Exists(p)) throw new InvalidDataException($"{p} is missing");
-            var len = new FileInfo(p).Length;
-            if (len != f.Bytes) throw new InvalidDataException($"{p} has {len} bytes, the manifest says {f.Bytes} (truncated?)");
-            using var fs = File.OpenRead(p);
-            var sha = Convert.ToHexStringLower(SHA256.HashData(fs));
-            if (sha != f.Sha256) throw new InvalidDataException($"{p} fails its SHA-256 check (corrupt)");
-        }
-        return manifest;
+        var m = ShardedCheckpoint.Verify(dir);
+        if (!m.Files.Any(f => f.Name == StateFile)) throw new InvalidDataException($"{dir} has no {StateFile} (not a training checkpoint)");
+        return m;
     }
 
-    /// <summary>Verifies and loads a checkpoint folder's tensors (on the CPU) and state.</summary>
+    /// <summary>Verifies a checkpoint folder and reads its trainer state; the tensors are read by whoever needs them (<see cref="ShardReader"/>).</summary>
     public static LoadedCheckpoint Load(string dir)
     {
-        Verify(dir);
+        var manifest = Verify(dir);
         var state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(Path.Combine(dir, StateFile)), Json)
             ?? throw new InvalidDataException($"{dir}/{StateFile} is empty");
-        var (model, _) = Safetensors.Read(Path.Combine(dir, ModelFile));
-        var (optimizer, _) = Safetensors.Read(Path.Combine(dir, OptimizerFile));
-        return new LoadedCheckpoint(dir, state, model, optimizer);
+        return new LoadedCheckpoint(dir, state, manifest);
+    }
+
+    /// <summary>The newest checkpoint that verifies, loaded (each checkpoint verified once); invalid newer ones are reported and skipped.</summary>
+    public LoadedCheckpoint? LoadNewestValid(Action<string>? warn = null)
+    {
+        foreach (var (_, path) in List().Reverse())
+        {
+            try { return Load(path); }
+            catch (InvalidDataException e) { warn?.Invoke($"skipping checkpoint {path}: {e.Message}"); }
+        }
+        return null;
     }
 
     /// <summary>
@@ -157,22 +73,16 @@ public sealed class CheckpointStore(string root, int keep = 3, IReadOnlyCollecti
             ?? throw new InvalidDataException($"--checkpoint {path}: no valid checkpoint there (expected a ckpt-NNNNNN folder with a manifest.json, or a run folder that holds them)");
     }
 
-    void Prune()
+    /// <summary>Rank 0, after a commit: removes leftovers of crashed writes, then all but the newest <c>keep</c> unpinned checkpoints.</summary>
+    /// <param name="writing">The temp folder of a write in progress, which stays.</param>
+    public void Prune(string? writing = null)
     {
-        foreach (var d in Directory.GetDirectories(Root, TempPrefix + "*")) TryDelete(d); // leftovers of crashed writes
+        if (Directory.Exists(Root))
+            foreach (var d in Directory.GetDirectories(Root, CheckpointFolders.TempPrefix + "*"))
+                if (d != writing) TryDelete(d);
         if (keep <= 0) return;
         var all = List().Where(c => pinned is null || !pinned.Contains((int)c.Step)).ToList();
         foreach (var (_, path) in all.Take(Math.Max(0, all.Count - keep))) TryDelete(path);
-    }
-
-    static string WriteSynced(string path, byte[] bytes)
-    {
-        using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
-        }
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 
     static void TryDelete(string dir)
@@ -181,12 +91,5 @@ public sealed class CheckpointStore(string root, int keep = 3, IReadOnlyCollecti
     }
 }
 
-/// <summary>A verified checkpoint in memory: CPU tensors by name and the trainer state.</summary>
-public sealed record LoadedCheckpoint(string Path, TrainerState State, Dictionary<string, Tensor> Model, Dictionary<string, Tensor> Optimizer) : IDisposable
-{
-    public void Dispose()
-    {
-        foreach (var t in Model.Values) t.Dispose();
-        foreach (var t in Optimizer.Values) t.Dispose();
-    }
-}
+/// <summary>A verified checkpoint: its folder, the trainer state and the manifest (the tensors stay on disk until read).</summary>
+public sealed record LoadedCheckpoint(string Path, TrainerState State, CheckpointManifest Manifest);

@@ -1,3 +1,4 @@
+using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Worker.Model;
 
 namespace Orchestrator.Worker.Checkpoints;

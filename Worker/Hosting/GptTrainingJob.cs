@@ -14,8 +14,8 @@ namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
 /// One rank of a GPT run behind the worker seam: the real <see cref="Trainer"/> with the ring or NCCL
-/// communicator and DDP/ZeRO optimizer. Checkpoints go to CHECKPOINT_PATH/RUN_ID; rank 0 writes
-/// the full state, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
+/// communicator and DDP/ZeRO optimizer. Checkpoints go to CHECKPOINT_PATH/RUN_ID, each rank writing its
+/// own shard, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
 /// One <see cref="Step"/> trains up to the next checkpoint boundary; <see cref="Abort"/> cancels the loop at its
 /// next step and aborts the communicator, so a collective stuck on a dead peer fails at once.
 /// </summary>

@@ -18,7 +18,8 @@ public sealed record StepReport(
 /// <param name="ModelStateBytes">With ORCH_MEMORY_PROBE=1 on CUDA: device memory in use after the last step's
 /// backward (before the update) minus what was in use before the model existed: parameters, gradients and
 /// optimizer state (activations are freed by then). Exact only with PYTORCH_NO_CUDA_MEMORY_CACHING=1.</param>
-/// <param name="CheckpointBlockedMs">Wall time the training loop spent blocked writing checkpoints in this call (all writes).</param>
+/// <param name="CheckpointBlockedMs">Wall time the training loop spent blocked by checkpoints in this call: each one's
+/// wait for the previous write and its device-to-host snapshot (the writes themselves run in the background).</param>
 /// <param name="CheckpointWrites">Checkpoints written (or found already written) in this call.</param>
 public sealed record TrainResult(
     long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
@@ -26,5 +27,14 @@ public sealed record TrainResult(
 {
     /// <summary>Ended early on a stop request (a signal), after the checkpoint in <see cref="Checkpoint"/>.</summary>
     public bool Stopped { get; init; }
+
+    /// <summary>Each checkpoint of this call: blocked and background write time, shard bytes.</summary>
+    public IReadOnlyList<Checkpoints.CheckpointTiming> Checkpoints { get; init; } = [];
+
+    /// <summary>Background write time of this call's checkpoints, summed (shard, checksum, commit).</summary>
+    public double CheckpointWriteMs { get; init; }
+
+    /// <summary>How long the end of the call waited for the last checkpoint's write to commit.</summary>
+    public double CheckpointFinalWaitMs { get; init; }
 }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Loading;
+using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.Interop;
@@ -18,7 +19,10 @@ namespace Orchestrator.Worker.Training;
 /// One rank's training loop (nanoGPT's train.py), the same for every mode: per step, the learning rate goes to the
 /// engine, the micro-batches come onto the device, and <see cref="StepEngine.Step"/> runs forward, backward, clip and
 /// update (the parallel mode is the engine's business: world 1, DDP or ZeRO-1/2/3). Host syncs only at log, eval and
-/// checkpoint steps; periodic validation, atomic checkpoints, exact resume.
+/// checkpoint steps; periodic validation, exact resume at any world size. Checkpoints are per-rank shards written off
+/// the training thread (<see cref="CheckpointWriter"/>): a step is blocked only for the device-to-host snapshot, a
+/// background write's failure surfaces at the next step, and <see cref="Run"/> returns only once its checkpoints are
+/// committed.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -29,6 +33,7 @@ public sealed class Trainer : IDisposable
     readonly ICommunicator? _ownComm;
     readonly BatchFeeder _train;
     readonly CheckpointStore? _store;
+    readonly CheckpointWriter? _writer;
     readonly LrSchedule _schedule;
     readonly long? _memoryBaseline;
     long? _modelStateBytes;
@@ -60,9 +65,10 @@ public sealed class Trainer : IDisposable
             _store = new CheckpointStore(options.OutDir, options.KeepCheckpoints, options.CheckpointAt);
             if (options.Resume)
             {
-                var dir = _store.FindNewestValid(_warn);
-                if (dir is null && options.InitFrom is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
-                else if (dir is not null) ckpt = TimedLoad(dir);
+                var reading = Stopwatch.StartNew();
+                ckpt = _store.LoadNewestValid(_warn);
+                if (ckpt is not null) CheckpointLoadMs = reading.Elapsed.TotalMilliseconds;
+                else if (options.InitFrom is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
             }
             else if (_store.List().Count > 0)
                 throw new ArgumentException($"--out {options.OutDir} already holds checkpoints; pass --resume to continue that run, or choose another --out");
@@ -70,55 +76,49 @@ public sealed class Trainer : IDisposable
         // A fork (a WSD branch, a retried run) starts from another run's state, then follows its own schedule.
         bool forked = ckpt is null && options.InitFrom is not null;
         if (forked) ckpt = TimedLoad(ForkSource.Resolve(options.InitFrom!, options.ForkStep, _warn));
-        try
+        if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
+        else if (ckpt is not null)
         {
-            if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
-            else if (ckpt is not null)
+            var r = ckpt.State.Run;
+            config = ckpt.State.Model;
+            _o = _o with
             {
-                var r = ckpt.State.Run;
-                config = ckpt.State.Model;
-                _o = _o with
-                {
-                    BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = _o.KeepGradAccum ? _o.GradAccum : r.GradAccum, LearningRate = r.LearningRate,
-                    MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
-                    Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
-                    Schedule = r.Schedule ?? LrScheduleSpec.Cosine, CooldownFraction = r.CooldownFraction ?? _o.CooldownFraction,
-                    CooldownShape = r.CooldownShape ?? _o.CooldownShape,
-                };
-            }
-            Config = config.Validate();
-            if (_o.BlockSize > Config.BlockSize)
-                throw new ArgumentException($"--block {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block {Config.BlockSize} or less");
-            manual_seed(_o.Seed);
-            Model = new Gpt(Config, _o.Seed);
-            Model.to(Device.Device);
-            Model.train();
-            if (communicator is null)
-                communicator = _ownComm = RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, 0, 1, ["-"], null));
-            if (communicator.WorldSize != _o.WorldSize || communicator.Rank != _o.Rank)
-                throw new ArgumentException($"the communicator is rank {communicator.Rank} of {communicator.WorldSize}, the options say rank {_o.Rank} of {_o.WorldSize}");
-            _engine = GptEngine.Create(Model, communicator, _o, Device, _warn);
-            LoaderCursor? cursor = null;
-            if (ckpt is not null)
-            {
-                var applying = Stopwatch.StartNew();
-                _engine.Load(ckpt.Model, ckpt.Optimizer, ckpt.State.OptimizerSteps);
-                CheckpointLoadMs += applying.Elapsed.TotalMilliseconds;
-                using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
-                cursor = ckpt.State.Cursor;
-                StartStep = ckpt.State.Step;
-                ResumedFrom = ckpt.Path;
-            }
-            _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
-            if (_train.Source.VocabSize > Config.VocabSize)
-                throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
-            _schedule = _o.LrSchedule;
-            _step = StartStep;
+                BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = _o.KeepGradAccum ? _o.GradAccum : r.GradAccum, LearningRate = r.LearningRate,
+                MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
+                Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
+                Schedule = r.Schedule ?? LrScheduleSpec.Cosine, CooldownFraction = r.CooldownFraction ?? _o.CooldownFraction,
+                CooldownShape = r.CooldownShape ?? _o.CooldownShape,
+            };
         }
-        finally
+        Config = config.Validate();
+        if (_o.BlockSize > Config.BlockSize)
+            throw new ArgumentException($"--block {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block {Config.BlockSize} or less");
+        manual_seed(_o.Seed);
+        Model = new Gpt(Config, _o.Seed);
+        Model.to(Device.Device);
+        Model.train();
+        if (communicator is null)
+            communicator = _ownComm = RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, 0, 1, ["-"], null));
+        if (communicator.WorldSize != _o.WorldSize || communicator.Rank != _o.Rank)
+            throw new ArgumentException($"the communicator is rank {communicator.Rank} of {communicator.WorldSize}, the options say rank {_o.Rank} of {_o.WorldSize}");
+        _engine = GptEngine.Create(Model, communicator, _o, Device, _warn);
+        LoaderCursor? cursor = null;
+        if (ckpt is not null)
         {
-            ckpt?.Dispose();
+            var applying = Stopwatch.StartNew();
+            ShardedCheckpoint.Load(ckpt.Path, _engine, ckpt.Manifest); // reshards to this world size and ZeRO stage
+            CheckpointLoadMs += applying.Elapsed.TotalMilliseconds;
+            using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
+            cursor = ckpt.State.Cursor;
+            StartStep = ckpt.State.Step;
+            ResumedFrom = ckpt.Path;
         }
+        _train = new BatchFeeder(open(new LoaderOptions(_o.DataDir ?? "", "train", _o.BatchSize, _o.BlockSize, Rank: _o.Rank, WorldSize: _o.WorldSize, Seed: _o.Seed, Resume: cursor)), Device);
+        if (_train.Source.VocabSize > Config.VocabSize)
+            throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
+        _schedule = _o.LrSchedule;
+        _step = StartStep;
+        if (_store is not null) _writer = new CheckpointWriter(_store, _engine);
     }
 
     public TrainOptions Options => _o;
@@ -167,6 +167,7 @@ public sealed class Trainer : IDisposable
         for (; _step < end; _step++)
         {
             ct.ThrowIfCancellationRequested();
+            _writer?.ThrowIfFailed(); // a background checkpoint write that failed stops the run here, named
             double lr = _schedule.At(_step);
             bool everyCheckpoint = _store is not null
                 && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1));
@@ -185,7 +186,10 @@ public sealed class Trainer : IDisposable
                     double normf = norm.item<float>();
                     // Checked where the loss is read anyway (log and checkpoint steps): a diverged state is never saved.
                     if (!double.IsFinite(lossf) || !double.IsFinite(normf))
+                    {
+                        _writer?.Drain(ct); // the last good checkpoint is committed before it is named
                         throw new TrainingDivergedException(_step + 1, lossf, normf, _store?.List().LastOrDefault().Path);
+                    }
                     pause.Decide(_store is not null);
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
@@ -220,25 +224,27 @@ public sealed class Trainer : IDisposable
                 break;
             }
         }
-        if (stopped) return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes) { Stopped = true };
-        if (_step > StartStep || lastVal is null) lastVal = TryEval();
-        if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
+        if (!stopped)
+        {
+            if (_step > StartStep || lastVal is null) lastVal = TryEval();
+            if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
+        }
+        // A run (or a graceful stop) reports only committed checkpoints: wait for the write in flight.
+        var draining = Stopwatch.StartNew();
+        _writer?.Drain(ct);
+        double finalWaitMs = draining.Elapsed.TotalMilliseconds;
+        var timings = _writer?.Timings.Skip(_timingsReported).ToList() ?? [];
+        _timingsReported += timings.Count;
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes,
-            _checkpointBlockedMs, _checkpointWrites);
+            timings.Sum(t => t.BlockedMs), timings.Count)
+        {
+            Stopped = stopped, Checkpoints = timings, CheckpointWriteMs = timings.Sum(t => t.WriteMs), CheckpointFinalWaitMs = finalWaitMs,
+        };
     }
 
-    double _checkpointBlockedMs;
-    int _checkpointWrites;
+    int _timingsReported;
 
-    // The time training is blocked by a checkpoint: the whole write, since it runs on the training thread.
-    string TimedSave(long step, double? trainLoss, double? valLoss)
-    {
-        var blocked = Stopwatch.StartNew();
-        var dir = SaveCheckpoint(step, trainLoss, valLoss);
-        _checkpointBlockedMs += blocked.Elapsed.TotalMilliseconds;
-        _checkpointWrites++;
-        return dir;
-    }
+    string TimedSave(long step, double? trainLoss, double? valLoss) => SaveCheckpoint(step, trainLoss, valLoss);
 
     // The engine's step without a graph: the LR and AdamW's t into device tensors, then forward, backward and update.
     (Tensor Loss, Tensor Norm) EagerStep((Tensor X, Tensor Y)[] batch, double lr, PhaseProfiler? phases, bool lastStep)
@@ -267,20 +273,17 @@ public sealed class Trainer : IDisposable
     // ZeRO-3 keeps parameters sharded between steps: evaluation needs them whole.
     IDisposable Materialized() => _engine.MaterializeAll();
 
-    /// <summary>Writes a checkpoint of the current state for <paramref name="step"/> completed steps.</summary>
+    /// <summary>
+    /// Collective, between steps: starts writing a checkpoint of the current state for <paramref name="step"/>
+    /// completed steps (each rank its own shard, in the background) and returns its folder.
+    /// </summary>
     public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)
     {
-        if (_store is null) throw new InvalidOperationException("no --out folder for checkpoints");
-        // Called between steps, outside the per-step scope: this one holds the views and gathers below until the
-        // files are written, then frees them (left to the GC, views of a gathered buffer kept its memory alive).
-        using var scope = NewDisposeScope();
+        if (_writer is null) throw new InvalidOperationException("no --out folder for checkpoints");
         using var rng = get_rng_state();
         var state = new TrainerState(step, _engine.Optimizer.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
             Convert.ToBase64String(rng.bytes), trainLoss, valLoss);
-        // Multi-rank: gathering the state is collective (every rank is here at this step); rank 0 alone writes it.
-        var weights = _engine.MasterWeights();
-        var moments = _engine.OptimizerState();
-        return _o.Rank == 0 ? _store.Save(weights, moments, state) : _store.Root;
+        return _writer.Save(state);
     }
 
     static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
@@ -289,6 +292,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _writer?.Dispose(); // waits for a write in flight (it reads the engine's snapshot buffers, not the engine)
         _graphed?.Dispose();
         _train.Dispose();
         _engine.Dispose();

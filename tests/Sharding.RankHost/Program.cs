@@ -57,7 +57,7 @@ static void Train(ICommunicator comm, Dictionary<string, string> o)
     if (resume is not null)
     {
         var m = ShardedCheckpoint.Load(resume, trainer);
-        start = long.Parse(m.Cursor!); // the synthetic loader's cursor: global batches consumed
+        start = long.Parse(m.Metadata["cursor"], CultureInfo.InvariantCulture); // the synthetic loader's cursor: global batches consumed
     }
     var perRank = global / comm.WorldSize;
     var micro = perRank / accum;
@@ -71,7 +71,7 @@ static void Train(ICommunicator comm, Dictionary<string, string> o)
         var loss = trainer.Step(mine, lr);
         if (comm.Rank == 0) Console.WriteLine($"step {step + 1} loss {loss.ToString("R", CultureInfo.InvariantCulture)}");
         if (step + 1 == saveAt && ckptDir is not null)
-            ShardedCheckpoint.Save(ckptDir, trainer, step + 1, (step + 1).ToString(CultureInfo.InvariantCulture));
+            ShardedCheckpoint.Save(ckptDir, trainer, step + 1, new Dictionary<string, string> { ["cursor"] = (step + 1).ToString(CultureInfo.InvariantCulture) });
     }
 }
 

@@ -13,6 +13,8 @@ public sealed class CheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
+    string StepDir(long step) => Path.Combine(_root, CheckpointFolders.Name(step));
+
     void SaveTwo(int world, int zero) => RingWorld.Run(world, comm =>
     {
         using var t = new StepEngine(TinyGpt.Build(5), comm, new EngineOptions(zero));
@@ -23,7 +25,7 @@ public sealed class CheckpointTests : IDisposable
                 var (x, y) = TinyGpt.GlobalBatch(5, step, 4 * world);
                 t.Step([(x.narrow(0, comm.Rank * 4, 4), y.narrow(0, comm.Rank * 4, 4))], 0.01);
             }
-            ShardedCheckpoint.Save(_root, t, step, $"cursor-{step}", new Dictionary<string, string> { ["model"] = "tiny" });
+            ShardedCheckpoint.Save(_root, t, step, new Dictionary<string, string> { ["model"] = "tiny", ["cursor"] = $"cursor-{step}" });
         }
         return 0;
     });
@@ -32,29 +34,31 @@ public sealed class CheckpointTests : IDisposable
     public void A_saved_checkpoint_has_a_manifest_with_the_global_layout_and_no_temp_files()
     {
         SaveTwo(world: 3, zero: 2);
-        var dir = ShardedCheckpoint.StepDir(_root, 2);
+        var dir = StepDir(2);
         var m = CheckpointManifest.Read(dir);
-        Assert.Equal((2L, 3, 2, "cursor-2"), (m.Step, m.WorldSize, m.Zero, m.Cursor));
+        Assert.Equal((2L, 3, 2, "cursor-2"), (m.Step, m.WorldSize, m.Zero, m.Metadata["cursor"]));
+        Assert.Equal<string>(["master", "exp_avg", "exp_avg_sq"], m.Buffers);
         Assert.Equal(m.TotalElements, m.Shards.Sum(s => s.Elements));               // every element saved exactly once
         Assert.Equal(m.TotalElements, m.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b)));
         Assert.Equal("embedding.wpe", m.Parameters[0].Name); // TorchSharp lists a module's own parameters before its submodules'
         Assert.Contains(m.Parameters, p => p.Name == "head.lm_head.weight" && p.Shape.SequenceEqual(new long[] { TinyGpt.Vocab, TinyGpt.Embd }));
         Assert.Equal<string>(["manifest.json", "shard-00000-of-00003.bin", "shard-00001-of-00003.bin", "shard-00002-of-00003.bin"],
             Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
-        Assert.Equal(dir, ShardedCheckpoint.FindLatestValid(_root));
+        Assert.Equal(dir, CheckpointFolders.FindNewestValid(_root));
+        Assert.Empty(Directory.GetDirectories(_root, ".tmp-*"));
     }
 
     [Fact]
     public void A_corrupt_shard_is_detected_and_the_previous_checkpoint_is_used()
     {
         SaveTwo(world: 2, zero: 1);
-        var newest = ShardedCheckpoint.StepDir(_root, 2);
+        var newest = StepDir(2);
         var shard = Path.Combine(newest, "shard-00001-of-00002.bin");
         var bytes = File.ReadAllBytes(shard);
         bytes[100] ^= 0xFF;
         File.WriteAllBytes(shard, bytes);
         var skipped = new List<string>();
-        Assert.Equal(ShardedCheckpoint.StepDir(_root, 1), ShardedCheckpoint.FindLatestValid(_root, skipped));
+        Assert.Equal(StepDir(1), CheckpointFolders.FindNewestValid(_root, skipped.Add));
         Assert.Contains("shard-00001-of-00002.bin fails its SHA-256 check", Assert.Single(skipped));
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
@@ -68,12 +72,12 @@ public sealed class CheckpointTests : IDisposable
     public void A_checkpoint_without_its_manifest_does_not_count_and_an_existing_one_is_never_overwritten()
     {
         SaveTwo(world: 1, zero: 0);
-        File.Delete(Path.Combine(ShardedCheckpoint.StepDir(_root, 2), "manifest.json")); // as if rank 0 died before committing
-        Assert.Equal(ShardedCheckpoint.StepDir(_root, 1), ShardedCheckpoint.FindLatestValid(_root));
+        File.Delete(Path.Combine(StepDir(2), "manifest.json")); // as if rank 0 died before committing
+        Assert.Equal(StepDir(1), CheckpointFolders.FindNewestValid(_root));
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
             using var t = new StepEngine(TinyGpt.Build(5), comm, new EngineOptions(0));
-            return ShardedCheckpoint.Save(_root, t, 1, null);
+            return ShardedCheckpoint.Save(_root, t, 1);
         }));
         Assert.Contains("refusing to overwrite", e.InnerExceptions.Single().Message);
     }
@@ -85,7 +89,7 @@ public sealed class CheckpointTests : IDisposable
         var e = Assert.Throws<AggregateException>(() => RingWorld.Run(1, comm =>
         {
             using var t = new StepEngine(TinyGpt.Build(5, blocks: 3), comm, new EngineOptions(0));
-            return ShardedCheckpoint.Load(ShardedCheckpoint.StepDir(_root, 2), t);
+            return ShardedCheckpoint.Load(StepDir(2), t);
         }));
         Assert.Contains("saved from a different model", e.InnerExceptions.Single().Message);
     }

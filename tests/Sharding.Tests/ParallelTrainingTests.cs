@@ -57,7 +57,7 @@ public sealed class ParallelTrainingTests
         try
         {
             var full = Train(4, "--zero", "1", "--save-at", "10", "--checkpoint-dir", root);
-            var ckpt = Path.Combine(root, "step-00000010");
+            var ckpt = Path.Combine(root, "ckpt-000010");
             Assert.True(File.Exists(Path.Combine(ckpt, "manifest.json")));
             Assert.Equal(4, Directory.GetFiles(ckpt, "shard-*-of-00004.bin").Length);
             var tail = new SortedDictionary<int, float>(full.Where(kv => kv.Key > 10).ToDictionary());
@@ -65,6 +65,26 @@ public sealed class ParallelTrainingTests
             AssertFollows(tail, Train(2, "--zero", "2", "--resume", ckpt));
             AssertFollows(tail, Train(3, "--zero", "3", "--resume", ckpt));
             AssertFollows(tail, Train(1, "--zero", "0", "--resume", ckpt));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Save_at_world_2_with_zero_3_resumes_at_worlds_1_and_3_on_the_uninterrupted_curve()
+    {
+        var root = Directory.CreateTempSubdirectory("orch-ckpt-").FullName;
+        try
+        {
+            var full = Train(2, "--zero", "3", "--save-at", "8", "--checkpoint-dir", root);
+            var ckpt = Path.Combine(root, "ckpt-000008");
+            Assert.Equal(["manifest.json", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin"],
+                Directory.GetFiles(ckpt).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal));
+            var tail = new SortedDictionary<int, float>(full.Where(kv => kv.Key > 8).ToDictionary());
+            AssertFollows(tail, Train(1, "--zero", "0", "--resume", ckpt));
+            AssertFollows(tail, Train(3, "--zero", "1", "--resume", ckpt));
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
@@ -134,7 +135,7 @@ public sealed class CheckpointTests
     {
         var corpus = BrownCorpus.Prepare(files: 3, blockSize: 32);
         var run = Path.Combine(TestData.TempDir("kill"), "out");
-        // The failpoint stops the writer of checkpoint 4 after its model file and before its manifest and rename;
+        // The failpoint stops the background writer of checkpoint 4 after its shard and before its announcement, manifest and rename;
         // the process says so on stderr and waits: the kill lands mid-write every time, not by timing.
         var start = OrchProcess.StartInfo("train", "--data", corpus, "--out", run,
             "--set", "n_layer=2,n_head=4,n_embd=64,block_size=32", "--steps", "12", "--batch", "2", "--checkpoint-every", "2", "--log-every", "1");
@@ -149,16 +150,16 @@ public sealed class CheckpointTests
         p.Kill(entireProcessTree: true);
         p.WaitForExit();
 
-        // Checkpoint 4 is torn in its temp folder (model file only); no torn checkpoint is visible under a final name,
+        // Checkpoint 4 is torn in its temp folder (shard only); no torn checkpoint is visible under a final name,
         // and the newest valid one, checkpoint 2, verifies and loads.
         var temp = Assert.Single(Directory.GetDirectories(run, ".tmp-ckpt-000004*"));
-        Assert.Equal([CheckpointStore.ModelFile], Directory.GetFiles(temp).Select(Path.GetFileName));
+        Assert.Equal([CheckpointStore.ShardFile(0, 1)], Directory.GetFiles(temp).Select(Path.GetFileName));
         var store = new CheckpointStore(run);
         Assert.Equal([(2L, Path.Combine(run, "ckpt-000002"))], store.List());
         var newest = store.FindNewestValid();
         Assert.Equal(Path.Combine(run, "ckpt-000002"), newest);
         CheckpointStore.Verify(newest!);
-        using var loaded = CheckpointStore.Load(newest!);
+        var loaded = CheckpointStore.Load(newest!);
         Assert.Equal(2, loaded.State.Step);
     }
 }

@@ -202,15 +202,15 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         var run = Path.Combine(TestData.TempDir("corrupt"), "out");
         CopyDir(_run.RunDir, run);
         var newest = Path.Combine(run, "ckpt-000006");
-        var model = Path.Combine(newest, CheckpointStore.ModelFile);
-        var bytes = File.ReadAllBytes(model);
+        var shard = Path.Combine(newest, CheckpointStore.ShardFile(0, 1));
+        var bytes = File.ReadAllBytes(shard);
         bytes[^5] ^= 0x40;
-        File.WriteAllBytes(model, bytes);
+        File.WriteAllBytes(shard, bytes);
         var r = OrchProcess.Run("eval", "--checkpoint", newest, "--data", _run.Corpus);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("SHA-256", r.Stderr);
 
-        var older = Path.Combine(run, "ckpt-000004", CheckpointStore.OptimizerFile);
+        var older = Path.Combine(run, "ckpt-000004", CheckpointStore.ShardFile(0, 1));
         var full = File.ReadAllBytes(older);
         File.WriteAllBytes(older, full[..(full.Length / 2)]);
         r = OrchProcess.Run("eval", "--checkpoint", Path.Combine(run, "ckpt-000004"), "--data", _run.Corpus);

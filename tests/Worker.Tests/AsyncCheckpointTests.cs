@@ -1,0 +1,141 @@
+using Orchestrator.Sharding.Checkpointing;
+using Orchestrator.Sharding.Communication;
+using Orchestrator.Sharding.Interop;
+using Orchestrator.Sharding.Launch;
+using Orchestrator.Sharding.Ring;
+using Orchestrator.Worker.Checkpoints;
+using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Training;
+
+namespace Orchestrator.Tests.Worker;
+
+/// <summary>
+/// The trainer's checkpoints: one shard per rank written off the training thread, committed by rank 0's manifest,
+/// read back at any world size; background failures surface on the training thread; a run returns only with its
+/// checkpoints committed. Multi-rank trainers run on threads over real TCP ring communicators.
+/// </summary>
+public sealed class AsyncCheckpointTests
+{
+    static readonly GptConfig Config = new(NLayer: 2, NHead: 2, NEmbd: 16, BlockSize: 16, VocabSize: 32);
+
+    public AsyncCheckpointTests() => TorchRuntime.Initialize();
+
+    static TrainOptions Options(string data, string outDir, int steps, int rank = 0, int world = 1, int zero = 0) => new()
+    {
+        Steps = steps, BatchSize = 2, BlockSize = 16, LearningRate = 3e-3, WarmupSteps = 2, LogEvery = 1, EvalBatches = 0,
+        CheckpointEvery = 3, KeepCheckpoints = 10, DataDir = data, OutDir = outDir, Seed = 5, Rank = rank, WorldSize = world, Zero = zero,
+        Resume = true,
+    };
+
+    /// <summary>One trainer per rank, each on its own thread with its ring communicator; rank 0's result.</summary>
+    static T OnRanks<T>(int world, Func<int, ICommunicator, T> body)
+    {
+        var master = $"127.0.0.1:{LocalPorts.FreePort()}";
+        var results = new T[world];
+        var errors = new Exception?[world];
+        var threads = Enumerable.Range(0, world).Select(r => new Thread(() =>
+        {
+            try
+            {
+                using var comm = RingCommunicator.ConnectStandalone(r, world, master);
+                results[r] = body(r, comm);
+            }
+            catch (Exception e) { errors[r] = e; }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        if (errors.Any(e => e is not null)) throw new AggregateException(errors.Where(e => e is not null)!);
+        return results[0];
+    }
+
+    // Collective: the fp32 masters and both AdamW moments by name, gathered whole.
+    static Dictionary<string, float[]> State(Trainer t) =>
+        t.Engine.MasterWeights().Concat(t.Engine.OptimizerState()).ToDictionary(w => w.Name, w => w.Tensor.data<float>().ToArray());
+
+    static (List<double> Losses, Dictionary<string, float[]> State, long Start) Train(string data, string outDir, int steps, int world, int zero) =>
+        OnRanks(world, (rank, comm) =>
+        {
+            using var t = new Trainer(Config, Options(data, outDir, steps, rank, world, zero), TestData.Open, communicator: comm);
+            var losses = t.Run().Losses.ToList();
+            return (losses, State(t), t.StartStep);
+        });
+
+    static void AssertSameState(Dictionary<string, float[]> expected, Dictionary<string, float[]> actual)
+    {
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (name, values) in expected) Assert.True(values.SequenceEqual(actual[name]), $"{name} differs");
+    }
+
+    [Fact]
+    public void A_world_2_checkpoint_resumes_at_worlds_1_and_3_and_a_split_run_follows_the_uninterrupted_one()
+    {
+        var data = TestData.PatternCorpus();
+        var run = TestData.TempDir("w2");
+        var two = Train(data, run, 6, world: 2, zero: 1);
+        var ckpt = Path.Combine(run, "ckpt-000006");
+        var m = CheckpointStore.Verify(ckpt);
+        Assert.Equal((6L, 2), (m.Step, m.WorldSize));
+        Assert.Equal(["manifest.json", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin", "state.json"],
+            Directory.GetFiles(ckpt).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal));
+
+        // Read back at world 1 (replicated) and world 3 (ZeRO-3): every master and moment exactly as saved.
+        var one = Train(data, run, 6, world: 1, zero: 0);
+        Assert.Equal(6, one.Start);
+        AssertSameState(two.State, one.State);
+        var three = Train(data, run, 8, world: 3, zero: 3);
+        Assert.Equal(6, three.Start);
+        Assert.Equal(2, three.Losses.Count);
+        // ...and what world 3 wrote (steps 7 and 8, three shards) is read back at world 1 exactly too.
+        Assert.Equal(3, CheckpointStore.Verify(Path.Combine(run, "ckpt-000008")).WorldSize);
+        AssertSameState(three.State, Train(data, run, 8, world: 1, zero: 0).State);
+
+        // At world 2, stopping at step 3 and resuming gives the uninterrupted run's losses, bit for bit.
+        var split = TestData.TempDir("w2split");
+        var first = Train(data, split, 3, world: 2, zero: 1);
+        var rest = Train(data, split, 6, world: 2, zero: 1);
+        Assert.Equal(two.Losses, first.Losses.Concat(rest.Losses));
+        AssertSameState(two.State, rest.State);
+    }
+
+    [Fact]
+    public void The_final_checkpoint_is_committed_before_Run_returns_and_each_write_is_timed()
+    {
+        var run = TestData.TempDir("final");
+        using var t = new Trainer(Config, Options(TestData.PatternCorpus(), run, 4) with { CheckpointEvery = 1 }, TestData.Open);
+        var r = t.Run();
+        Assert.Equal(Path.Combine(run, "ckpt-000004"), r.Checkpoint);
+        CheckpointStore.Verify(r.Checkpoint!);
+        Assert.Equal([1L, 2, 3, 4], new CheckpointStore(run).List().Select(c => c.Step));
+        Assert.Empty(Directory.GetDirectories(run, ".tmp-*"));
+        // Every write finished (its background time is set when it ends) and each shard holds 3 fp32 buffers.
+        Assert.Equal([1L, 2, 3, 4], r.Checkpoints.Select(c => c.Step));
+        Assert.All(r.Checkpoints, c =>
+        {
+            Assert.True(c.BlockedMs > 0 && c.WriteMs > 0, $"step {c.Step}: blocked {c.BlockedMs} ms, write {c.WriteMs} ms");
+            Assert.Equal(3 * sizeof(float) * t.Engine.Layout.Total, c.Bytes);
+        });
+        Assert.Equal(r.Checkpoints.Sum(c => c.WriteMs), r.CheckpointWriteMs);
+    }
+
+    [Fact]
+    public void A_failed_background_write_surfaces_on_the_training_thread_with_the_checkpoint_it_was()
+    {
+        var data = TestData.PatternCorpus();
+        // The run folder's path holds a file: the background writer cannot make its temp folder there.
+        var periodic = Path.Combine(TestData.TempDir("fail"), "out");
+        using (var t = new Trainer(Config, Options(data, periodic, 9) with { CheckpointEvery = 2 }, TestData.Open))
+        {
+            File.WriteAllText(periodic, "not a folder");
+            var e = Assert.Throws<IOException>(() => t.Run());
+            Assert.StartsWith($"checkpoint {Path.Combine(periodic, "ckpt-000002")}: the background write failed: ", e.Message);
+        }
+        // The final checkpoint's failure surfaces at the end of the run, never lost.
+        var final = Path.Combine(TestData.TempDir("fail-final"), "out");
+        using (var t = new Trainer(Config, Options(data, final, 2) with { CheckpointEvery = 0 }, TestData.Open))
+        {
+            File.WriteAllText(final, "not a folder");
+            var e = Assert.Throws<IOException>(() => t.Run());
+            Assert.StartsWith($"checkpoint {Path.Combine(final, "ckpt-000002")}: the background write failed: ", e.Message);
+        }
+    }
+}
