@@ -30,7 +30,33 @@ public static class ClusterCommands
     static readonly Option<int> MissedProbes = new("--missed-probes")
     { Description = "Failure detection: missed probes before a process is declared dead", DefaultValueFactory = _ => 3 };
 
+    static readonly Option<string?> ClusterId = new("--cluster")
+    { Description = "The cluster's name (id): consoles and workers of another cluster are refused; default $ORCH_CLUSTER or orch" };
+    static readonly Option<string?> StateDir = new("--state-dir")
+    { Description = "Embedded mode: the folder runs and sweeps are kept in across restarts; default STATE/clusters/CLUSTER/state (STATE: $ORCH_STATE_DIR, $XDG_STATE_HOME/orch or ~/.local/state/orch)" };
+    static readonly Option<bool> Ephemeral = new("--ephemeral")
+    { Description = "Embedded mode: keep runs and sweeps in memory only (lost when the coordinator stops)" };
+
     public static IEnumerable<Command> Create() => [Coordinator(), Worker(), Local()];
+
+    static string ClusterIdOf(ParseResult pr)
+    {
+        var id = pr.GetValue(ClusterId) ?? (Environment.GetEnvironmentVariable("ORCH_CLUSTER") is { Length: > 0 } env ? env : ClusterNames.ClusterId);
+        LocalClusters.RequireValidId(id, "--cluster");
+        return id;
+    }
+
+    /// <summary>Where an embedded coordinator keeps its grain state: null with --ephemeral or in Redis mode (Redis keeps it).</summary>
+    static string? StateFolderOf(ParseResult pr, string clusterId, string? redis)
+    {
+        if (pr.GetValue(Ephemeral) && pr.GetValue(StateDir) is not null) throw new ArgumentException("--ephemeral and --state-dir: give one (memory, or that folder)");
+        if (redis is not null)
+        {
+            if (pr.GetValue(StateDir) is not null) throw new ArgumentException("--state-dir: Redis keeps the state in cluster mode (--redis); drop one of them");
+            return null;
+        }
+        return pr.GetValue(Ephemeral) ? null : Path.GetFullPath(pr.GetValue(StateDir) ?? LocalClusters.StateFolderOf(clusterId));
+    }
 
     static SiloSettings WithProbes(SiloSettings s, ParseResult pr)
     {
@@ -46,22 +72,26 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
-        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, advertise, ProbeMs, MissedProbes };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, advertise, ClusterId, StateDir, Ephemeral, ProbeMs, MissedProbes };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var web = DashboardFlags.Parse(pr);
+            var clusterId = ClusterIdOf(pr);
+            var redis = RedisOf(pr);
+            var stateFolder = StateFolderOf(pr, clusterId, redis);
+            using var stateLock = stateFolder is null ? null : StateFolderLock.Take(stateFolder);
             var settings = new SiloSettings
             {
-                Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = RedisOf(pr),
+                Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = redis, ClusterId = clusterId, StateFolder = stateFolder,
                 SiloPort = pr.GetValue(port), GatewayPort = pr.GetValue(gateway), Advertise = AdvertiseOf(pr.GetValue(advertise)),
             };
             settings = WithProbes(settings, pr);
             using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
             await using var dashboard = web.Enabled ? await StartDashboardAsync(web, DashboardFlags.IsDefaultPort(pr), host, ct) : null;
-            Console.Out.WriteLine($"coordinator up: silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
-                $"{(settings.Redis is null ? "embedded (in-memory state)" : "Redis " + settings.Redis)}" +
+            Console.Out.WriteLine($"coordinator up: cluster {clusterId}, silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
+                $"{(settings.Redis is not null ? "Redis " + settings.Redis : stateFolder is null ? "embedded (in-memory state)" : $"embedded (state in {stateFolder})")}" +
                 (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(dashboard?.Options ?? web));
             await WaitForShutdownAsync(host, ct);
             return CliAction.Ok;
@@ -82,13 +112,14 @@ public static class ClusterCommands
             Description = "auto|eager|lazy: how CUDA loads kernels; auto is eager with --slots > 1 (a lazy load waits for every run on the device)",
             DefaultValueFactory = _ => "auto",
         };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ProbeMs, MissedProbes };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
             if (dev != "cpu" && !(dev.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(dev[5..], out var n) && n >= 0))
                 throw new ArgumentException($"--device: '{dev}' is not cpu or cuda:N");
             int slots = SlotsOf(pr);
+            var clusterId = ClusterIdOf(pr);
             if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             var redis = RedisOf(pr);
             var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
@@ -115,7 +146,7 @@ public static class ClusterCommands
             };
             var settings = new SiloSettings
             {
-                Name = id, IsCoordinator = false, Redis = redis, Primary = primary, Advertise = adv,
+                Name = id, IsCoordinator = false, Redis = redis, Primary = primary, Advertise = adv, ClusterId = clusterId,
                 SiloPort = pr.GetValue(port) is > 0 and var p ? p : LocalPorts.FreePort(), GatewayPort = LocalPorts.FreePort(),
             };
             settings = WithProbes(settings, pr);
@@ -132,20 +163,32 @@ public static class ClusterCommands
     static Command Local()
     {
         var workers = new Option<int>("--workers", "-w") { Description = "CPU workers to start", DefaultValueFactory = _ => 2 };
-        var port = new Option<int>("--port") { Description = "Coordinator silo port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultSiloPort };
-        var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (0: a free one)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
-        var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port; 0: off", DefaultValueFactory = _ => 9464 };
-        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine (Ctrl-C stops them all)") { workers, Slots, port, gateway, metrics, Redis, ProbeMs, MissedProbes };
+        var name = new Option<string>("--name")
+        { Description = "The cluster's name (its id): consoles pick it with --cluster NAME; its runs are kept under that name", DefaultValueFactory = _ => ClusterNames.LocalClusterName };
+        var port = new Option<int>("--port") { Description = "Coordinator silo port (default 0: a free one)" };
+        var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (default 0: a free one)" };
+        var metrics = new Option<int?>("--metrics-port") { Description = "Prometheus scrape port (default: a free one); 0: off" };
+        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine as cluster NAME (Ctrl-C stops them all); console commands find it through its connection file")
+        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var web = DashboardFlags.Parse(pr);
             int n = pr.GetValue(workers);
             if (n is < 0 or > 256) throw new ArgumentException($"--workers: {n} is not 0..256");
+            var clusterId = pr.GetValue(name)!;
+            LocalClusters.RequireValidId(clusterId, "--name");
+            if (LocalClusters.Live(clusterId) is { } running)
+                throw new BadInputException($"a local cluster named '{clusterId}' is already running (pid {running.Pid}, gateway {running.Gateway}): stop it, or give this one another --name");
+            if (pr.GetValue(port) is < 0 or > 65535 || pr.GetValue(gateway) is < 0 or > 65535 || pr.GetValue(metrics) is < 0 or > 65535)
+                throw new ArgumentException("--port, --gateway-port, --metrics-port: give 0..65535");
             int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : LocalPorts.FreePort();
             int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : LocalPorts.FreePort();
+            int metricsPort = pr.GetValue(metrics) ?? LocalPorts.FreePort();
             var redis = RedisOf(pr);
+            var stateFolder = StateFolderOf(pr, clusterId, redis);
             string[] redisArgs = redis is null ? [] : ["--redis", redis];
+            string[] stateArgs = stateFolder is null ? (redis is null ? ["--ephemeral"] : []) : ["--state-dir", stateFolder];
             string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
             // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
             // Per process, whatever its slots: the slots share the process's pool, and a run's floating-point sums
@@ -155,7 +198,8 @@ public static class ClusterCommands
             await using var cluster = new ProcessGroup();
             // The coordinator says where its dashboard listens (the default port may be taken: then any free one).
             var dashboardUrl = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var coord = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", $"{pr.GetValue(metrics)}", .. redisArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
+            var coord = cluster.StartSelf("coordinator", ["coordinator", "--cluster", clusterId, "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
+                "--metrics-port", $"{metricsPort}", .. redisArgs, .. stateArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
                 onLine: (line, err) =>
                 {
                     (err ? Console.Error : Console.Out).WriteLine($"[coordinator] {line}");
@@ -165,19 +209,26 @@ public static class ClusterCommands
             if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
+                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
             string dashboard = "";
             if (web.Enabled)
             {
                 try { dashboard = await dashboardUrl.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); }
                 catch (TimeoutException) { } // it says why on its own lines; the summary goes without the URL
             }
-            Console.Out.WriteLine($"local cluster: coordinator gateway 127.0.0.1:{gatewayPort} (silo {siloPort}), {n} workers{dashboard}; " +
-                $"`orch run submit SPEC --coordinator 127.0.0.1:{gatewayPort}`; Ctrl-C stops them all");
-            try { await coord.WaitForExitAsync(ct); }
-            catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
-            Console.Error.WriteLine($"error: the coordinator exited with code {coord.ExitCode}; stopping the workers");
-            return CliAction.Failure;
+            LocalClusters.Write(new(clusterId, gw.ToString(), siloPort, metricsPort > 0 ? metricsPort : null, Environment.ProcessId, stateFolder, DateTimeOffset.UtcNow));
+            try
+            {
+                Console.Out.WriteLine($"local cluster: {clusterId}, coordinator gateway {gw} (silo {siloPort}), {n} workers, " +
+                    $"{(stateFolder is null ? (redis is null ? "in-memory state" : "state in Redis") : $"state in {stateFolder}")}" +
+                    (metricsPort > 0 ? $", metrics http://localhost:{metricsPort}/metrics" : "") + dashboard +
+                    $"; console commands find it (connection file {LocalClusters.FileOf(clusterId)}); Ctrl-C stops them all");
+                try { await coord.WaitForExitAsync(ct); }
+                catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
+                Console.Error.WriteLine($"error: the coordinator exited with code {coord.ExitCode}; stopping the workers");
+                return CliAction.Failure;
+            }
+            finally { LocalClusters.Remove(clusterId); }
         });
         return cmd;
     }

@@ -12,7 +12,7 @@ public static class ClusterStatusCommand
     public static Command Create()
     {
         var cluster = new Command("cluster", "The cluster at a glance");
-        var status = new Command("status", "Coordinator health, processes, workers, and runs and sweeps by state") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var status = new Command("status", "Coordinator health, processes, workers, and runs and sweeps by state") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(status, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);

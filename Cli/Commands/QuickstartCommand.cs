@@ -55,7 +55,7 @@ public static class QuickstartCommand
             // The dashboard on its usual port when that is free (another coordinator may hold it), else on any free one.
             int webPort = await LocalPorts.CanConnectAsync(new IPEndPoint(IPAddress.Loopback, DashboardOptions.DefaultPort), deadline.Token)
                 ? LocalPorts.FreePort() : DashboardOptions.DefaultPort;
-            var coordinator = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0", "--web-port", $"{webPort}"], onLine: logs.For("coordinator"));
+            var coordinator = cluster.StartSelf("coordinator", ["coordinator", "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--metrics-port", "0", "--web-port", $"{webPort}", "--ephemeral"], onLine: logs.For("coordinator"));
             var gateway = new IPEndPoint(IPAddress.Loopback, gatewayPort);
             if (!await LocalPorts.WaitForPortAsync(gateway, TimeSpan.FromSeconds(90), () => !coordinator.HasExited, deadline.Token))
                 throw new InvalidOperationException($"the coordinator did not come up (see {Path.Combine(work, "logs", "coordinator.log")})");

@@ -27,7 +27,7 @@ public static class RunCommands
     {
         var spec = new Argument<string>("SPEC") { Description = "RunSpec YAML file (docs/CLI.md)" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
-        var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var parsed = RunSpecYaml.Load(pr.GetValue(spec)!);
@@ -46,7 +46,7 @@ public static class RunCommands
     {
         var id = new Argument<string?>("ID") { Description = "Run id (default: the newest run)", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "Live progress until the run ends" };
-        var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, epoch, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, epoch, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -64,7 +64,7 @@ public static class RunCommands
     static Command Cancel()
     {
         var id = new Argument<string>("ID") { Description = "Run id" };
-        var cmd = new Command("cancel", "Cancel a run (ranks stop at their next step boundary)") { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("cancel", "Cancel a run (ranks stop at their next step boundary)") { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -78,7 +78,7 @@ public static class RunCommands
 
     static Command List()
     {
-        var cmd = new Command("list", "Every run with its state and progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("list", "Every run with its state and progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -94,23 +94,6 @@ public static class RunCommands
         });
         return cmd;
     }
-}
-
-/// <summary>Options every console command shares, and the connection they make.</summary>
-static class ConsoleOptions
-{
-    public static readonly Option<bool> Json = new("--json") { Description = "Print one JSON document" };
-    public static readonly Option<string> Coordinator = new("--coordinator")
-    {
-        Description = "The coordinator's gateway HOST:PORT; default $ORCH_COORDINATOR or 127.0.0.1:30000",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ORCH_COORDINATOR") ?? $"127.0.0.1:{ClusterNames.DefaultGatewayPort}",
-    };
-    public static readonly Option<string?> Redis = new("--redis") { Description = "Cluster mode: find the gateways through Redis; default $ORCH_REDIS" };
-
-    public static Task<IHost> ConnectAsync(ParseResult pr, CancellationToken ct) =>
-        ClusterClientFactory.ConnectAsync(
-            ClusterEndpoint.Parse(pr.GetValue(Coordinator)!, ClusterNames.DefaultGatewayPort, "--coordinator"),
-            pr.GetValue(Redis) ?? Environment.GetEnvironmentVariable("ORCH_REDIS"), ct);
 }
 
 /// <summary>Human output of a run: a status table, and live progress (step / total, loss, tokens/s, ETA, world, epoch).</summary>

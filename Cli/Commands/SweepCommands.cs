@@ -34,7 +34,7 @@ public static class SweepCommands
 
     static Command List()
     {
-        var cmd = new Command("list", "Every sweep launched on this cluster, with its progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("list", "Every sweep launched on this cluster, with its progress") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -54,7 +54,7 @@ public static class SweepCommands
         var id = new Argument<string>("ID") { Description = "Sweep id" };
         var bootstrap = new Option<int>("--bootstrap") { Description = $"Bootstrap resamples for the intervals and bands (0..{ApiQueries.MaxBootstrap})", DefaultValueFactory = _ => ApiQueries.DefaultBootstrap };
         var cmd = new Command("analysis", "Fit the sweep's completed runs so far (the dashboard's sweep page): law, bands, IsoFLOP minima, residuals; writes nothing")
-            { id, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+            { id, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             int n = pr.GetValue(bootstrap);
@@ -73,7 +73,7 @@ public static class SweepCommands
         var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr (or auto), lr_rule, seeds, workers, concurrency, retries, device, trainer, search" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the plan; launch nothing" };
-        var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             bool json = pr.GetValue(ConsoleOptions.Json);
@@ -105,7 +105,7 @@ public static class SweepCommands
     {
         var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch)" };
         var watch = new Option<bool>("--watch") { Description = "Live progress until the sweep ends" };
-        var cmd = new Command("status", "Progress of every run of a sweep") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("status", "Progress of every run of a sweep") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -126,7 +126,7 @@ public static class SweepCommands
         var output = new Option<string>("--out", "-o") { Description = "New folder for report.md, report.json and the plots", Required = true };
         var folder = new Option<string?>("--folder") { Description = "Report from a sweep folder on disk, without a cluster" };
         var bootstrap = new Option<int>("--bootstrap") { Description = "Bootstrap resamples for the intervals", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("report", "Fit the sweep's results and write Markdown, JSON and PNG/SVG plots") { id, output, folder, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("report", "Fit the sweep's results and write Markdown, JSON and PNG/SVG plots") { id, output, folder, bootstrap, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             if (pr.GetValue(bootstrap) < 0) throw new BadInputException($"--bootstrap {pr.GetValue(bootstrap)}: give resamples >= 0");

@@ -20,7 +20,7 @@ public static class WorkersCommands
 
     static Command List()
     {
-        var cmd = new Command("list", "Registered workers and their devices") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Redis };
+        var cmd = new Command("list", "Registered workers and their devices") { ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);

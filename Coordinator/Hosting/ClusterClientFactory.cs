@@ -10,6 +10,13 @@ namespace Orchestrator.Coordinator.Hosting;
 /// <summary>The coordinator could not be reached: one line with the address, no stack trace.</summary>
 public sealed class CoordinatorUnreachableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>The gateway serves another cluster than the one asked for (<see cref="Serves"/>: its id, when known).</summary>
+public sealed class ClusterMismatchException(string message, string asked, string? serves) : Exception(message)
+{
+    public string Asked { get; } = asked;
+    public string? Serves { get; } = serves;
+}
+
 /// <summary>Connects a console (or any tool) to the cluster gateway.</summary>
 public static class ClusterClientFactory
 {
@@ -17,23 +24,47 @@ public static class ClusterClientFactory
     /// Connects to the gateway at <paramref name="gateway"/> (embedded mode) or through Redis membership.
     /// Throws <see cref="CoordinatorUnreachableException"/> naming the address when nobody answers.
     /// </summary>
-    public static async Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, CancellationToken ct)
+    public static Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, CancellationToken ct) =>
+        ConnectAsync(gateway, redis, ClusterNames.ClusterId, ct);
+
+    /// <summary>
+    /// As above, to the cluster <paramref name="clusterId"/>: a gateway serving another cluster is refused with
+    /// <see cref="ClusterMismatchException"/> (Orleans checks the id in the connection preamble).
+    /// </summary>
+    public static async Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, string clusterId, CancellationToken ct)
     {
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
+        var spy = new ClusterIdSpy(clusterId);
+        builder.Logging.AddProvider(spy);
         builder.UseOrleansClient(c =>
         {
             if (redis is not null) c.UseRedisClustering(redis);
             else c.UseStaticClustering(gateway);
-            c.Configure<ClusterOptions>(o => { o.ClusterId = ClusterNames.ClusterId; o.ServiceId = ClusterNames.ServiceId; });
+            c.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = ClusterNames.ServiceId; });
             c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
         });
         var host = builder.Build();
         var where = redis is not null ? $"the cluster registered in Redis at {redis}" : $"the coordinator at {gateway}";
         try
         {
-            await host.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(15), ct);
+            var start = host.StartAsync(ct).WaitAsync(TimeSpan.FromSeconds(15), ct);
+            if (await Task.WhenAny(start, spy.Refused) == spy.Refused)
+            {
+                _ = start.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed; the host is disposed below
+                var serves = await spy.Refused;
+                throw new ClusterMismatchException(redis is not null
+                    ? $"the cluster registered in Redis at {redis} refused cluster id '{clusterId}': it serves {(serves is null ? "another" : $"'{serves}'")} (pass the --cluster its coordinator was started with)"
+                    : $"the coordinator at {gateway} refused cluster id '{clusterId}': it serves {(serves is null ? "another cluster" : $"cluster '{serves}'")} (pass the --cluster it was started with, or the address of cluster '{clusterId}')",
+                    clusterId, serves);
+            }
+            await start;
             return host;
+        }
+        catch (ClusterMismatchException)
+        {
+            host.Dispose();
+            throw;
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {

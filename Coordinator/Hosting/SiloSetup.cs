@@ -20,6 +20,10 @@ public sealed record SiloSettings
     /// <summary>Silo name: "coordinator" for coordinators, the worker id for workers (placement relies on it).</summary>
     public required string Name { get; init; }
     public required bool IsCoordinator { get; init; }
+    /// <summary>The cluster's id: processes (and consoles) of another cluster are refused when they connect.</summary>
+    public string ClusterId { get; init; } = ClusterNames.ClusterId;
+    /// <summary>Embedded coordinator: the folder its grain state is kept in across restarts; null keeps it in memory.</summary>
+    public string? StateFolder { get; init; }
     /// <summary>Redis connection string: cluster mode (Redis membership and grain state). Null: embedded mode.</summary>
     public string? Redis { get; init; }
     public int SiloPort { get; init; } = ClusterNames.DefaultSiloPort;
@@ -41,7 +45,7 @@ public static class SiloSetup
         if (s.Redis is { } redis)
         {
             silo.UseRedisClustering(redis);
-            silo.Configure<ClusterOptions>(o => { o.ClusterId = ClusterNames.ClusterId; o.ServiceId = ClusterNames.ServiceId; });
+            silo.Configure<ClusterOptions>(o => { o.ClusterId = s.ClusterId; o.ServiceId = ClusterNames.ServiceId; });
             silo.ConfigureEndpoints(s.Advertise, s.SiloPort, s.GatewayPort, listenOnAnyHostAddress: true);
             silo.AddRedisGrainStorage(ClusterNames.Storage, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             // Orleans binary (versioned by [Id]s) rather than the JSON default, which cannot read immutable collections back.
@@ -54,7 +58,8 @@ public static class SiloSetup
         }
         else
         {
-            silo.UseLocalhostClustering(s.SiloPort, s.GatewayPort, s.Primary, ClusterNames.ServiceId, ClusterNames.ClusterId);
+            silo.UseLocalhostClustering(s.SiloPort, s.GatewayPort, s.Primary, ClusterNames.ServiceId, s.ClusterId);
+            silo.Services.AddSingleton(new LocalGrainStorageOptions(s.StateFolder));
             silo.Services.AddKeyedSingleton<IGrainStorage, LocalGrainStorage>(ClusterNames.Storage);
         }
         silo.Configure<SiloOptions>(o => o.SiloName = s.Name);

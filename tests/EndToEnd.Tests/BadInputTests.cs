@@ -60,7 +60,7 @@ public sealed class BadInputTests
     public async Task Unknown_run_and_incompatible_worker_against_a_live_coordinator()
     {
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
-        await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
+        await using var coordinator = OrchProcess.Start(["coordinator", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
         await coordinator.WaitForLineAsync("coordinator up");
 
         var r = await OrchProcess.RunAsync("run", "status", "nope-000000", "--coordinator", $"127.0.0.1:{gateway}");

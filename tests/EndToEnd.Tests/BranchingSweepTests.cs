@@ -45,7 +45,7 @@ public sealed class BranchingSweepTests
             """);
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
-        await using var local = OrchProcess.Start(["local", "--workers", "2", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
+        await using var local = OrchProcess.Start(["local", "--workers", "2", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
         for (int i = 1; i <= 2; i++) await local.WaitForLineAsync($@"\[worker-{i}\] worker worker-{i} up");
         var launch = await OrchProcess.RunAsync("sweep", "launch", spec, "--json", "--coordinator", gw);
         Assert.True(launch.Exit == 0, launch.Stderr);

@@ -42,7 +42,7 @@ public sealed class GptElasticTests
             """);
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
-        await using var local = OrchProcess.Start(["local", "--workers", "3", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
+        await using var local = OrchProcess.Start(["local", "--workers", "3", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
         for (int i = 1; i <= 3; i++) await local.WaitForLineAsync($@"\[worker-{i}\] worker worker-{i} up");
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);

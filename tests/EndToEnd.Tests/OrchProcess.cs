@@ -13,6 +13,12 @@ namespace Orchestrator.Tests.EndToEnd;
 public sealed class OrchProcess : IAsyncDisposable
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "Orchestrator.Cli.dll");
+
+    /// <summary>
+    /// ORCH_STATE_DIR of every process this test run starts (unless a test gives its own): `orch local` connection
+    /// files and kept grain state stay out of the user's state folder and away from other test runs on the machine.
+    /// </summary>
+    public static readonly string StateDir = Directory.CreateTempSubdirectory("orch-e2e-state-").FullName;
     readonly Process process;
     readonly StringBuilder output = new();
     readonly List<(Regex Pattern, TaskCompletionSource<Match> Done)> waiters = [];
@@ -30,6 +36,7 @@ public sealed class OrchProcess : IAsyncDisposable
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_TieredPGO"] = "0";
+        psi.Environment["ORCH_STATE_DIR"] = StateDir;
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         var p = new Process { StartInfo = psi };
         var orch = new OrchProcess(p);
@@ -81,11 +88,16 @@ public sealed class OrchProcess : IAsyncDisposable
     }
 
     /// <summary>Runs a short command to the end: exit code, stdout, stderr.</summary>
-    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>As above, with these environment variables set.</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(IDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["ORCH_STATE_DIR"] = StateDir;
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -67,7 +67,7 @@ public sealed class PackedRunsTests
     {
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
-        await using var local = OrchProcess.Start(["local", "--workers", "1", "--slots", $"{slots}", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0"]);
+        await using var local = OrchProcess.Start(["local", "--workers", "1", "--slots", $"{slots}", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
         await local.WaitForLineAsync(@"\[worker-1\] worker worker-1 up");
         var ids = new List<string>();
         foreach (var spec in specs)

@@ -7,6 +7,8 @@ namespace Orchestrator.Tests.Experiments.EndToEnd;
 sealed class Orch : IAsyncDisposable
 {
     static string Dll => Path.Combine(AppContext.BaseDirectory, "Orchestrator.Cli.dll");
+    /// <summary>ORCH_STATE_DIR of every process this test run starts: connection files and kept state stay out of the user's.</summary>
+    static readonly string StateDir = Directory.CreateTempSubdirectory("orch-exp-state-").FullName;
     readonly Process process;
     readonly StringBuilder stdout = new(), stderr = new();
     readonly TaskCompletionSource<string> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,6 +29,7 @@ sealed class Orch : IAsyncDisposable
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_TieredPGO"] = "0";
+        psi.Environment["ORCH_STATE_DIR"] = StateDir;
         var orch = new Orch(new Process { StartInfo = psi }, readyMarker);
         orch.process.OutputDataReceived += (_, e) => orch.OnLine(orch.stdout, e.Data);
         orch.process.ErrorDataReceived += (_, e) => orch.OnLine(orch.stderr, e.Data);

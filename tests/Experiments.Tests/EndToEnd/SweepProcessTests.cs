@@ -20,7 +20,7 @@ public sealed class SweepProcessTests : IDisposable
     [Fact]
     public async Task A_sweep_on_orch_local_completes_and_reports()
     {
-        await using var local = Orch.Start("local cluster:", "local", "--workers", "2", "--port", "0", "--gateway-port", "0", "--metrics-port", "0");
+        await using var local = Orch.Start("local cluster:", "local", "--workers", "2", "--port", "0", "--gateway-port", "0", "--metrics-port", "0", "--ephemeral");
         string line = await local.ReadyAsync(TimeSpan.FromSeconds(120));
         string gateway = Regex.Match(line, @"gateway (127\.0\.0\.1:\d+)").Groups[1].Value;
 
