@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.Interop;
@@ -52,9 +53,16 @@ public sealed class ShardSnapshot : IDisposable
         {
             var t = empty(Math.Max(Elements, 1), dtype: ScalarType.Float32);
             if (!pin) return t.DetachFromDisposeScope();
-            var pinned = t.pin_memory();
-            t.Dispose();
-            return pinned.DetachFromDisposeScope();
+            try
+            {
+                var pinned = t.pin_memory();
+                t.Dispose();
+                return pinned.DetachFromDisposeScope();
+            }
+            catch (ExternalException)
+            {
+                return t.DetachFromDisposeScope(); // the host cannot pin this much: pageable memory, a slower copy
+            }
         }).ToArray();
     }
 

@@ -6,10 +6,10 @@ using Orchestrator.Sharding.Engine;
 
 namespace Orchestrator.Worker.Checkpoints;
 
-/// <summary>One checkpoint's cost: how long the training thread was blocked (waiting for the previous write, then the
-/// device-to-host snapshot), how long the background write took (shard, checksum, and on rank 0 the commit), and the
-/// bytes of this rank's shard.</summary>
-public sealed record CheckpointTiming(long Step, double BlockedMs, double WriteMs, long Bytes);
+/// <summary>One checkpoint's cost: how long the training thread was blocked (<paramref name="WaitMs"/> of it waiting for
+/// the previous write, the rest the device-to-host snapshot), how long the background write took (shard, checksum,
+/// and on rank 0 the commit), and the bytes of this rank's shard.</summary>
+public sealed record CheckpointTiming(long Step, double BlockedMs, double WaitMs, double WriteMs, long Bytes);
 
 /// <summary>
 /// Writes a trainer's checkpoints off the training thread. <see cref="Save"/> (collective, between steps) waits for the
@@ -34,17 +34,18 @@ public sealed class CheckpointWriter(CheckpointStore store, StepEngine engine) :
     {
         var blocked = Stopwatch.StartNew();
         _writer.Drain();
+        double waitMs = blocked.Elapsed.TotalMilliseconds;
         var final = Path.Combine(store.Root, CheckpointStore.FolderName(state.Step));
         if (CheckpointFolders.IsValid(final)) // this step is already saved (a resume that had nothing left to do)
         {
-            Record(new CheckpointTiming(state.Step, blocked.Elapsed.TotalMilliseconds, 0, 0));
+            Record(new CheckpointTiming(state.Step, blocked.Elapsed.TotalMilliseconds, waitMs, 0, 0));
             return final;
         }
         var temp = CheckpointFolders.Temp(store.Root, state.Step, ShardedCheckpoint.AgreeNonce(engine));
         var snapshot = _snapshot ??= new ShardSnapshot(engine);
         snapshot.Capture(state.Step);
         var stateJson = JsonSerializer.SerializeToUtf8Bytes(state, CheckpointStore.Json);
-        int index = Record(new CheckpointTiming(state.Step, 0, 0, snapshot.Bytes));
+        int index = Record(new CheckpointTiming(state.Step, 0, waitMs, 0, snapshot.Bytes));
         var metadata = new Dictionary<string, string> { ["format"] = "orchestrator-checkpoint", ["step"] = state.Step.ToString(CultureInfo.InvariantCulture) };
         _writer.Start(final, ct =>
         {
