@@ -27,11 +27,23 @@ public static class RunCommands
     {
         var spec = new Argument<string>("SPEC") { Description = "RunSpec YAML file (docs/CLI.md)" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
-        var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check the spec and its files on this machine (data folder, corpus block size, init_from); submit nothing" };
+        var cmd = new Command("submit", "Submit a run; prints its id") { spec, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var parsed = RunSpecYaml.Load(pr.GetValue(spec)!);
             RunSpecValidator.Validate(parsed); // bad input fails here, before any connection
+            if (pr.GetValue(dryRun))
+            {
+                RunPreflight.Check(parsed);
+                if (pr.GetValue(ConsoleOptions.Json))
+                    JsonOutput.Write(new { parsed.Name, TotalSteps = parsed.ResolvedSteps, WorkersMin = parsed.Workers.Min, WorkersMax = parsed.Workers.Max, parsed.Data, Ok = true });
+                else Console.Out.WriteLine($"ok: run {parsed.Name}: {parsed.ResolvedSteps} steps on {parsed.Workers.Min}..{parsed.Workers.Max} workers" +
+                    (parsed.Trainer == "gpt" ? $", data {parsed.Data}" : $", {parsed.Trainer} trainer") + "; nothing submitted");
+                return CliAction.Ok;
+            }
+            // A loopback cluster sees the files as its workers do: its runs' missing files are refused here, not after a worker took the run.
+            if (ConsoleOptions.Resolve(pr) is { Redis: null, Gateway: var gw } && System.Net.IPAddress.IsLoopback(gw.Address)) RunPreflight.Check(parsed);
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
             var status = await host.Client().SubmitRunAsync(parsed);
             if (pr.GetValue(watch)) return await RunView.WatchAsync(host.Client(), status.Id, pr.GetValue(ConsoleOptions.Json), ct);

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Runs;
 
@@ -95,7 +94,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
             // Our own abort (a newer command arrived) is not a failure.
             if (Interrupting(a) is { } c) return c;
             if (rt.Stopping.IsCancellationRequested) return null;
-            bool transient = e is TransientJobException or IOException or SocketException or TimeoutException or OperationCanceledException;
+            bool transient = JobFailures.IsTransient(e);
             log.LogError(e, "job failed ({Kind})", transient ? "transient" : "fatal");
             buffer.Fail(e.GetBaseException().Message, transient);
             for (int i = 0; i < 20 && !buffer.IsEmpty && Flush(run, buffer) is null; i++)
