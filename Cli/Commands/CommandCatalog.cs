@@ -13,6 +13,7 @@ public static class CommandCatalog
         TokenizerCommands.Create(),
         .. TrainCommands.Create(),
         BenchCommands.Create(),
+        CheckCommands.Create(),
         .. ClusterCommands.Create(),
         RunCommands.Create(),
         WorkersCommands.Create(),

@@ -34,6 +34,9 @@ public static class TrainCommands
         var outDir = new Option<string>("--out") { Description = "Run folder for checkpoints", Required = true };
         var model = new Option<string>("--model") { Description = $"Preset: {string.Join(", ", GptPresets.Names)}", DefaultValueFactory = _ => "micro" };
         var set = new Option<string?>("--set") { Description = "Model overrides: n_layer=..,n_head=..,n_embd=..,block_size=..,vocab_size=..,bias=..,dropout=.." };
+        var parametrization = new Option<string>("--parametrization") { Description = "sp (GPT-2's standard parametrization) or mup (μP: learning rates tuned at --base-width transfer to wider models)", DefaultValueFactory = _ => Parametrizations.Standard };
+        parametrization.AcceptOnlyFromAmong(Parametrizations.Names);
+        var baseWidth = new Option<int?>("--base-width") { Description = "mup: the width (n_embd) whose hyperparameters transfer; at most the model's n_embd" };
         var steps = new Option<int>("--steps") { Description = "Run horizon in optimizer steps (the LR schedule spans it)", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "Micro-batch in sequences per rank", DefaultValueFactory = _ => 12 };
         var block = new Option<int?>("--block") { Description = "Tokens per sequence (default: the smaller of the model's and the corpus' block size)" };
@@ -73,7 +76,7 @@ public static class TrainCommands
         graphs.AcceptOnlyFromAmong("auto", "on", "off");
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
-            data, outDir, model, set, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
+            data, outDir, model, set, parametrization, baseWidth, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
             device, dtype, nproc, backend, zero, ckptEvery, ckptMinutes, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
             evalEvery, evalBatches, logEvery, json, graphs,
         };
@@ -106,7 +109,10 @@ public static class TrainCommands
             int? corpusBlock = CorpusSources.BlockSize(dataDir);
             int vocab = CorpusSources.VocabSize(dataDir);
             var config = GptPresets.Get(pr.GetValue(model)!) with { VocabSize = vocab };
-            config = GptPresets.ApplyOverrides(config, pr.GetValue(set)).Validate();
+            config = GptPresets.ApplyOverrides(config, pr.GetValue(set));
+            if (Parametrizations.Problem(pr.GetValue(parametrization)!, pr.GetValue(baseWidth) ?? 0, config.NEmbd, null) is { } mupProblem)
+                throw new ArgumentException(mupProblem.Replace("base_width", "--base-width").Replace("parametrization mup", "--parametrization mup"));
+            config = (config with { Parametrization = pr.GetValue(parametrization)!, BaseWidth = pr.GetValue(baseWidth) ?? 0 }).Validate();
             int t = pr.GetValue(block) ?? Math.Min(config.BlockSize, corpusBlock ?? config.BlockSize);
             if (corpusBlock is int cb && t > cb)
                 throw new ArgumentException($"--block {t} is larger than the corpus' block size {cb}; use --block {cb} or less, or prepare the corpus with --block-size {t}");
@@ -135,7 +141,7 @@ public static class TrainCommands
             using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.Communicator);
             var c = trainer.Config;
             Console.Error.WriteLine(
-                $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +
+                $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide{(c.Mup ? $" (μP, base width {c.BaseWidth})" : "")}, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +
                 $"{c.ParameterCount / 1e6:F2}M parameters ({c.NonEmbeddingParameterCount / 1e6:F2}M non-embedding); device {trainer.Device.Name}, " +
                 $"{trainer.Options.BatchSize}x{trainer.Options.BlockSize}x{trainer.Options.GradAccum} = {trainer.Options.BatchSize * trainer.Options.BlockSize * trainer.Options.GradAccum:N0} tokens/step" +
                 (trainer.ResumedFrom is null ? "" : $"; resumed from {trainer.ResumedFrom} at step {trainer.StartStep}"));

@@ -83,6 +83,10 @@ public sealed record ModelShape
     [Id(3)] public int NEmbd { get; init; } = 128;
     [Id(4)] public int BlockSize { get; init; } = 128;
     [Id(5)] public double Dropout { get; init; }
+    /// <summary>sp (GPT-2's standard parametrization) or mup (μP: <see cref="Parametrizations"/>).</summary>
+    [Id(6)] public string Parametrization { get; init; } = Parametrizations.Standard;
+    /// <summary>μP's base width: the width whose learning rate transfers (0 under sp).</summary>
+    [Id(7)] public int BaseWidth { get; init; }
 }
 
 /// <summary>Elastic world size: the run starts with at least Min workers and grows to Max.</summary>

@@ -31,6 +31,8 @@ public static class RunSpecValidator
                 p.Add($"model.n_embd: {spec.Model.NEmbd} is not a multiple of n_head {spec.Model.NHead}");
         }
         if (spec.Model.BlockSize < 1) p.Add($"model.block_size: {spec.Model.BlockSize} must be at least 1");
+        int width = spec.Model.Preset is { } named && ModelShapes.TryGetPreset(named, out var resolved) ? resolved.NEmbd : spec.Model.NEmbd;
+        if (Parametrizations.Problem(spec.Model.Parametrization ?? "", spec.Model.BaseWidth, width, "model") is { } parametrization) p.Add(parametrization);
         if (spec.Batch < 1) p.Add($"batch: {spec.Batch} must be at least 1");
         if (spec.GradAccum < 1) p.Add($"grad_accum: {spec.GradAccum} must be at least 1");
         if (WorldBatch.Problem(spec) is { } globalBatch) p.Add(globalBatch);

@@ -103,6 +103,12 @@ public static partial class SweepSpecYaml
         }
         for (int i = 0; i < (d.Params?.Count ?? 0); i++) models.Add(ModelShapes.FromTarget(d.Params![i], block, $"params[{i}]"));
         if (models.Count == 0) throw new ArgumentException("no models: give models (shapes) or params (target parameter counts)");
+        string parametrization = d.Parametrization ?? Parametrizations.Standard;
+        int baseWidth = d.BaseWidth ?? 0;
+        var narrowest = models.MinBy(m => m.NEmbd)!;
+        if (Parametrizations.Problem(parametrization, baseWidth, narrowest.NEmbd, "models") is { } parametrizationProblem)
+            throw new ArgumentException(parametrizationProblem);
+        models = [.. models.Select(m => m with { Parametrization = parametrization, BaseWidth = baseWidth })];
 
         var tokens = Budgets(d.Tokens, "tokens").Select(t => (long)Math.Round(t)).ToImmutableArray();
         var flops = Budgets(d.FlopBudgets, "flop_budgets").ToImmutableArray();
@@ -246,7 +252,7 @@ public static partial class SweepSpecYaml
                 : type.EndsWith("SearchYaml") ? "search: " + Search.SearchYamlReader.Keys
                 : type.EndsWith("SearchParamYaml") ? "a searched parameter: " + Search.SearchYamlReader.ParamKeys
                 : type.EndsWith("EarlyStopYaml") ? "search.early_stop: " + Search.SearchYamlReader.EarlyStopKeys
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs, search";
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs, search, parametrization, base_width";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

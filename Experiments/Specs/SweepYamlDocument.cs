@@ -24,6 +24,8 @@ namespace Orchestrator.Experiments.Specs;
 //   holdout: largest                 # or [KEY, ...]: fit without these runs and predict them
 //   max_epochs: 1                    # refuse runs that repeat the corpus's training tokens
 //   search: { lr: { min: 1e-4, max: 1e-2, points: 5 } }   # see Search/SearchYaml.cs; lr: auto uses its fit
+//   parametrization: mup             # sp (default) | mup: every model in μP with
+//   base_width: 64                   #   this base width (at most the narrowest model's n_embd)
 
 sealed class SweepYamlDocument
 {
@@ -62,6 +64,8 @@ sealed class SweepYamlDocument
     public object? Holdout { get; set; }
     public double? MaxEpochs { get; set; }
     public Search.SearchYaml? Search { get; set; }
+    public string? Parametrization { get; set; }
+    public int? BaseWidth { get; set; }
 }
 
 sealed class ModelYaml

@@ -1,4 +1,5 @@
 using Orchestrator.Sharding.Model;
+using Orchestrator.Sharding.Optim;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Sharding.Engine;
@@ -27,21 +28,28 @@ public sealed class OptimizerRegion(FlatLayout layout, int rank, bool replicated
     public Tensor Of(Tensor full) => Replicated ? full : cat(Spans().Select(r => full.narrow(0, r.FullStart, r.Length)).ToList(), 0);
 
     /// <summary>
-    /// The elements AdamW decays (those of 2-D weights, as nanoGPT groups them) as runs of the region, merged where
-    /// they touch: read off the layout, so no mask tensor exists.
+    /// The region's parameter groups as runs, merged where they touch with the same group: AdamW decays the elements
+    /// of 2-D weights (nanoGPT's grouping) and each parameter's learning rate is multiplied by
+    /// <paramref name="lrScale"/> of its name (μP; 1 when null). Read off the layout, so no mask tensor exists and a
+    /// ZeRO shard gets exactly the pieces of each group it holds. Elements left out (1-D parameters at multiplier 1,
+    /// padding) are plain.
     /// </summary>
-    public List<(long Offset, long Length)> DecayRuns()
+    public List<UpdateRun> UpdateRuns(Func<string, double>? lrScale = null)
     {
-        var runs = new List<(long Offset, long Length)>();
+        var runs = new List<UpdateRun>();
         foreach (var (g, low, length, regionStart) in Spans())
         {
-            foreach (var p in Layout.Params.Where(p => p.Group == g && p.Shape.Length >= 2).OrderBy(Layout.FullOffset))
+            foreach (var p in Layout.Params.Where(p => p.Group == g).OrderBy(Layout.FullOffset))
             {
+                bool decay = p.Shape.Length >= 2;
+                double scale = lrScale?.Invoke(p.Name) ?? 1.0;
+                if (!decay && scale == 1.0) continue;
                 long a = Math.Max(Layout.FullOffset(p), low), b = Math.Min(Layout.FullOffset(p) + p.Numel, low + length);
                 if (b <= a) continue;
                 long at = regionStart + a - low;
-                if (runs.Count > 0 && runs[^1].Offset + runs[^1].Length == at) runs[^1] = (runs[^1].Offset, runs[^1].Length + b - a);
-                else runs.Add((at, b - a));
+                if (runs.Count > 0 && runs[^1].Offset + runs[^1].Length == at && runs[^1].Decay == decay && runs[^1].LrScale == scale)
+                    runs[^1] = runs[^1] with { Length = runs[^1].Length + b - a };
+                else runs.Add(new UpdateRun(at, b - a, decay, scale));
             }
         }
         return runs;

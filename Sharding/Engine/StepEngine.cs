@@ -99,7 +99,7 @@ public sealed partial class StepEngine : IDisposable
             throw new ArgumentException($"initial masters: need {Layout.PaddedTotal} fp32 values (this model's full vector at world {comm.WorldSize}), got {initialMasters.numel()} {initialMasters.dtype}");
         var full = initialMasters ?? HostFullVector(_copies, Layout); // made here: the scope frees it
         if (comm.WorldSize > 1) BroadcastFromRank0(full);
-        _adam = new FlatAdamW(Region.Of(full).to(_device, copy: true).DetachFromDisposeScope(), Region.DecayRuns(), options.Optimizer, options.FusedAdamW);
+        _adam = new FlatAdamW(Region.Of(full).to(_device, copy: true).DetachFromDisposeScope(), Region.UpdateRuns(model.LrScale), options.Optimizer, options.FusedAdamW);
         var dtype = ComputeDtype;
         (_residency, Zero3RecomputeReason) = options.Zero switch
         {

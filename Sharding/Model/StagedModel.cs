@@ -36,8 +36,15 @@ public sealed class StagedModel
     /// <summary>True when some parameter is used by two stages (a tied embedding/head).</summary>
     public bool HasSharedParameters { get; }
 
-    public StagedModel(IReadOnlyList<ModelStage> stages, Func<Tensor, Tensor, Tensor> loss)
+    /// <summary>
+    /// The learning-rate multiplier of a parameter, by its name (μP's per-group learning rates); null: 1 for all.
+    /// The optimizer turns it into runs of its flat region, so it holds under DDP and every ZeRO stage.
+    /// </summary>
+    public Func<string, double>? LrScale { get; }
+
+    public StagedModel(IReadOnlyList<ModelStage> stages, Func<Tensor, Tensor, Tensor> loss, Func<string, double>? lrScale = null)
     {
+        LrScale = lrScale;
         if (stages.Count == 0) throw new ArgumentException("a staged model needs at least one stage");
         Stages = stages;
         Loss = loss;

@@ -40,5 +40,5 @@ public static class ForkSource
             throw new ArgumentException($"--init-from {source}: its model ({Describe(ckpt.State.Model)}) is not this run's ({Describe(config)}); fork with the same model shape");
     }
 
-    static string Describe(GptConfig c) => $"{c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, block {c.BlockSize}, vocab {c.VocabSize}";
+    static string Describe(GptConfig c) => $"{c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide, block {c.BlockSize}, vocab {c.VocabSize}, {(c.Mup ? $"μP base width {c.BaseWidth}" : "SP")}";
 }

@@ -1,5 +1,6 @@
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Orchestrator.Worker.Export;
@@ -16,6 +17,11 @@ public enum ExportLayout
 /// <summary>
 /// Writes a model's fp32 weights as safetensors with GPT-2 tensor names, so PyTorch (nanoGPT's GPT or HF's
 /// GPT2LMHeadModel) can load it. The embedding keeps its padded vocabulary rows (metadata says both sizes).
+/// A μP model's two multipliers are folded into the weights, so the file is a plain GPT-2 with the model's logits:
+/// the head's input multiplier m = base_width / n_embd into ln_f's weight and bias (ln_f feeds only the tied head;
+/// the embedding itself cannot carry it, being the input embedding too), and the extra 1/sqrt(d_head) of μP's
+/// attention scale into c_attn's query rows (weight and bias). The metadata says so (parametrization, base_width,
+/// mup_folded).
 /// </summary>
 public static class GptExporter
 {
@@ -35,7 +41,13 @@ public static class GptExporter
             ["n_layer"] = config.NLayer.ToString(), ["n_head"] = config.NHead.ToString(), ["n_embd"] = config.NEmbd.ToString(),
             ["block_size"] = config.BlockSize.ToString(), ["vocab_size"] = config.VocabSize.ToString(),
             ["padded_vocab_size"] = config.PaddedVocabSize.ToString(), ["bias"] = config.Bias ? "true" : "false",
+            ["parametrization"] = config.Parametrization,
         };
+        if (config.Mup)
+        {
+            meta["base_width"] = config.BaseWidth.ToString();
+            meta["mup_folded"] = "output multiplier base_width/n_embd in ln_f, attention's extra 1/sqrt(d_head) in c_attn's query rows: load as a plain GPT-2";
+        }
         var temp = Path.Combine(dir, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
         try
         {
@@ -59,6 +71,7 @@ public static class GptExporter
             // them; only the tensor handed back leaves it (to the caller's scope, if any).
             using var scope = NewDisposeScope();
             var tensor = t.detach().to(ScalarType.Float32).cpu();
+            if (config.Mup) tensor = FoldMup(config, name, tensor);
             if (layout == ExportLayout.HuggingFace && Conv1DWeights.Any(name.EndsWith)) tensor = tensor.t().contiguous();
             list.Add(("transformer." + name, tensor.MoveToOuterDisposeScope()));
         }
@@ -81,5 +94,24 @@ public static class GptExporter
             list.Add(("transformer.ln_f.bias", zeros(c)));
         }
         return list;
+    }
+
+    /// <summary>
+    /// μP's multipliers folded into a copy of the tensor that carries them (others are returned as they are):
+    /// ln_f's weight and bias times base_width / n_embd; c_attn's query rows (the first n_embd outputs) times
+    /// 1/sqrt(d_head), so GPT-2's 1/sqrt(d_head) scores become μP's 1/d_head.
+    /// </summary>
+    static Tensor FoldMup(GptConfig config, string name, Tensor tensor)
+    {
+        double factor;
+        if (name is "ln_f.weight" or "ln_f.bias") factor = config.WidthRatio;
+        else if (name.EndsWith("attn.c_attn.weight", StringComparison.Ordinal) || name.EndsWith("attn.c_attn.bias", StringComparison.Ordinal))
+            factor = 1.0 / Math.Sqrt(config.HeadSize);
+        else return tensor;
+        var folded = tensor.clone(); // never the model's own storage (a CPU fp32 tensor's .to/.cpu return it as is)
+        using Scalar f = factor;
+        if (name.StartsWith("ln_f.", StringComparison.Ordinal)) folded.mul_(f);
+        else folded.narrow(0, 0, config.NEmbd).mul_(f);
+        return folded;
     }
 }

@@ -58,8 +58,9 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
                     : NcclCommunicator.Create(new Rendezvous(Rendezvous.Nccl, a.Rank, a.WorldSize, [], Convert.FromBase64String(bootstraps[0])), CudaIndex());
         }
         int vocab = CorpusSources.VocabSize(s.Data);
-        var config = (s.Model.Preset is { } preset ? GptPresets.Get(preset) with { VocabSize = vocab }
-            : new GptConfig(s.Model.NLayer, s.Model.NHead, s.Model.NEmbd, s.Model.BlockSize, vocab, Dropout: s.Model.Dropout)).Validate();
+        var config = ((s.Model.Preset is { } preset ? GptPresets.Get(preset) with { VocabSize = vocab }
+            : new GptConfig(s.Model.NLayer, s.Model.NHead, s.Model.NEmbd, s.Model.BlockSize, vocab, Dropout: s.Model.Dropout))
+            with { Parametrization = s.Model.Parametrization, BaseWidth = s.Model.BaseWidth }).Validate();
         var options = new TrainOptions
         {
             Steps = a.TotalSteps, BatchSize = s.Batch, BlockSize = Math.Min(config.BlockSize, CorpusSources.BlockSize(s.Data) ?? config.BlockSize),

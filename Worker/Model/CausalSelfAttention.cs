@@ -4,7 +4,11 @@ using static TorchSharp.torch;
 
 namespace Orchestrator.Worker.Model;
 
-/// <summary>Multi-head causal self-attention: one fused QKV projection, SDPA (flash kernels on CUDA), output projection.</summary>
+/// <summary>
+/// Multi-head causal self-attention: one fused QKV projection, SDPA (flash kernels on CUDA), output projection. Under
+/// μP the scores are scaled by 1/d_head instead of SDPA's 1/sqrt(d_head): the query is multiplied by 1/sqrt(d_head)
+/// before SDPA (so the flash kernels still apply); the exporter folds that factor into c_attn's query rows.
+/// </summary>
 public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 {
     // Field names are the parameter names (attn.c_attn.weight, ...), matching nanoGPT and GPT-2 checkpoints.
@@ -12,6 +16,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     readonly Linear c_proj;
     readonly int _nHead;
     readonly double _dropout;
+    readonly Scalar? _queryScale; // μP: 1/sqrt(d_head) on the query; null under SP
 
     public CausalSelfAttention(GptConfig config) : base(nameof(CausalSelfAttention))
     {
@@ -19,6 +24,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         c_proj = nn.Linear(config.NEmbd, config.NEmbd, hasBias: config.Bias);
         _nHead = config.NHead;
         _dropout = config.Dropout;
+        if (config.Mup) _queryScale = 1.0 / Math.Sqrt(config.HeadSize);
         RegisterComponents();
     }
 
@@ -27,6 +33,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         long b = x.shape[0], t = x.shape[1], c = x.shape[2], hs = c / _nHead;
         var qkv = c_attn.call(x).split(c, dim: 2);                                 // 3 x (B, T, C)
         var q = qkv[0].view(b, t, _nHead, hs).transpose(1, 2);                      // (B, nh, T, hs)
+        if (_queryScale is { } qs) q = q.mul(qs);
         var k = qkv[1].view(b, t, _nHead, hs).transpose(1, 2);                      // (B, nh, T, hs)
         var v = qkv[2].view(b, t, _nHead, hs).transpose(1, 2);                      // (B, nh, T, hs)
         var p = training ? _dropout : 0.0;
@@ -38,7 +45,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) { c_attn.Dispose(); c_proj.Dispose(); }
+        if (disposing) { c_attn.Dispose(); c_proj.Dispose(); _queryScale?.Dispose(); }
         base.Dispose(disposing);
     }
 }

@@ -12,10 +12,21 @@ namespace Orchestrator.Worker.Model;
 /// <param name="VocabSize">Tokenizer vocabulary; the embedding uses <see cref="PaddedVocabSize"/> rows.</param>
 /// <param name="Bias">Biases in Linear and LayerNorm layers (GPT-2: true; a little better and faster: false).</param>
 /// <param name="Dropout">Dropout probability; 0 for pretraining, 0.1+ for finetuning.</param>
+/// <param name="Parametrization">"sp" (standard, GPT-2's) or "mup" (maximal update parametrization: see <see cref="Gpt"/>).</param>
+/// <param name="BaseWidth">μP's base width: at n_embd = base_width μP's multipliers are 1; 0 under SP.</param>
 public sealed record GptConfig(
     int NLayer = 12, int NHead = 12, int NEmbd = 768, int BlockSize = 1024, int VocabSize = 50257,
-    bool Bias = true, double Dropout = 0.0)
+    bool Bias = true, double Dropout = 0.0, string Parametrization = Parametrizations.Standard, int BaseWidth = 0)
 {
+    /// <summary>True under μP.</summary>
+    public bool Mup => Parametrization == Parametrizations.Mup;
+
+    /// <summary>
+    /// base_width / n_embd under μP (1 under SP): the output logits' multiplier and the hidden matrices' learning-rate
+    /// and initial-variance factor.
+    /// </summary>
+    public double WidthRatio => Mup ? (double)BaseWidth / NEmbd : 1.0;
+
     /// <summary>Vocabulary rounded up to a multiple of 64 (tensor-core friendly; GPT-2's 50257 becomes 50304).</summary>
     public int PaddedVocabSize => ModelShapes.PaddedVocab(VocabSize);
 
@@ -34,6 +45,7 @@ public sealed record GptConfig(
         if (BlockSize < 1) throw new ArgumentException($"model: block_size={BlockSize} must be at least 1");
         if (VocabSize < 2) throw new ArgumentException($"model: vocab_size={VocabSize} must be at least 2");
         if (Dropout is < 0 or >= 1) throw new ArgumentException($"model: dropout={Dropout} must be in [0, 1)");
+        if (Parametrizations.Problem(Parametrization, BaseWidth, NEmbd, "model") is { } problem) throw new ArgumentException(problem);
         return this;
     }
 

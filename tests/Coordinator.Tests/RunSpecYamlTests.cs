@@ -31,6 +31,21 @@ public sealed class RunSpecYamlTests
     }
 
     [Fact]
+    public void A_mup_model_keeps_its_parametrization_and_base_width()
+    {
+        var spec = RunSpecYaml.Parse("""
+            name: mup
+            data: /d
+            model: { n_layer: 2, n_head: 4, n_embd: 256, parametrization: mup, base_width: 64 }
+            steps: 10
+            checkpoint: { path: /shared/runs }
+            """);
+        Assert.Equal(("mup", 64), (spec.Model.Parametrization, spec.Model.BaseWidth));
+        Assert.Empty(RunSpecValidator.Problems(spec));
+        Assert.Equal("sp", RunSpecYaml.Parse("name: a\ndata: /d\nsteps: 1\ncheckpoint: { path: /r }").Model.Parametrization);
+    }
+
+    [Fact]
     public void A_small_preset_is_a_valid_model_and_resolves_to_its_shape()
     {
         var spec = RunSpecYaml.Parse("""
@@ -95,6 +110,10 @@ public sealed class RunSpecYamlTests
     [InlineData("checkpoint: { path: runs }", "checkpoint.path: 'runs' is not an absolute path (workers run in other directories)")]
     [InlineData("data: /d/../../etc", "data: '/d/../../etc' holds '..': give the folder without parent steps")]
     [InlineData("workers: { min: 1, max: 100000 }", "workers.max: 100000 is over the limit of 1024")]
+    [InlineData("model: { n_embd: 64, parametrization: mup, base_width: 128 }", "model: base_width 128 is larger than n_embd 64; μP scales up from its base width, so it must be at most the model's width")]
+    [InlineData("model: { parametrization: mup }", "model: parametrization mup needs base_width, the width its learning rate was tuned at (e.g. base_width 128)")]
+    [InlineData("model: { parametrization: ntk }", "model: parametrization 'ntk' is not one of sp, mup")]
+    [InlineData("model: { base_width: 64 }", "model: base_width 64 applies only to parametrization mup (this one is sp)")]
     public void Values_are_refused_with_their_key(string line, string problem)
     {
         var lines = new Dictionary<string, string>

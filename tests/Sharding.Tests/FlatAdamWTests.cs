@@ -84,4 +84,52 @@ public sealed class FlatAdamWTests
         e = Assert.Throws<ArgumentException>(() => new FlatAdamW(master, [(6L, 4L)], new AdamWSettings()));
         Assert.Contains("inside the region of 8", e.Message);
     }
+
+    [Fact]
+    public void Learning_rate_groups_step_each_run_by_its_multiplier_fused_and_element_wise()
+    {
+        TorchRuntime.Initialize();
+        var options = new AdamWSettings(WeightDecay: 0.1);
+        // Decayed at 0.25 (μP's hidden matrices), decayed at 1 (embeddings), plain at 1 (biases; also the gaps).
+        UpdateRun[] runs = [new(0, 3, true, 0.25), new(3, 2, true), new(7, 4, true, 0.25), new(12, 2, false, 0.5)];
+        var lrScale = new double[16];
+        var decay = new bool[16];
+        Array.Fill(lrScale, 1.0);
+        foreach (var r in runs)
+            for (var i = r.Offset; i < r.Offset + r.Length; i++) { lrScale[i] = r.LrScale; decay[i] = r.Decay; }
+        var g = new Generator(5);
+        using var start = randn(16, generator: g);
+        using var fused = new FlatAdamW(start.clone(), runs, options, fused: true);
+        using var plain = new FlatAdamW(start.clone(), runs, options, fused: false);
+        Assert.Equal([(true, 0.25, 7L), (true, 1.0, 2L), (false, 0.5, 2L), (false, 1.0, 5L)], fused.Groups);
+        var master = start.data<float>().ToArray();
+        var m = new double[16];
+        var v = new double[16];
+        for (var step = 1; step <= 4; step++)
+        {
+            double lr = 0.02 * step;
+            using var grad = randn(16, generator: g);
+            var gradHost = grad.data<float>().ToArray();
+            fused.Step(grad.clone(), lr);
+            plain.Step(grad.clone(), lr);
+            for (var i = 0; i < 16; i++)
+            {
+                double lri = lr * lrScale[i];
+                if (decay[i]) master[i] *= (float)(1 - lri * options.WeightDecay);
+                m[i] = 0.9 * m[i] + 0.1 * gradHost[i];
+                v[i] = 0.95 * v[i] + 0.05 * gradHost[i] * gradHost[i];
+                double mh = m[i] / (1 - Math.Pow(0.9, step)), vh = v[i] / (1 - Math.Pow(0.95, step));
+                master[i] -= (float)(lri * mh / (Math.Sqrt(vh) + 1e-8));
+            }
+            var f = fused.Master.data<float>().ToArray();
+            var p = plain.Master.data<float>().ToArray();
+            for (var i = 0; i < 16; i++)
+            {
+                Assert.True(Math.Abs(f[i] - master[i]) <= 1e-5, $"step {step}, element {i}: fused {f[i]}, formula {master[i]}");
+                Assert.True(Math.Abs(p[i] - master[i]) <= 1e-5, $"step {step}, element {i}: element-wise {p[i]}, formula {master[i]}");
+            }
+        }
+        var bad = Assert.Throws<ArgumentException>(() => new FlatAdamW(zeros(4), [new UpdateRun(0, 2, true, 0)], options));
+        Assert.Contains("multiplier 0 must be a positive number", bad.Message);
+    }
 }

@@ -27,7 +27,7 @@ public static class GptStages
             stages.Add(new ModelStage($"h.{i}", blocks[i].call, Where(n => n.StartsWith(prefix, StringComparison.Ordinal))));
         }
         stages.Add(new ModelStage("head", gpt.Head, Where(n => n.StartsWith("ln_f.", StringComparison.Ordinal) || n == "wte.weight")));
-        var model = new StagedModel(stages, Gpt.Loss);
+        var model = new StagedModel(stages, Gpt.Loss, gpt.Config.Mup ? gpt.LrScale : null);
         if (model.Parameters.Count != all.Count)
             throw new InvalidOperationException($"GPT staging covers {model.Parameters.Count} of {all.Count} parameters; a parameter name is not in embed/h.N/ln_f");
         return model;

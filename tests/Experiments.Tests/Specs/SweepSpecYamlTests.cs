@@ -94,6 +94,31 @@ public sealed class SweepSpecYamlTests
     }
 
     [Fact]
+    public void Mup_applies_to_every_model_and_its_base_width_must_not_exceed_the_narrowest()
+    {
+        const string Mup = """
+            name: s
+            data: /d
+            storage: /s
+            models: [{ n_layer: 1, n_head: 2, n_embd: 64 }, { n_layer: 1, n_head: 2, n_embd: 256 }]
+            tokens: [1e6]
+            block_size: 64
+            """;
+        var spec = SweepSpecYaml.Parse(Mup + "\nparametrization: mup\nbase_width: 64");
+        Assert.All(spec.Models, m => Assert.Equal(("mup", 64), (m.Parametrization, m.BaseWidth)));
+        Assert.All(SweepPlanner.Plan(spec), p => Assert.Equal("mup", p.Model.Parametrization));
+        Assert.All(SweepSpecYaml.Parse(Mup).Models, m => Assert.Equal(("sp", 0), (m.Parametrization, m.BaseWidth)));
+        var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(Mup + "\nparametrization: mup\nbase_width: 128", "sweep.yaml"));
+        Assert.Equal("sweep.yaml: models: base_width 128 is larger than n_embd 64; μP scales up from its base width, so it must be at most the model's width", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(Mup + "\nparametrization: mup", "sweep.yaml"));
+        Assert.StartsWith("sweep.yaml: models: parametrization mup needs base_width", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(Mup + "\nparametrization: ntk", "sweep.yaml"));
+        Assert.Equal("sweep.yaml: models: parametrization 'ntk' is not one of sp, mup", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse(Mup + "\nbase_width: 64", "sweep.yaml"));
+        Assert.Equal("sweep.yaml: models: base_width 64 applies only to parametrization mup (this one is sp)", e.Message);
+    }
+
+    [Fact]
     public void A_repeated_key_is_refused_not_overwritten()
     {
         var e = Assert.Throws<InvalidDataException>(() => SweepSpecYaml.Parse("name: s\ndata: /d\nstorage: /s\nstorage: /elsewhere\nparams: [1e6]\ntokens: [1e6]\n", "sweep.yaml"));
