@@ -107,7 +107,7 @@ public sealed class MupTests(ITestOutputHelper output)
             var r = t.Run();
             Assert.True(r.Losses.All(double.IsFinite));
         }
-        using var ckpt = CheckpointStore.Load(new CheckpointStore(run).FindNewestValid()!);
+        var ckpt = CheckpointStore.Load(new CheckpointStore(run).FindNewestValid()!);
         Assert.Equal("mup", ckpt.State.Model.Parametrization);
         Assert.Equal(16, ckpt.State.Model.BaseWidth);
         // Resuming takes the checkpoint's parametrization: the run continues as μP.
