@@ -2,7 +2,9 @@ using System.CommandLine;
 using Orchestrator.Cli.Commands;
 using Orchestrator.Cli.Hosting;
 
-var root = new RootCommand("orch: distributed training orchestrator for GPT-style language models");
+// Without a terminal (piped, redirected, CI) Spectre would wrap prose and tables at 80 columns; lines stay whole.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096;
+var root = new RootCommand("orch: distributed training orchestrator for GPT-style language models") { HelpName = "orch" }; // usage lines say `orch`, not the assembly's name
 foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
 
 var parsed = root.Parse(args);

@@ -97,11 +97,11 @@ public static class RunCommands
             var client = host.Client();
             var all = await ApiQueries.RunsAsync(client);
             if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all); return CliAction.Ok; }
-            var t = new Table().AddColumns("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints", "sweep");
+            var t = new TableOutput("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints", "sweep");
             foreach (var s in all)
-                t.AddRow(Markup.Escape(s.Id), RunView.StateMarkup(Enum.Parse<RunState>(s.State)), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
+                t.Add(Markup.Escape(s.Id), RunView.StateMarkup(Enum.Parse<RunState>(s.State)), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
                     s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Epoch}", $"{s.Checkpoints.Count}", Markup.Escape(s.Sweep ?? "-"));
-            AnsiConsole.Write(t);
+            t.Write();
             return CliAction.Ok;
         });
         return cmd;

@@ -26,6 +26,7 @@ public static class SweepCommands
         var sweep = new Command("sweep", "Launch, watch and report scaling-law sweeps");
         sweep.Subcommands.Add(Launch());
         sweep.Subcommands.Add(Status());
+        sweep.Subcommands.Add(Cancel());
         sweep.Subcommands.Add(Report());
         sweep.Subcommands.Add(List());
         sweep.Subcommands.Add(Analysis());
@@ -40,10 +41,10 @@ public static class SweepCommands
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
             var all = await ApiQueries.SweepsAsync(host.Client());
             if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all); return CliAction.Ok; }
-            var t = new Table().AddColumns("id", "state", "done", "failed", "runs", "created");
+            var t = new TableOutput("id", "state", "done", "failed", "runs", "created");
             foreach (var s in all)
-                t.AddRow(Markup.Escape(s.Id), s.State, $"{s.Done}", $"{s.Failed}", $"{s.Total}", $"{s.CreatedAt:yyyy-MM-dd HH:mm}");
-            AnsiConsole.Write(t);
+                t.Add(Markup.Escape(s.Id), Markup.Escape(s.State), $"{s.Done}", $"{s.Failed}", $"{s.Total}", $"{s.CreatedAt:yyyy-MM-dd HH:mm}");
+            t.Write();
             return CliAction.Ok;
         });
         return cmd;
@@ -73,7 +74,9 @@ public static class SweepCommands
         var file = new Argument<string>("SWEEP") { Description = "Sweep YAML: name, data, storage, models/params, tokens and/or flop_budgets, batch, block_size, lr (or auto), lr_rule, seeds, workers, concurrency, retries, device, trainer, search" };
         var watch = new Option<bool>("--watch") { Description = "Then watch it until it ends" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Validate and print the plan; launch nothing" };
-        var cmd = new Command("launch", "Plan and launch a sweep; prints its id") { file, watch, dryRun, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        var resume = new Option<bool>("--resume") { Description = "This spec's sweep was cancelled or failed: continue it (completed runs are kept, the others queued again)" };
+        var cmd = new Command("launch", "Plan and launch a sweep; prints its id (a spec already launched finds its sweep: nothing trains twice)")
+        { file, watch, dryRun, resume, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             bool json = pr.GetValue(ConsoleOptions.Json);
@@ -87,15 +90,39 @@ public static class SweepCommands
                 return CliAction.Ok;
             }
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-            var status = await host.Client().LaunchSweepAsync(spec);
-            if (pr.GetValue(watch)) return await SweepView.WatchAsync(host.Client(), status.Id, json, ct);
+            var client = host.Client();
+            var id = SweepClient.IdOf(spec);
+            SweepStatus? existing = null;
+            try { existing = await client.GetSweepStatusAsync(id); }
+            catch (UnknownSweepException) { }
+            var status = existing is null ? await client.LaunchSweepAsync(spec, id)
+                : pr.GetValue(resume) ? await client.ResumeSweepAsync(id) : existing;
+            if (existing is not null && !json)
+                Console.Out.WriteLine(SweepView.Again(existing, status, pr.GetValue(file)!));
+            if (pr.GetValue(watch)) return await SweepView.WatchAsync(client, status.Id, json, ct);
             if (json) JsonOutput.Write(SweepView.Json(status));
-            else
+            else if (existing is null)
             {
                 SweepView.PrintPlan(spec, plan);
                 AnsiConsole.MarkupLineInterpolated($"launched sweep [bold]{status.Id}[/]: {plan.Count} runs, {spec.Concurrency} at a time, folder {status.Folder}");
                 AnsiConsole.MarkupLineInterpolated($"watch it: orch sweep status {status.Id} --watch");
             }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    static Command Cancel()
+    {
+        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch; `orch sweep list`)" };
+        var cmd = new Command("cancel", "Cancel a sweep: its runs in flight are cancelled, none is started; `sweep launch SPEC --resume` continues it")
+        { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var status = await host.Client().CancelSweepAsync(pr.GetValue(id)!, "cancelled with `orch sweep cancel`");
+            if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(SweepView.Json(status));
+            else Console.Out.WriteLine($"sweep {status.Id}: {status.State}, {status.Done}/{status.Runs.Length} runs done");
             return CliAction.Ok;
         });
         return cmd;
@@ -159,6 +186,15 @@ public static class SweepCommands
 /// <summary>Console views of a sweep, shared with `orch quickstart`.</summary>
 static class SweepView
 {
+    /// <summary>What `sweep launch` says when the spec's sweep already exists (<paramref name="now"/>: after a resume, if any).</summary>
+    public static string Again(SweepStatus before, SweepStatus now, string specFile) => before.State switch
+    {
+        SweepState.Completed => $"sweep {now.Id} already ran this spec: {now.State}, {now.Done}/{now.Runs.Length} runs done; nothing new trained",
+        SweepState.Running => $"sweep {now.Id} of this spec is running: {now.Done}/{now.Runs.Length} runs done",
+        _ when now.State == SweepState.Running => $"sweep {now.Id} resumed: {now.Done}/{now.Runs.Length} runs done are kept, {now.Runs.Count(r => !r.Ended)} queued again",
+        _ => $"sweep {now.Id} of this spec was {before.State} ({before.Done}/{before.Runs.Length} runs done): `orch sweep launch {specFile} --resume` continues it",
+    };
+
     public static void PrintPlan(SweepSpec spec, IReadOnlyList<PlannedRun> plan)
     {
         var t = new Table().AddColumns("run", "layers", "width", "heads", "N (non-emb.)", "tokens D", "epochs", "steps", "lr", "FLOP budget");

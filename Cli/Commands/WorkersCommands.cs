@@ -30,11 +30,11 @@ public static class WorkersCommands
                 return CliAction.Ok;
             }
             var all = await host.Client().GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListWorkersAsync();
-            var t = new Table().AddColumns("id", "state", "device", "memory", "host", "pid", "run");
+            var t = new TableOutput("id", "state", "device", "memory", "host", "pid", "run");
             foreach (var w in all)
-                t.AddRow(Markup.Escape(w.Id), w.State.ToString() + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
+                t.Add(Markup.Escape(w.Id), w.State.ToString() + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
                     $"{w.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", Markup.Escape(w.Host), $"{w.ProcessId}", Markup.Escape(w.RunId ?? "-"));
-            AnsiConsole.Write(t);
+            t.Write();
             return CliAction.Ok;
         });
         return cmd;

@@ -14,6 +14,13 @@ public interface IExperimentGrain : IGrainWithStringKey
     [Alias("GetStatus")] Task<SweepStatus> GetStatusAsync();
 
     [Alias("Cancel")] Task<SweepStatus> CancelAsync(string reason);
+
+    /// <summary>
+    /// Continues a cancelled or failed sweep: its runs that did not complete (nor were stopped by ASHA) go back to the
+    /// queue (a run with a committed checkpoint resumes from it); completed runs are kept. A running or completed sweep
+    /// is returned as it is.
+    /// </summary>
+    [Alias("Resume")] Task<SweepStatus> ResumeAsync();
 }
 
 [GenerateSerializer, Alias("orch.UnknownSweepException")]

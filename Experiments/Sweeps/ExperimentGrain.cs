@@ -123,6 +123,23 @@ public sealed partial class ExperimentGrain(
         return Status;
     }
 
+    public async Task<SweepStatus> ResumeAsync()
+    {
+        var status = Status;
+        if (status.State is not (SweepState.Cancelled or SweepState.Failed)) return status;
+        var runs = status.Runs.ToBuilder();
+        for (int i = 0; i < runs.Count; i++)
+            if (runs[i] is { Ended: false, State: RunState.Failed or RunState.Cancelled } r)
+                runs[i] = r with { State = null, RunId = null, Step = 0, Loss = null, Failures = r.Failures.Add($"attempt {r.Attempts}: {r.State}; queued again by resume") };
+        current = status with { Runs = runs.ToImmutable(), State = SweepState.Running, EndedAt = null };
+        await SaveAsync();
+        LogResumed(Id, runs.Count(r => r.State is null));
+        await KeepWakingAsync();
+        await TickAsync(CancellationToken.None);
+        if (!Status.IsFinal) StartTimer();
+        return Status;
+    }
+
     void StartTimer() => timer ??= this.RegisterGrainTimer(TickAsync,
         new GrainTimerCreationOptions(options.PollInterval, options.PollInterval) { KeepAlive = true, Interleave = false });
 
@@ -296,6 +313,8 @@ public sealed partial class ExperimentGrain(
         && a.Seeds.SequenceEqual(b.Seeds) && a.ReportBudgets.SequenceEqual(b.ReportBudgets)
         && a.Options.OrderBy(kv => kv.Key).SequenceEqual(b.Options.OrderBy(kv => kv.Key));
 
+    [LoggerMessage(LogLevel.Information, "sweep {SweepId} resumed: {Runs} runs queued again")]
+    partial void LogResumed(string sweepId, int runs);
     [LoggerMessage(LogLevel.Information, "sweep {SweepId} launched: {Runs} runs, {Concurrency} at a time")]
     partial void LogLaunched(string sweepId, int runs, int concurrency);
     [LoggerMessage(LogLevel.Information, "sweep {SweepId}: run {Key} completed, loss {Loss}")]

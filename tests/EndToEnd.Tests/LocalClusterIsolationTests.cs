@@ -91,6 +91,18 @@ public sealed class LocalClusterIsolationTests : IDisposable
         Assert.Equal("Completed", alpha.GetProperty("state").GetString());
         Assert.Equal(30, alpha.GetProperty("step").GetInt32());
         Assert.Contains(runs, r => r.GetProperty("state").GetString() == "Completed" && r.GetProperty("name").GetString() != "alpha"); // the sweep's run
+        // The same spec launched again finds its finished sweep: nothing new trains.
+        var relaunched = await Orch("sweep", "launch", Path.Combine(dir, "sweep.yaml"), "--json", "--cluster", "a");
+        Assert.True(relaunched.Exit == 0, relaunched.Stderr);
+        Assert.Equal(sweepId, JsonDocument.Parse(relaunched.Stdout).RootElement.GetProperty("id").GetString());
+        Assert.Equal(runs.Count, (await Orch("run", "list", "--json", "--cluster", "a")) is var after && after.Exit == 0
+            ? JsonDocument.Parse(after.Stdout).RootElement.GetArrayLength() : -1);
+        // Piped, `run list` is one header line and one line per run.
+        var piped = await Orch("run", "list", "--cluster", "a");
+        var lines = piped.Stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal("id\tstate\tstep\tloss\ttokens/s\tworld\tepoch\tcheckpoints\tsweep", lines[0]);
+        Assert.Equal(runs.Count, lines.Length - 1);
+        Assert.Contains(lines, l => l.StartsWith(alpha.GetProperty("id").GetString() + "\tCompleted\t30/30\t", StringComparison.Ordinal));
         var kept = await Orch("sweep", "status", sweepId, "--json", "--cluster", "a");
         Assert.True(kept.Exit == 0, kept.Stderr);
         Assert.Equal("Completed", JsonDocument.Parse(kept.Stdout).RootElement.GetProperty("state").GetString());

@@ -277,6 +277,34 @@ public sealed class ExperimentGrainTests(SweepClusterFixture fx)
     }
 
     [Fact]
+    public async Task A_cancelled_sweep_resumed_keeps_its_completed_runs_and_completes_the_others()
+    {
+        var grains = fx.Cluster.Client;
+        await grains.LaunchSweepAsync(Spec("again"), "again-1");
+        var cancelled = await grains.CancelSweepAsync("again-1", "test");
+        Assert.Equal(SweepState.Cancelled, cancelled.State);
+        var kept = cancelled.Runs.Where(r => r.State == RunState.Completed).Select(r => (r.Plan.Key, r.RunId)).ToList();
+
+        var resumed = await grains.ResumeSweepAsync("again-1");
+        Assert.Equal(SweepState.Running, resumed.State);
+        var final = await WaitAsync(grains, "again-1");
+        Assert.Equal(SweepState.Completed, final.State);
+        Assert.All(final.Runs, r => Assert.Equal(RunState.Completed, r.State));
+        foreach (var (key, runId) in kept) Assert.Equal(runId, final.Runs.Single(r => r.Plan.Key == key).RunId); // not trained again
+        Assert.Equal(final.State, (await grains.ResumeSweepAsync("again-1")).State); // a completed sweep is left as it is
+    }
+
+    [Fact]
+    public void A_sweeps_id_is_its_name_and_a_hash_of_its_content()
+    {
+        var spec = Spec("content") with { Options = System.Collections.Immutable.ImmutableDictionary<string, string>.Empty.Add("a", "1").Add("b", "2") };
+        var same = Spec("content") with { Options = System.Collections.Immutable.ImmutableDictionary<string, string>.Empty.Add("b", "2").Add("a", "1") };
+        Assert.Matches("^content-[0-9a-f]{8}$", SweepClient.IdOf(spec));
+        Assert.Equal(SweepClient.IdOf(spec), SweepClient.IdOf(same));
+        Assert.NotEqual(SweepClient.IdOf(spec), SweepClient.IdOf(Spec("content", tokens: "2e5, 9e5") with { Options = spec.Options }));
+    }
+
+    [Fact]
     public async Task Relaunching_an_id_with_another_spec_is_refused()
     {
         var grains = fx.Cluster.Client;
