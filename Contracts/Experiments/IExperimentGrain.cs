@@ -16,7 +16,7 @@ public interface IExperimentGrain : IGrainWithStringKey
     [Alias("Cancel")] Task<SweepStatus> CancelAsync(string reason);
 
     /// <summary>
-    /// Continues a cancelled or failed sweep: its runs that did not complete (nor were stopped by ASHA) go back to the
+    /// Continues a cancelled sweep, or one that ended with failed runs: its runs that did not complete (nor were stopped by ASHA) go back to the
     /// queue (a run with a committed checkpoint resumes from it); completed runs are kept. A running or completed sweep
     /// is returned as it is.
     /// </summary>

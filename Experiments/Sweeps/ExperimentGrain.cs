@@ -126,7 +126,7 @@ public sealed partial class ExperimentGrain(
     public async Task<SweepStatus> ResumeAsync()
     {
         var status = Status;
-        if (status.State is not (SweepState.Cancelled or SweepState.Failed)) return status;
+        if (status.State is not (SweepState.Cancelled or SweepState.CompletedWithFailures)) return status;
         var runs = status.Runs.ToBuilder();
         for (int i = 0; i < runs.Count; i++)
             if (runs[i] is { Ended: false, State: RunState.Failed or RunState.Cancelled } r)
