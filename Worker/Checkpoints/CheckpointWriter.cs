@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -24,6 +25,7 @@ public sealed class CheckpointWriter(CheckpointStore store, StepEngine engine) :
 {
     readonly BackgroundWriter _writer = new();
     readonly List<CheckpointTiming> _timings = [];
+    readonly ConcurrentQueue<(long Step, string Path)> _completed = new();
     ShardSnapshot? _snapshot;
 
     /// <summary>Every checkpoint this writer saved, oldest first (a write still running has WriteMs 0).</summary>
@@ -39,6 +41,7 @@ public sealed class CheckpointWriter(CheckpointStore store, StepEngine engine) :
         if (CheckpointFolders.IsValid(final)) // this step is already saved (a resume that had nothing left to do)
         {
             Record(new CheckpointTiming(state.Step, blocked.Elapsed.TotalMilliseconds, waitMs, 0, 0));
+            _completed.Enqueue((state.Step, final));
             return final;
         }
         var temp = CheckpointFolders.Temp(store.Root, state.Step, ShardedCheckpoint.AgreeNonce(engine));
@@ -57,6 +60,7 @@ public sealed class CheckpointWriter(CheckpointStore store, StepEngine engine) :
                 store.Prune();
             }
             lock (_timings) _timings[index] = _timings[index] with { WriteMs = writing.Elapsed.TotalMilliseconds };
+            _completed.Enqueue((state.Step, final));
         });
         lock (_timings) _timings[index] = _timings[index] with { BlockedMs = blocked.Elapsed.TotalMilliseconds };
         return final;
@@ -69,6 +73,18 @@ public sealed class CheckpointWriter(CheckpointStore store, StepEngine engine) :
             _timings.Add(t);
             return _timings.Count - 1;
         }
+    }
+
+    /// <summary>
+    /// Checkpoints whose write finished since the last call, oldest first (rank 0: committed; other ranks: their shard
+    /// written, rank 0 commits once it has every shard). Rethrows a failed write's error; never waits.
+    /// </summary>
+    public IReadOnlyList<(long Step, string Path)> TakeCompleted()
+    {
+        _writer.ThrowIfFailed();
+        var done = new List<(long, string)>();
+        while (_completed.TryDequeue(out var c)) done.Add(c);
+        return done;
     }
 
     /// <summary>Rethrows the failure of a finished background write (called every step); never waits.</summary>

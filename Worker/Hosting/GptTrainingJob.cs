@@ -4,7 +4,6 @@ using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Interop;
 using Orchestrator.Sharding.Optim;
 using Orchestrator.Sharding.Ring;
-using Orchestrator.Worker.Checkpoints;
 using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Worker.Model;
 using Orchestrator.Worker.Training;
@@ -16,7 +15,8 @@ namespace Orchestrator.Worker.Hosting;
 /// One rank of a GPT run behind the worker seam: the real <see cref="Trainer"/> with the ring or NCCL
 /// communicator and DDP/ZeRO optimizer. Checkpoints go to CHECKPOINT_PATH/RUN_ID, each rank writing its
 /// own shard, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
-/// One <see cref="Step"/> trains up to the next checkpoint boundary; <see cref="Abort"/> cancels the loop at its
+/// One <see cref="Step"/> trains up to the next checkpoint boundary, whose checkpoint is then written in the background
+/// while the next <see cref="Step"/> trains, and reported with the first outcome after it is on disk; <see cref="Abort"/> cancels the loop at its
 /// next step and aborts the communicator, so a collective stuck on a dead peer fails at once.
 /// </summary>
 public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITrainingJob
@@ -26,6 +26,10 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     ICommunicator? comm;
     Trainer? trainer;
     long step;
+    double? finalValLoss;
+    // Checkpoints written in the background and not yet reported, oldest first: one goes out with each outcome, so
+    // the coordinator hears of a checkpoint only once this rank's part of it is on disk (rank 0's: committed).
+    readonly Queue<CheckpointRef> completed = new();
 
     string OutDir => Path.Combine(a.Spec.Checkpoint.Path, a.RunId);
     string Backend => a.Spec.Backend == "nccl" ? Rendezvous.Nccl : Rendezvous.Ring;
@@ -82,6 +86,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     public StepOutcome Step()
     {
         var t = trainer ?? throw new InvalidOperationException("Start first");
+        if (step >= a.TotalSteps && completed.Count > 0) return Report([], finished: true); // trained to the end: what is left to report
         int every = Math.Max(1, a.Spec.Checkpoint.Every);
         long stopAt = Math.Min(a.TotalSteps, (step / every + 1) * every);
         foreach (int pinned in a.Spec.Checkpoint.Pinned) // a fork point is a boundary too: its checkpoint is reported and committed
@@ -91,17 +96,26 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         try
         {
             result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss, r.MsPerStep / 1000, r.LearningRate)),
-                abort.Token, stopAt);
+                abort.Token, stopAt, waitForCheckpoints: false);
+            foreach (var (s, path) in t.TakeCompletedCheckpoints())
+                completed.Enqueue(new CheckpointRef((int)s, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow));
         }
         catch (CommunicatorException e)
         {
             throw new TransientJobException($"communication failed: {e.Message}", e);
         }
         step = result.Steps;
-        bool finished = step >= a.TotalSteps;
-        var path = a.Rank == 0 && result.Checkpoint is { } c ? c : Path.Combine(OutDir, CheckpointStore.FolderName(step));
-        var ck = new CheckpointRef((int)step, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow);
-        return new StepOutcome(metrics, ck, finished, finished ? result.FinalValLoss : null);
+        bool finished = step >= a.TotalSteps; // the trainer waited for the final checkpoint: every one is in the queue
+        if (finished) finalValLoss = result.FinalValLoss;
+        return Report(metrics, finished);
+    }
+
+    // The oldest unreported checkpoint goes with these metrics; the run is finished once none is left.
+    StepOutcome Report(IReadOnlyList<MetricPoint> metrics, bool finished)
+    {
+        completed.TryDequeue(out var ck);
+        bool done = finished && completed.Count == 0;
+        return new StepOutcome(metrics, ck, done, done ? finalValLoss : null);
     }
 
     int CudaIndex() => worker.Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(worker.Device[5..], out var n) ? n : 0;

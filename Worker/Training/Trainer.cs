@@ -140,8 +140,10 @@ public sealed class Trainer : IDisposable
     /// <param name="phases">Marks the end of each phase of every step (benchmarks: where the time goes).</param>
     /// <param name="stopRequested">Polled between steps (a signal): the run ends after the current step with a
     /// checkpoint (<see cref="TrainResult.Stopped"/>). Ranks agree on the step at a log step.</param>
+    /// <param name="waitForCheckpoints">False: a call that ends before the horizon (and not on a stop) returns with its
+    /// last checkpoint possibly still being written; <see cref="TakeCompletedCheckpoints"/> says when it is done.</param>
     public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null, PhaseProfiler? phases = null,
-        Func<bool>? stopRequested = null)
+        Func<bool>? stopRequested = null, bool waitForCheckpoints = true)
     {
         long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
         long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
@@ -229,9 +231,9 @@ public sealed class Trainer : IDisposable
             if (_step > StartStep || lastVal is null) lastVal = TryEval();
             if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
         }
-        // A run (or a graceful stop) reports only committed checkpoints: wait for the write in flight.
+        // The end of the run (or a graceful stop) reports only committed checkpoints: wait for the write in flight.
         var draining = Stopwatch.StartNew();
-        _writer?.Drain(ct);
+        if (waitForCheckpoints || stopped || _step >= _o.Steps) _writer?.Drain(ct);
         double finalWaitMs = draining.Elapsed.TotalMilliseconds;
         var timings = _writer?.Timings.Skip(_timingsReported).ToList() ?? [];
         _timingsReported += timings.Count;
@@ -243,6 +245,12 @@ public sealed class Trainer : IDisposable
     }
 
     int _timingsReported;
+
+    /// <summary>
+    /// Checkpoints whose background write finished since the last call, oldest first (rank 0: committed), with their
+    /// folders; rethrows a failed write's error. For callers that report checkpoints as they complete.
+    /// </summary>
+    public IReadOnlyList<(long Step, string Path)> TakeCompletedCheckpoints() => _writer?.TakeCompleted() ?? [];
 
     string TimedSave(long step, double? trainLoss, double? valLoss) => SaveCheckpoint(step, trainLoss, valLoss);
 
