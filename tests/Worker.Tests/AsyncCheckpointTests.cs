@@ -143,6 +143,32 @@ public sealed class AsyncCheckpointTests
     }
 
     [Fact]
+    public void Stretches_that_do_not_wait_report_each_checkpoint_once_it_is_committed()
+    {
+        // The worker job's pattern: train to a boundary, return while that checkpoint is written, train on.
+        var run = TestData.TempDir("stretch");
+        using var t = new Trainer(Config, Options(TestData.PatternCorpus(), run, 6) with { CheckpointEvery = 0 }, TestData.Open);
+        var reported = new List<(long Step, string Path)>();
+        void Collect()
+        {
+            foreach (var c in t.TakeCompletedCheckpoints())
+            {
+                CheckpointStore.Verify(c.Path); // committed when reported
+                reported.Add(c);
+            }
+        }
+        Assert.Equal(2, t.Run(stopAt: 2, waitForCheckpoints: false).Steps);
+        Collect();
+        Assert.Equal(4, t.Run(stopAt: 4, waitForCheckpoints: false).Steps);
+        Collect(); // the checkpoint of step 4 waited for step 2's: that one is done by now
+        Assert.Equal(2, reported[0].Step);
+        Assert.Equal(6, t.Run(waitForCheckpoints: false).Steps); // the horizon always waits
+        Collect();
+        Assert.Equal([2L, 4, 6], reported.Select(c => c.Step));
+        Assert.Equal(reported.Select(c => Path.Combine(run, CheckpointStore.FolderName(c.Step))), reported.Select(c => c.Path));
+    }
+
+    [Fact]
     public void A_failed_background_write_surfaces_on_the_training_thread_with_the_checkpoint_it_was()
     {
         var data = TestData.PatternCorpus();
