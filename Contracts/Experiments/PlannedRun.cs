@@ -10,7 +10,8 @@ namespace Orchestrator.Contracts.Experiments;
 /// branches (Role Branch: Parent is the trunk's key; the run starts from the trunk's checkpoint of ForkStep and cools
 /// down to Steps). WarmupSteps, when above 0, overrides the sweep's (a trunk and its branches must warm up alike).
 /// Trial is set for a search trial (its configuration); LrAuto marks a scaling run whose Lr the search's fitted rule
-/// fills in once every trial has ended (0 until then).
+/// fills in once every trial has ended (0 until then), and its Batch (with Steps for the same tokens) when the search
+/// covered batch; Batch null: the sweep's batch.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.PlannedRun")]
 public sealed record PlannedRun(
@@ -28,7 +29,8 @@ public sealed record PlannedRun(
     [property: Id(11)] ImmutableArray<int>? ForkSteps = null,
     [property: Id(12)] int WarmupSteps = 0,
     [property: Id(13)] TrialConfig? Trial = null,
-    [property: Id(14)] bool LrAuto = false);
+    [property: Id(14)] bool LrAuto = false,
+    [property: Id(15)] int? Batch = null);
 
 /// <summary>A planned run's part in its sweep: an ordinary run, a WSD trunk, or a cooldown branch of a trunk.</summary>
 [GenerateSerializer]

@@ -78,6 +78,19 @@ public sealed record LrRuleFit
     /// <summary>(N, best lr) the rule was fitted to.</summary>
     [Id(4)] public ImmutableArray<double> Sizes { get; init; } = [];
     [Id(5)] public ImmutableArray<double> BestLrs { get; init; } = [];
+    /// <summary>
+    /// When the search covered batch: B*(N) = BatchCoefficient·N^BatchExponent fitted to the same best trials (null
+    /// otherwise), the exponent's 95% interval and the best batches.
+    /// </summary>
+    [Id(6)] public double? BatchCoefficient { get; init; }
+    [Id(7)] public double? BatchExponent { get; init; }
+    [Id(8)] public double BatchExponentLow { get; init; } = double.NaN;
+    [Id(9)] public double BatchExponentHigh { get; init; } = double.NaN;
+    [Id(10)] public ImmutableArray<double> BestBatches { get; init; } = [];
 
     public double LrAt(double n) => Coefficient * Math.Pow(n, Exponent);
+
+    /// <summary>The fitted batch at N rounded to a whole number of sequences (at least 1); null without a batch fit.</summary>
+    public int? BatchAt(double n) =>
+        BatchCoefficient is { } c && BatchExponent is { } k ? (int)Math.Max(1, Math.Round(c * Math.Pow(n, k))) : null;
 }

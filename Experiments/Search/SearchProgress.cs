@@ -42,10 +42,25 @@ public static class SearchProgress
     /// ArgumentException (the caller fails those runs with its message) when the trials give no rule, e.g. a size
     /// whose every trial failed.
     /// </summary>
-    public static (LrRuleFit Rule, ImmutableArray<SweepRunStatus> Runs) ApplyLrRule(IReadOnlyList<SweepRunStatus> runs)
+    public static (LrRuleFit Rule, ImmutableArray<SweepRunStatus> Runs) ApplyLrRule(SweepSpec spec, IReadOnlyList<SweepRunStatus> runs)
     {
-        var rule = LrRule.Fit(SearchResults.BestPerSize(runs));
-        return (rule, [.. runs.Select(r => r.Plan.LrAuto && r.State is null ? r with { Plan = r.Plan with { Lr = rule.LrAt(r.Plan.NonEmbeddingParams) } } : r)]);
+        var rule = LrRule.Fit(SearchResults.BestPerSize(runs), fitBatch: SearchesBatch(spec));
+        var tried = runs.Where(r => r.Plan.Trial is not null).Select(r => r.Plan.Trial!.Batch).DefaultIfEmpty(spec.Batch).ToList();
+        return (rule, [.. runs.Select(r => r.Plan.LrAuto && r.State is null ? r with { Plan = Fitted(spec, r.Plan, rule, tried.Min(), tried.Max()) } : r)]);
+    }
+
+    /// <summary>Whether the search varies the batch (then lr: auto fits the batch rule too).</summary>
+    public static bool SearchesBatch(SweepSpec spec) => spec.Search?.Params.Any(p => p.Name == "batch") == true;
+
+    // The rule's lr, and with a batch fit its batch, kept within the searched batches (each of those was placed on a
+    // device; an extrapolated larger one might not fit), and the steps that train the run's tokens at that batch.
+    static PlannedRun Fitted(SweepSpec spec, PlannedRun run, LrRuleFit rule, int minBatch, int maxBatch)
+    {
+        run = run with { Lr = rule.LrAt(run.NonEmbeddingParams) };
+        if (rule.BatchAt(run.NonEmbeddingParams) is not { } fitted) return run;
+        int batch = Math.Clamp(fitted, minBatch, maxBatch);
+        long perStep = (long)batch * run.Model.BlockSize * spec.WorkersPerRun;
+        return run with { Batch = batch, Steps = (int)Math.Max(1, Math.Ceiling(run.Tokens / (double)perStep)) };
     }
 
     /// <summary>Ended: completed, or stopped by ASHA (a stopped trial is a result, not a failure).</summary>

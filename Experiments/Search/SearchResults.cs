@@ -55,6 +55,8 @@ public static class SearchResults
         Sweeps.SweepFolder.WriteFile(status.Folder, "best_curves.csv", curves.ToString());
         if (status.LrRule is { } rule)
             Sweeps.SweepFolder.WriteFile(status.Folder, "lr_rule.txt", string.Create(inv,
-                $"lr*(N) = {rule.Coefficient:G6} * N^{rule.Exponent:G4}  (exponent 95% interval [{rule.ExponentLow:G4}, {rule.ExponentHigh:G4}], {rule.Sizes.Length} sizes)\n"));
+                $"lr*(N) = {rule.Coefficient:G6} * N^{rule.Exponent:G4}  (exponent 95% interval [{rule.ExponentLow:G4}, {rule.ExponentHigh:G4}], {rule.Sizes.Length} sizes)\n")
+                + (rule.BatchCoefficient is { } bc ? string.Create(inv,
+                    $"batch*(N) = {bc:G6} * N^{rule.BatchExponent:G4}  (exponent 95% interval [{rule.BatchExponentLow:G4}, {rule.BatchExponentHigh:G4}], rounded to whole sequences within the searched batches)\n") : ""));
     }
 }

@@ -141,6 +141,8 @@ public static partial class SweepSpecYaml
         if (lrAuto && (search is null || !search.Params.Any(p => p.Name == "lr") || models.Count < 2))
             throw new ArgumentException("lr: auto fits LR*(N) to a search's best trials: it needs a search over lr and at least 2 models");
         if (lrAuto && d.LrRule is not null) throw new ArgumentException("lr: auto and lr_rule both set the scaling runs' lr: keep one");
+        if (lrAuto && branching && search!.Params.Any(p => p.Name == "batch"))
+            throw new ArgumentException("lr: auto with a searched batch also fits the scaling runs' batch, which a branching sweep's fork steps cannot follow: set branching: false or search no batch");
         double peakLr = lrAuto || d.Lr is null ? 1e-3
             : double.TryParse(d.Lr, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double lr) && lr > 0 && double.IsFinite(lr) ? lr
             : throw new ArgumentException($"lr '{d.Lr}' must be a number > 0 or auto");

@@ -225,7 +225,7 @@ public sealed partial class ExperimentGrain(
         {
             try
             {
-                var (rule, withLr) = Search.SearchProgress.ApplyLrRule(runs);
+                var (rule, withLr) = Search.SearchProgress.ApplyLrRule(spec, runs);
                 status = status with { LrRule = rule };
                 runs = withLr.ToBuilder();
             }

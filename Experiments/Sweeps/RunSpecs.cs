@@ -17,7 +17,7 @@ public static class RunSpecs
         Name = $"{sweepId}.{run.Key}.a{attempt}",
         Data = sweep.Data,
         Model = run.Model,
-        Batch = run.Trial?.Batch ?? sweep.Batch,
+        Batch = BatchOf(sweep, run),
         Steps = run.Steps,
         Lr = run.Lr,
         Seed = run.Seed,
@@ -42,7 +42,10 @@ public static class RunSpecs
 
     /// <summary>Tokens a completed run trained on (the fit's D): steps × batch × block × ranks.</summary>
     public static long TrainedTokens(SweepSpec sweep, PlannedRun run, int steps) =>
-        (long)steps * (run.Trial?.Batch ?? sweep.Batch) * run.Model.BlockSize * sweep.WorkersPerRun;
+        (long)steps * BatchOf(sweep, run) * run.Model.BlockSize * sweep.WorkersPerRun;
+
+    /// <summary>A run's batch: its trial's, the fitted batch rule's (lr: auto with a searched batch), else the sweep's.</summary>
+    public static int BatchOf(SweepSpec sweep, PlannedRun run) => run.Trial?.Batch ?? run.Batch ?? sweep.Batch;
 
     /// <summary>A trial's AdamW settings travel as the trainer's options weight_decay and beta2 (read by GptTrainingJob).</summary>
     static System.Collections.Immutable.ImmutableDictionary<string, string> TrialOptions(

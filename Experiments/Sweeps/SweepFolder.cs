@@ -62,7 +62,7 @@ public static class SweepFolder
         {
             var curve = new List<CurvePoint>();
             string metrics = MetricsFile(status.Folder, r.Plan.Key);
-            long perStep = status.Spec is { } s ? (long)(r.Plan.Trial?.Batch ?? s.Batch) * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
+            long perStep = status.Spec is { } s ? (long)RunSpecs.BatchOf(s, r.Plan) * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
             double? seconds = null;
             if (File.Exists(metrics))
             {
