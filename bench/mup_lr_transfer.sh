@@ -2,7 +2,7 @@
 # μTransfer on one GPU in one call (docs/BENCHMARKS.md): an LR sweep at several widths (fixed depth, 64-wide heads)
 # under SP and under μP (base width = the narrowest), each point an `orch train` run on Brown (bytes, block 256,
 # carried as .data/brown/raw) with the final validation loss. Prints, per parametrization, the table width x lr ->
-# final val loss, the best LR per width and how far the best LR moves across widths (in grid steps of x2). Under SP
+# final val loss, the best LR per width and how far the best LR moves across widths (in steps of the LR grid, x2 by default). Under SP
 # the best LR falls as the width grows; under μP it stays put. Runs PARALLEL trainings at once on the device, widest
 # first; a run still waiting when BUDGET_S has passed is skipped (printed as "skip"), so the call ends in time.
 # Usage: bench/mup_lr_transfer.sh            (env: WIDTHS, LRS, LAYERS, STEPS, BATCH, PARALLEL, BUDGET_S, DEVICE, OUT)
@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 WIDTHS="${WIDTHS:-128 256 512 1024}"
 LRS="${LRS:-0.000244 0.000488 0.000977 0.00195 0.00391 0.00781 0.0156 0.0313}"   # 2^-12 .. 2^-5
-LAYERS="${LAYERS:-4}" STEPS="${STEPS:-250}" BATCH="${BATCH:-32}" PARALLEL="${PARALLEL:-6}" BUDGET_S="${BUDGET_S:-400}"
+LAYERS="${LAYERS:-4}" STEPS="${STEPS:-250}" BATCH="${BATCH:-32}" PARALLEL="${PARALLEL:-6}" BUDGET_S="${BUDGET_S:-360}"
 DEVICE="${DEVICE:-cuda}" HEAD="${HEAD:-64}"
 [[ -n "${ORCH:-}" ]] || source scripts/gpu-env.sh
 OUTDIR="${OUT:-/tmp/orch-mup}"; mkdir -p "$OUTDIR/runs"
@@ -30,7 +30,8 @@ run_one() {
   [[ $p == mup ]] && extra=(--parametrization mup --base-width "$BASE")
   $ORCH train --data "$CORPUS" --out "$name.run" --set "n_layer=$LAYERS,n_head=$heads,n_embd=$w,block_size=256" "${extra[@]}" \
     --steps "$STEPS" --batch "$BATCH" --block 256 --lr "$lr" --warmup $(( STEPS / 10 )) --device "$DEVICE" \
-    --no-checkpoint --eval-batches 20 --log-every 50 --json > "$name.json" 2> "$name.log" || echo "{\"failed\": true}" > "$name.json"
+    --no-checkpoint --eval-batches 20 --log-every 50 --json > "$name.json" 2> "$name.log" \
+    || { grep -qi diverge "$name.log" && echo '{"diverged": true}' > "$name.json" || echo '{"failed": true}' > "$name.json"; }
 }
 export -f run_one
 for w in $(tr ' ' '\n' <<< "$WIDTHS" | sort -rn); do for lr in $LRS; do for p in sp mup; do echo "$p $w $lr"; done; done; done \
@@ -45,6 +46,8 @@ def loss(p, w, lr):
     if os.path.exists(base + ".skip"): return "skip"
     try: j = json.load(open(base + ".json"))
     except Exception: return "fail"
+    if j.get("diverged"): return "div"
+    if j.get("failed"): return "fail"
     v = j.get("final_val_loss")
     return v if isinstance(v, (int, float)) and math.isfinite(v) else "div"
 rows = []
@@ -62,7 +65,7 @@ for p in ("sp", "mup"):
     if len(best) >= 2:
         idx = list(best.values())
         print(f"{p}: best lr per width " + ", ".join(f"{w}: {float(lrs[i]):.3g}" for w, i in best.items())
-              + f"; spread {max(idx) - min(idx)} grid step(s) of x2 (widest vs narrowest: {idx[-1] - idx[0]:+d})")
+              + f"; spread {max(idx) - min(idx)} grid step(s) (widest vs narrowest: {idx[-1] - idx[0]:+d})")
 with open(os.path.join(out, "results.csv"), "w") as f:
     f.write("parametrization,width,lr,final_val_loss\n")
     for p, w, lr, c in rows: f.write(f"{p},{w},{lr},{c}\n")
