@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# μTransfer on one GPU in one call (docs/BENCHMARKS.md): an LR sweep at several widths (fixed depth, 64-wide heads)
-# under SP and under μP (base width = the narrowest), each point an `orch train` run on Brown (bytes, block 256,
-# carried as .data/brown/raw) with the final validation loss. Prints, per parametrization, the table width x lr ->
-# final val loss, the best LR per width and how far the best LR moves across widths (in steps of the LR grid, x2 by default). Under SP
-# the best LR falls as the width grows; under μP it stays put. Runs PARALLEL trainings at once on the device, widest
+# μTransfer on one GPU in one call: an LR sweep at several widths (fixed depth, 64-wide heads) under SP and under μP
+# (base width = the narrowest), each point an `orch train` run on Brown (bytes, block 256, carried as
+# .data/brown/raw) with the final validation loss. Prints, per parametrization, the table width x lr -> final val
+# loss, the best LR per width and how far the best LR moves across widths (in steps of the LR grid, x2 by default).
+# Under SP the best LR falls as the width grows; under μP it stays put. Runs PARALLEL trainings at once on the device, widest
 # first; a run still waiting when BUDGET_S has passed is skipped (printed as "skip"), so the call ends in time.
 # Usage: bench/mup_lr_transfer.sh            (env: WIDTHS, LRS, LAYERS, STEPS, BATCH, PARALLEL, BUDGET_S, DEVICE, OUT)
 # On a machine without a carried publish, ORCH may name an orch command instead (DEVICE=cpu for a tiny local check).
