@@ -32,7 +32,10 @@ opt = torch.optim.AdamW(params.values(), lr=6e-4, weight_decay=0.1, fused=True)
 for p in params.values():
     p.grad = torch.randn_like(p) * 1e-3
 opt.step()
-state = {"model": {k: p.detach() for k, p in params.items()}, "optimizer": opt.state_dict()}
+# String-keyed tensors only (the moments by parameter name), which torch.save and DCP both take as they are.
+state = {"model": {k: p.detach() for k, p in params.items()},
+         "exp_avg": {k: opt.state[p]["exp_avg"] for k, p in params.items()},
+         "exp_avg_sq": {k: opt.state[p]["exp_avg_sq"] for k, p in params.items()}}
 n = sum(p.numel() for p in params.values())
 nbytes = 12 * n
 torch.cuda.synchronize()
