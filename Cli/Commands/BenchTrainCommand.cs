@@ -23,9 +23,9 @@ public static class BenchTrainCommand
     {
         var model = new Option<string>("--model") { Description = $"Preset: {string.Join(", ", GptPresets.Names)}", DefaultValueFactory = _ => "gpt2" };
         var set = new Option<string?>("--set") { Description = "Model overrides: n_layer=..,n_head=..,n_embd=..,block_size=..,vocab_size=.." };
-        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 12 };
-        var block = new Option<int>("--block") { DefaultValueFactory = _ => 1024 };
-        var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch") { Description = "Sequences per step (per rank)", DefaultValueFactory = _ => 12 };
+        var block = new Option<int>("--block") { Description = "Tokens per sequence", DefaultValueFactory = _ => 1024 };
+        var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup-steps") { Description = "Untimed steps first", DefaultValueFactory = _ => 5 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
@@ -33,7 +33,7 @@ public static class BenchTrainCommand
         dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var clip = new Option<double>("--grad-clip") { Description = "Global-norm clip (0: off, as nanoGPT's bench.py)", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<bool>("--profile") { Description = "Per-phase GPU and host time of the timed steps (CUDA events; no nsys needed)" };
-        var json = new Option<bool>("--json");
+        var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var graphs = new Option<string>("--cuda-graphs") { Description = "Capture the step in a CUDA graph: on, off, or auto (on where it applies; --profile times phases eagerly)", DefaultValueFactory = _ => "auto" };
         graphs.AcceptOnlyFromAmong("auto", "on", "off");
         var cmd = new Command("train", "Training throughput (tokens/s, ms/step, MFU) on synthetic tokens")

@@ -56,14 +56,15 @@ public static class RunCommands
 
     static Command Status()
     {
-        var id = new Argument<string?>("ID") { Description = "Run id (default: the newest run)", Arity = ArgumentArity.ZeroOrOne };
+        var id = new Argument<string?>("ID") { Description = "Run id, a unique prefix of one, or a run's name (default: the newest run)", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "Live progress until the run ends" };
         var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, epoch, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
             var client = host.Client();
-            var runId = pr.GetValue(id) ?? (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync()).LastOrDefault()
+            var runId = pr.GetValue(id) is { } given ? await RunIdAsync(client, given)
+                : (await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync()).LastOrDefault()
                 ?? throw new BadInputException("no runs yet (submit one with `orch run submit SPEC.yaml`)");
             if (pr.GetValue(watch)) return await RunView.WatchAsync(client, runId, pr.GetValue(ConsoleOptions.Json), ct);
             if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(await ApiQueries.RunAsync(client, runId));
@@ -73,14 +74,24 @@ public static class RunCommands
         return cmd;
     }
 
+    /// <summary>The run meant by an id, a unique id prefix or a name (<see cref="IdResolver"/>); names are read only when no id matches.</summary>
+    internal static async Task<string> RunIdAsync(IGrainFactory client, string given)
+    {
+        var ids = await client.GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListRunsAsync();
+        if (ids.Contains(given)) return given;
+        if (ids.Count(i => i.StartsWith(given, StringComparison.Ordinal)) is var n && n >= 1)
+            return IdResolver.Resolve(given, [.. ids.Select(i => (i, ""))], "run");
+        return IdResolver.Resolve(given, [.. (await ApiQueries.RunsAsync(client)).Select(r => (r.Id, r.Name))], "run");
+    }
+
     static Command Cancel()
     {
-        var id = new Argument<string>("ID") { Description = "Run id" };
+        var id = new Argument<string>("ID") { Description = "Run id, a unique prefix of one, or a run's name" };
         var cmd = new Command("cancel", "Cancel a run (ranks stop at their next step boundary)") { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-            var status = await host.Client().CancelRunAsync(pr.GetValue(id)!);
+            var status = await host.Client().CancelRunAsync(await RunIdAsync(host.Client(), pr.GetValue(id)!));
             if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(RunJson.From(status));
             else AnsiConsole.MarkupLineInterpolated($"run [bold]{status.Id}[/]: {status.State} ({status.Reason})");
             return CliAction.Ok;

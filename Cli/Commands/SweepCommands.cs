@@ -61,7 +61,7 @@ public static class SweepCommands
             int n = pr.GetValue(bootstrap);
             if (n is < 0 or > ApiQueries.MaxBootstrap) throw new BadInputException($"--bootstrap {n}: give 0..{ApiQueries.MaxBootstrap}");
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-            var fit = ApiQueries.Analyze(await host.Client().GetSweepStatusAsync(pr.GetValue(id)!), n, ct);
+            var fit = ApiQueries.Analyze(await host.Client().GetSweepStatusAsync(await SweepIdAsync(host.Client(), pr.GetValue(id)!)), n, ct);
             if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(fit.Json);
             else Console.Out.Write(ApiQueries.ReportMarkdown(fit));
             return CliAction.Ok;
@@ -112,15 +112,19 @@ public static class SweepCommands
         return cmd;
     }
 
+    /// <summary>The sweep meant by an id, a unique id prefix or a name (<see cref="IdResolver"/>).</summary>
+    static async Task<string> SweepIdAsync(IGrainFactory client, string given) =>
+        IdResolver.Resolve(given, [.. (await ApiQueries.SweepsAsync(client)).Select(s => (s.Id, s.Name))], "sweep");
+
     static Command Cancel()
     {
-        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch; `orch sweep list`)" };
+        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch; `orch sweep list`), a unique prefix of one, or a sweep's name" };
         var cmd = new Command("cancel", "Cancel a sweep: its runs in flight are cancelled, none is started; `sweep launch SPEC --resume` continues it")
         { id, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-            var status = await host.Client().CancelSweepAsync(pr.GetValue(id)!, "cancelled with `orch sweep cancel`");
+            var status = await host.Client().CancelSweepAsync(await SweepIdAsync(host.Client(), pr.GetValue(id)!), "cancelled with `orch sweep cancel`");
             if (pr.GetValue(ConsoleOptions.Json)) JsonOutput.Write(SweepView.Json(status));
             else Console.Out.WriteLine($"sweep {status.Id}: {status.State}, {status.Done}/{status.Runs.Length} runs done");
             return CliAction.Ok;
@@ -130,7 +134,7 @@ public static class SweepCommands
 
     static Command Status()
     {
-        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch)" };
+        var id = new Argument<string>("ID") { Description = "Sweep id (printed by launch), a unique prefix of one, or a sweep's name" };
         var watch = new Option<bool>("--watch") { Description = "Live progress until the sweep ends" };
         var cmd = new Command("status", "Progress of every run of a sweep") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
@@ -138,8 +142,9 @@ public static class SweepCommands
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
             var client = host.Client();
             bool json = pr.GetValue(ConsoleOptions.Json);
-            if (pr.GetValue(watch)) return await SweepView.WatchAsync(client, pr.GetValue(id)!, json, ct);
-            var status = await client.GetSweepStatusAsync(pr.GetValue(id)!);
+            var sweepId = await SweepIdAsync(client, pr.GetValue(id)!);
+            if (pr.GetValue(watch)) return await SweepView.WatchAsync(client, sweepId, json, ct);
+            var status = await client.GetSweepStatusAsync(sweepId);
             if (json) JsonOutput.Write(SweepView.Json(status));
             else AnsiConsole.Write(SweepView.Table(status));
             return CliAction.Ok;
@@ -171,7 +176,7 @@ public static class SweepCommands
             {
                 var sweepId = pr.GetValue(id) ?? throw new BadInputException("give a sweep ID or --folder DIR");
                 using var host = await ConsoleOptions.ConnectAsync(pr, ct);
-                status = await host.Client().GetSweepStatusAsync(sweepId);
+                status = await host.Client().GetSweepStatusAsync(await SweepIdAsync(host.Client(), sweepId));
             }
             var (written, analysis) = SweepView.WriteReport(status, outDir, pr.GetValue(bootstrap), ct);
             if (pr.GetValue(ConsoleOptions.Json))

@@ -52,16 +52,16 @@ public static class TrainCommands
         var initFrom = new Option<string?>("--init-from") { Description = "Start from another run's checkpoint folder (or run folder) with this run's schedule: a fork" };
         var forkStep = new Option<int?>("--fork-step") { Description = "The step of --init-from's checkpoint to fork at (a run folder's ckpt of that step)" };
         var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default min(2000, steps/10))" };
-        var wd = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
-        var clip = new Option<double>("--grad-clip") { DefaultValueFactory = _ => 1.0 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1337 };
+        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => 0.1 };
+        var clip = new Option<double>("--grad-clip") { Description = "Clip the global gradient norm to this (0: off)", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the model's initialisation, dropout and data order", DefaultValueFactory = _ => 1337 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
         dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
         var nproc = new Option<int>("--nproc") { Description = "Local ranks (like torchrun --standalone)", DefaultValueFactory = _ => 1 };
-        var backend = new Option<string>("--backend") { DefaultValueFactory = _ => "ring" };
+        var backend = new Option<string>("--backend") { Description = "Collectives between --nproc ranks: ring (TCP, CPU or GPU) or nccl (GPUs)", DefaultValueFactory = _ => "ring" };
         backend.AcceptOnlyFromAmong("ring", "nccl");
-        var zero = new Option<int>("--zero") { DefaultValueFactory = _ => 0 };
+        var zero = new Option<int>("--zero") { Description = "ZeRO stage 0..3 with --nproc N: 0 replicates everything (DDP), 1 shards optimizer states, 2 also gradients, 3 also parameters", DefaultValueFactory = _ => 0 };
         var ckptEvery = new Option<int>("--checkpoint-every") { Description = "Checkpoint every N steps (0: only at the end and by --checkpoint-minutes)", DefaultValueFactory = _ => 0 };
         var ckptMinutes = new Option<double>("--checkpoint-minutes") { Description = "Also checkpoint after this many minutes of training since the last one, so a crash loses at most that (0: off)", DefaultValueFactory = _ => 10 };
         var keep = new Option<int>("--keep") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 3 };
@@ -171,10 +171,10 @@ public static class TrainCommands
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A ckpt-NNNNNN folder, or a run folder (its newest valid checkpoint)", Required = true };
         var data = new Option<string>("--data") { Description = "Prepared corpus (its val split)", Required = true };
-        var batches = new Option<int>("--batches") { DefaultValueFactory = _ => 20 };
+        var batches = new Option<int>("--batches") { Description = "Validation batches to average", DefaultValueFactory = _ => 20 };
         var batch = new Option<int?>("--batch") { Description = "Sequences per batch (default: the run's)" };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
-        var json = new Option<bool>("--json");
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var cmd = new Command("eval", "Validation loss and perplexity of a checkpoint") { checkpoint, data, batches, batch, device, json };
         CliAction.Set(cmd, pr =>
         {
@@ -207,14 +207,14 @@ public static class TrainCommands
         var prompt = new Option<string?>("--prompt") { Description = "Text to continue (encoded with the corpus' tokenizer)" };
         var tokens = new Option<string?>("--tokens") { Description = "Prompt as token ids, comma separated (instead of --prompt)" };
         var data = new Option<string?>("--data") { Description = "Corpus whose tokenizer to use (default: the run's)" };
-        var maxTokens = new Option<int>("--max-tokens") { DefaultValueFactory = _ => 100 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens to generate", DefaultValueFactory = _ => 100 };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 1.0 };
-        var topK = new Option<int?>("--top-k");
-        var topP = new Option<double?>("--top-p");
-        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1337 };
-        var device = new Option<string>("--device") { DefaultValueFactory = _ => "cpu" };
+        var topK = new Option<int?>("--top-k") { Description = "Sample from the K most likely tokens only (default: all)" };
+        var topP = new Option<double?>("--top-p") { Description = "Sample from the smallest set of tokens whose probability reaches P (nucleus; default: off)" };
+        var seed = new Option<long>("--seed") { Description = "Seed of the sampling", DefaultValueFactory = _ => 1337 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dump = new Option<string?>("--dump-logits") { Description = "Write the prompt's tokens and fp32 logits to this safetensors file (for bench/check_export.py)" };
-        var json = new Option<bool>("--json");
+        var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var cmd = new Command("sample", "Generate text from a checkpoint")
         {
             checkpoint, prompt, tokens, data, maxTokens, temperature, topK, topP, seed, device, dump, json,
@@ -268,7 +268,8 @@ public static class TrainCommands
         var outFile = new Option<string>("--out") { Required = true, Description = "FILE.safetensors (never overwritten)" };
         var layout = new Option<string>("--layout") { Description = "nanogpt (GPT module names, Linear layout) or hf (GPT2LMHeadModel, Conv1D layout)", DefaultValueFactory = _ => "nanogpt" };
         layout.AcceptOnlyFromAmong("nanogpt", "hf");
-        var cmd = new Command("export", "Export a checkpoint as safetensors with GPT-2 tensor names") { checkpoint, outFile, layout };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document (file, checkpoint, step, layout, bytes)" };
+        var cmd = new Command("export", "Export a checkpoint as safetensors with GPT-2 tensor names") { checkpoint, outFile, layout, json };
         CliAction.Set(cmd, pr =>
         {
             var (model, state, dir) = ModelLoader.Load(pr.GetValue(checkpoint)!, CPU, w => Console.Error.WriteLine("warning: " + w));
@@ -277,7 +278,9 @@ public static class TrainCommands
                 var weights = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
                 var path = pr.GetValue(outFile)!;
                 GptExporter.Write(path, state.Model, weights, pr.GetValue(layout) == "hf" ? ExportLayout.HuggingFace : ExportLayout.NanoGpt);
-                Console.Error.WriteLine($"exported {dir} (step {state.Step}) to {path}");
+                if (pr.GetValue(json))
+                    JsonOutput.Write(new { File = Path.GetFullPath(path), Checkpoint = dir, state.Step, Layout = pr.GetValue(layout), Bytes = new FileInfo(path).Length });
+                else Console.Error.WriteLine($"exported {dir} (step {state.Step}) to {path}");
             }
             return CliAction.Ok;
         });

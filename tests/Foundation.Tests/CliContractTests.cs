@@ -34,6 +34,18 @@ public sealed class CliContractTests
     }
 
     [Fact]
+    public void Every_flag_and_argument_says_what_it_is_in_help()
+    {
+        var bare = new List<string>();
+        foreach (var (path, command) in Leaves(CommandCatalog.All(), "orch"))
+        {
+            bare.AddRange(command.Options.Where(o => o is not HelpOption and not VersionOption && string.IsNullOrWhiteSpace(o.Description)).Select(o => $"{path} {o.Name}"));
+            bare.AddRange(command.Arguments.Where(a => string.IsNullOrWhiteSpace(a.Description)).Select(a => $"{path} {a.Name}"));
+        }
+        Assert.Empty(bare);
+    }
+
+    [Fact]
     public void Every_RunSpec_and_sweep_YAML_key_is_in_docs_CLI_md()
     {
         var runSpec = Section("## RunSpec YAML")!;
