@@ -69,7 +69,7 @@ public static class TrainCommands
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out" };
         var noCheckpoint = new Option<bool>("--no-checkpoint") { Description = "Write no checkpoints, not even at the end (benchmarks; models whose optimizer state is too large to gather)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Validation every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
-        var evalBatches = new Option<int>("--eval-batches") { DefaultValueFactory = _ => 20 };
+        var evalBatches = new Option<int>("--eval-batches") { Description = "Validation batches averaged at each evaluation (0: no validation)", DefaultValueFactory = _ => 20 };
         var logEvery = new Option<int>("--log-every") { Description = "Log (and host-sync) every N steps", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
         var graphs = new Option<string>("--cuda-graphs") { Description = "Capture the training step in a CUDA graph after warm-up: on, off, or auto (on where it applies: one CUDA process)", DefaultValueFactory = _ => "auto" };
