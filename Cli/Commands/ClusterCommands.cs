@@ -119,10 +119,13 @@ public static class ClusterCommands
             if (dev != "cpu" && !(dev.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(dev[5..], out var n) && n >= 0))
                 throw new ArgumentException($"--device: '{dev}' is not cpu or cuda:N");
             int slots = SlotsOf(pr);
-            var clusterId = ClusterIdOf(pr);
-            if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             var redis = RedisOf(pr);
             var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
+            // No name given: the `orch local` cluster whose silo is at that address, if it is one (else `orch`).
+            var clusterId = pr.GetValue(ClusterId) is null && Environment.GetEnvironmentVariable("ORCH_CLUSTER") is null or "" && redis is null
+                && System.Net.IPAddress.IsLoopback(primary.Address)
+                && LocalClusters.AllLive().FirstOrDefault(e => e.SiloPort == primary.Port) is { } local ? local.ClusterId : ClusterIdOf(pr);
+            if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             if (redis is null && !await LocalPorts.CanConnectAsync(primary, ct))
                 throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
             // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a

@@ -163,7 +163,7 @@ static class RunView
         {
             await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct))
             {
-                if (!json && (s.Step != last.Step || s.State != last.State)) System.Console.Out.WriteLine(Line(s));
+                if (!json && (s.Step != last.Step || s.State != last.State)) System.Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} {Line(s)}");
                 last = s;
             }
         }
