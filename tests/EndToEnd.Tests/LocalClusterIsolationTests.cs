@@ -56,6 +56,17 @@ public sealed class LocalClusterIsolationTests : IDisposable
             Assert.Equal(["alpha"], await RunNames("a"));
             Assert.Equal(["beta"], await RunNames("b"));
 
+            // A worker started by hand at cluster b's silo joins b (its name found in b's connection file) and takes b's run.
+            var siloB = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state", "clusters", "b.json"))).RootElement.GetProperty("silo_port").GetInt32();
+            await using var extra = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{siloB}", "--name", "extra"], env);
+            await extra.WaitForLineAsync("worker extra up");
+            var betaId = JsonDocument.Parse(toB.Stdout).RootElement.GetProperty("id").GetString()!;
+            var betaDone = await Orch("run", "status", betaId[..^2], "--watch", "--json", "--cluster", "b"); // a unique prefix of the id
+            Assert.True(betaDone.Exit == 0, betaDone.Stderr + b.Output + extra.Output);
+            Assert.Equal("Completed", JsonDocument.Parse(betaDone.Stdout).RootElement.GetProperty("state").GetString()); // b's only worker trained it
+            var workersB = await Orch("workers", "list", "--json", "--cluster", "b");
+            Assert.Equal(["extra"], JsonDocument.Parse(workersB.Stdout).RootElement.EnumerateArray().Select(w => w.GetProperty("id").GetString()!).ToArray());
+
             // The address of cluster a, asked for as cluster b: refused at once, one line.
             var gatewayA = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state", "clusters", "a.json"))).RootElement.GetProperty("gateway").GetString()!;
             var wrong = await Orch("run", "list", "--cluster", "b", "--coordinator", gatewayA);
