@@ -142,6 +142,8 @@ static class RunView
         if (s.ValLoss is { } v) t.AddRow("val loss", v.ToString("F4"));
         t.AddRow("tokens/s", s.TokensPerSecond?.ToString("N0") ?? "-");
         if (s.Mfu is { } m) t.AddRow("MFU", m.ToString("P1"));
+        if (s.LearningRate is { } lr) t.AddRow("learning rate", lr.ToString("E2"));
+        t.AddRow("elapsed", RunProgress.Format(RunProgress.Elapsed(s, DateTimeOffset.UtcNow)) + (s.State.IsFinal() ? "" : $", ETA {RunProgress.Format(RunProgress.Eta(s))}"));
         t.AddRow("world size", $"{s.WorldSize} (epoch {s.Epoch})");
         if (s.TokensTrained > 0) t.AddRow("tokens trained", s.TokensTrained.ToString("N0"));
         t.AddRow("workers", Markup.Escape(string.Join(", ", s.Workers)) + (s.Joining.IsEmpty ? "" : $" (joining: {Markup.Escape(string.Join(", ", s.Joining))})"));
@@ -170,7 +172,7 @@ static class RunView
         else
         {
             await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn())
                 .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask(Markup.Escape(Line(last)), maxValue: Math.Max(1, last.TotalSteps));
@@ -188,8 +190,12 @@ static class RunView
         return last.State == RunState.Completed ? CliAction.Ok : CliAction.Failure;
     }
 
+    /// <summary>One watch line: progress, train (and val) loss, the windowed rate, LR, elapsed and ETA.</summary>
     static string Line(RunStatus s) =>
-        $"{s.Id} {s.State} step {s.Step}/{s.TotalSteps} loss {s.Loss?.ToString("F4") ?? "-"} " +
-        $"{s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s world {s.WorldSize} epoch {s.Epoch}";
+        $"{s.Id} {s.State} step {s.Step}/{s.TotalSteps} loss {s.Loss?.ToString("F4") ?? "-"}" +
+        (s.ValLoss is { } v ? $" val_loss {v:F4}" : "") +
+        $" {s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s" + (s.LearningRate is { } lr ? $" lr {lr:E2}" : "") +
+        $" elapsed {RunProgress.Format(RunProgress.Elapsed(s, DateTimeOffset.UtcNow))}" +
+        (s.State.IsFinal() ? "" : $" ETA {RunProgress.Format(RunProgress.Eta(s))}") + $" world {s.WorldSize} epoch {s.Epoch}";
 }
 

@@ -72,13 +72,14 @@ public static class TrainCommands
         var evalBatches = new Option<int>("--eval-batches") { Description = "Validation batches averaged at each evaluation (0: no validation)", DefaultValueFactory = _ => 20 };
         var logEvery = new Option<int>("--log-every") { Description = "Log (and host-sync) every N steps", DefaultValueFactory = _ => 10 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document at the end" };
+        var tensorboard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard scalars under --out/tensorboard (metrics.jsonl is always written)" };
         var graphs = new Option<string>("--cuda-graphs") { Description = "Capture the training step in a CUDA graph after warm-up: on, off, or auto (on where it applies: one CUDA process)", DefaultValueFactory = _ => "auto" };
         graphs.AcceptOnlyFromAmong("auto", "on", "off");
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
             data, outDir, model, set, parametrization, baseWidth, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
             device, dtype, nproc, backend, zero, ckptEvery, ckptMinutes, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
-            evalEvery, evalBatches, logEvery, json, graphs,
+            evalEvery, evalBatches, logEvery, json, graphs, tensorboard,
         };
         GracefulStop.Mark(cmd);
         CliAction.Set(cmd, async (pr, ct) =>
@@ -104,6 +105,8 @@ public static class TrainCommands
             var dataDir = pr.GetValue(data)!;
             if (pr.GetValue(noCheckpoint) && pr.GetValue(resume))
                 throw new ArgumentException("--resume reads checkpoints and --no-checkpoint writes none: pass one of them");
+            if (pr.GetValue(noCheckpoint) && pr.GetValue(tensorboard))
+                throw new ArgumentException("--no-checkpoint writes nothing to --out, TensorBoard scalars included: drop --tensorboard, or --no-checkpoint");
             if (pr.GetValue(noCheckpoint) && (pr.GetValue(ckptEvery) > 0 || pr.GetValue(stopAfter) is not null))
                 throw new ArgumentException("--no-checkpoint writes no checkpoints: drop --checkpoint-every / --stop-after, or checkpoints");
             int? corpusBlock = CorpusSources.BlockSize(dataDir);
@@ -127,6 +130,7 @@ public static class TrainCommands
                 EvalBatches = pr.GetValue(evalBatches), LogEvery = pr.GetValue(logEvery), CudaGraphs = pr.GetValue(graphs)!, OutDir = pr.GetValue(noCheckpoint) ? null : pr.GetValue(outDir), DataDir = dataDir,
                 Schedule = pr.GetValue(schedule)!, CooldownFraction = pr.GetValue(cooldownFraction), CooldownShape = pr.GetValue(cooldownShape)!,
                 CheckpointAt = Steps("--checkpoint-at", pr.GetValue(checkpointAt)), InitFrom = pr.GetValue(initFrom), ForkStep = pr.GetValue(forkStep),
+                TensorBoard = pr.GetValue(tensorboard),
             };
             // Everything that can fail is checked before the first step: the settings, the corpus' splits and shards,
             // the output folder (created last, so a refused command leaves nothing behind).

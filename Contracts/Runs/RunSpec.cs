@@ -66,6 +66,8 @@ public sealed record RunSpec
     /// (grad_accum = global_batch / (batch x workers); <see cref="WorldBatch"/>). Null: batch x grad_accum x workers.
     /// </summary>
     [Id(28)] public int? GlobalBatch { get; init; }
+    /// <summary>Also write TensorBoard scalar event files (the run folder's `tensorboard/`) beside metrics.jsonl.</summary>
+    [Id(29)] public bool Tensorboard { get; init; }
 
     /// <summary>Steps this spec asks for, resolving a token budget (at workers.max ranks without a global batch).</summary>
     public int ResolvedSteps => Steps > 0 || Tokens is null

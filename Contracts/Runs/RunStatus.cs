@@ -45,6 +45,8 @@ public sealed record RunStatus
     /// it, steps thrown away by a recovery not counted (a sweep's D).
     /// </summary>
     [Id(23)] public long TokensTrained { get; init; }
+    /// <summary>The learning rate of the last reported step (null before the first report).</summary>
+    [Id(24)] public double? LearningRate { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("orch.StateTransition")]
@@ -54,7 +56,10 @@ public sealed record StateTransition(
     [property: Id(2)] DateTimeOffset At,
     [property: Id(3)] int Epoch);
 
-/// <summary>One step's metrics as reported by rank 0.</summary>
+/// <summary>
+/// One report of rank 0: the window of <see cref="WindowSteps"/> steps ending at <see cref="Step"/> (loss: their mean;
+/// tokens/s, MFU and StepSeconds, the mean step time: over the window; LR: of the last step).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("orch.MetricPoint")]
 public sealed record MetricPoint(
     [property: Id(0)] int Step,
@@ -69,7 +74,9 @@ public sealed record MetricPoint(
     /// <summary>Tokens trained by all ranks up to this step (filled in by the run grain from each epoch's world size).</summary>
     [property: Id(8)] long? Tokens = null,
     /// <summary>World size of the epoch that trained this step (filled in by the run grain).</summary>
-    [property: Id(9)] int WorldSize = 0);
+    [property: Id(9)] int WorldSize = 0,
+    /// <summary>Steps since the previous report (the window the loss and rates are over).</summary>
+    [property: Id(10)] int WindowSteps = 1);
 
 /// <summary>A valid checkpoint: every rank of its epoch wrote its shard; Path holds its manifest.</summary>
 [GenerateSerializer, Immutable, Alias("orch.CheckpointRef")]
@@ -78,4 +85,6 @@ public sealed record CheckpointRef(
     [property: Id(1)] string Path,
     [property: Id(2)] int Epoch,
     [property: Id(3)] int WorldSize,
-    [property: Id(4)] DateTimeOffset At);
+    [property: Id(4)] DateTimeOffset At,
+    /// <summary>This rank's write time in seconds (blocked plus background), where the writer measured it.</summary>
+    [property: Id(5)] double? WriteSeconds = null);

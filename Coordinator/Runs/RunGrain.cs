@@ -171,6 +171,7 @@ public sealed partial class RunGrain(
             st = st with
             {
                 Step = last.Step, Loss = last.Loss, TokensTrained = TokensAt(last.Step, st.WorldSize), TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
+                LearningRate = last.Lr ?? st.LearningRate,
                 ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
                 History = Thin(st.History.AddRange(steps)),
             };

@@ -14,11 +14,9 @@ public sealed record RunJson(
     IReadOnlyList<CheckpointJson> Checkpoints, string? Reason, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt, IReadOnlyList<TransitionJson>? Transitions, IReadOnlyList<MetricJson>? History,
     PhasesJson? Phases, string? Sweep = null, double? EtaSeconds = null, IReadOnlyList<EventJson>? Events = null, RunSpec? Spec = null,
-    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null, long TokensTrained = 0)
+    string? Schedule = null, string? Parent = null, int? ForkStep = null, string? InitFrom = null, long TokensTrained = 0,
+    double? Lr = null, double? ElapsedSeconds = null)
 {
-    /// <summary>Points the ETA averages over: the newest ones (a resize or a slow start should not linger).</summary>
-    const int EtaWindow = 20;
-
     public static RunJson From(RunStatus s, string? sweep = null)
     {
         long? n = s.Spec is { Model.Preset: null } spec ? ModelShapes.NonEmbeddingParams(spec.Model) : null;
@@ -36,16 +34,11 @@ public sealed record RunJson(
         s.Id, s.Name, s.State.ToString(), s.Step, s.TotalSteps, s.WorldSize, s.Epoch, s.Loss, s.ValLoss, s.TokensPerSecond, s.Mfu,
         s.Workers, s.Joining, [.. s.Checkpoints.Select(c => new CheckpointJson(c.Step, c.Path, c.Epoch, c.WorldSize, c.At))],
         s.Reason, s.CreatedAt, s.StartedAt, s.EndedAt, null, null, PhasesJson.Of(s.Phases), sweep, Eta(s),
-        Schedule: s.Spec?.Schedule, Parent: s.Spec?.Parent, ForkStep: s.Spec?.ForkStep, InitFrom: s.Spec?.InitFrom, TokensTrained: s.TokensTrained);
+        Schedule: s.Spec?.Schedule, Parent: s.Spec?.Parent, ForkStep: s.Spec?.ForkStep, InitFrom: s.Spec?.InitFrom, TokensTrained: s.TokensTrained,
+        Lr: s.LearningRate, ElapsedSeconds: RunProgress.Elapsed(s, DateTimeOffset.UtcNow)?.TotalSeconds);
 
-    /// <summary>Steps left times the mean step time of the newest reports; null when the run is not stepping.</summary>
-    static double? Eta(RunStatus s)
-    {
-        if (s.State != RunState.Running || s.History.IsEmpty) return null;
-        var recent = s.History.Skip(Math.Max(0, s.History.Length - EtaWindow)).Where(h => h.StepSeconds > 0).ToList();
-        if (recent.Count == 0) return null;
-        return Math.Max(0, s.TotalSteps - s.Step) * recent.Average(h => h.StepSeconds);
-    }
+    /// <summary>Steps left at the rate of the last 30 s of reports (<see cref="RunProgress"/>); null when the run is not stepping.</summary>
+    static double? Eta(RunStatus s) => s.State == RunState.Running ? RunProgress.Eta(s)?.TotalSeconds : null;
 }
 
 /// <summary>Where rank 0's wall time went in the finishing epoch, seconds (docs/CLI.md "phases").</summary>

@@ -15,9 +15,11 @@ namespace Orchestrator.Worker.Hosting;
 /// One rank of a GPT run behind the worker seam: the real <see cref="Trainer"/> with the ring or NCCL
 /// communicator and DDP/ZeRO optimizer. Checkpoints go to CHECKPOINT_PATH/RUN_ID, each rank writing its
 /// own shard, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
-/// One <see cref="Step"/> trains up to the next checkpoint boundary, whose checkpoint is then written in the background
-/// while the next <see cref="Step"/> trains, and reported with the first outcome after it is on disk; <see cref="Abort"/> cancels the loop at its
-/// next step and aborts the communicator, so a collective stuck on a dead peer fails at once.
+/// One <see cref="Step"/> trains up to the next report (about every <see cref="ReportSeconds"/>, a step cadence the
+/// ranks agree on) or checkpoint boundary, whichever comes first, so metrics flow live whatever the checkpoint
+/// interval; a boundary's checkpoint is written in the background while the next stretches train, and reported with
+/// the first outcome after it is on disk. <see cref="Abort"/> cancels the loop at its next step and aborts the
+/// communicator, so a collective stuck on a dead peer fails at once.
 /// </summary>
 public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITrainingJob
 {
@@ -35,6 +37,13 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     string Backend => a.Spec.Backend == "nccl" ? Rendezvous.Nccl : Rendezvous.Ring;
 
     public int NextStep => (int)step + 1;
+
+    /// <summary>How often a stretch returns with its report: a quarter of the worker's one-second report interval, so
+    /// the loop's next report leaves at most about 1.25 s after the previous one, with fresh metrics.</summary>
+    public const double ReportSeconds = 0.25;
+
+    // Each checkpoint's write time as the trainer measured it, until the checkpoint is reported.
+    readonly Dictionary<long, double> writeSeconds = [];
 
     public string PrepareBootstrap()
     {
@@ -71,7 +80,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             GradAccum = WorldBatch.GradAccumAt(s, a.WorldSize)
                 ?? throw new ArgumentException($"global_batch {s.GlobalBatch} cannot be kept at {a.WorldSize} workers of batch {s.Batch}"),
             KeepGradAccum = s.GlobalBatch is not null, LearningRate = s.Lr, WarmupSteps = s.WarmupSteps > 0 ? s.WarmupSteps : null, Seed = s.Seed,
-            Device = worker.Device, LogEvery = 1, EvalEvery = s.EvalEvery, EvalBatches = 10,
+            Device = worker.Device, LogSeconds = ReportSeconds, TensorBoard = s.Tensorboard, EvalEvery = s.EvalEvery, EvalBatches = 10,
             CheckpointEvery = s.Checkpoint.Every, KeepCheckpoints = s.Checkpoint.Keep, Resume = true, OutDir = OutDir, DataDir = s.Data,
             Rank = a.Rank, WorldSize = a.WorldSize, Zero = s.Zero, CudaGraphs = s.CudaGraphs,
             Schedule = s.Schedule, MinLearningRate = s.MinLr, CooldownFraction = s.CooldownFraction, CooldownShape = s.CooldownShape,
@@ -95,10 +104,13 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         TrainResult result;
         try
         {
-            result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss, r.MsPerStep / 1000, r.LearningRate)),
-                abort.Token, stopAt, waitForCheckpoints: false);
+            result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss,
+                    r.MsPerStep / 1000, r.LearningRate, WindowSteps: r.WindowSteps)),
+                abort.Token, stopAt, waitForCheckpoints: false, returnAtReport: true);
+            foreach (var timing in result.Checkpoints) writeSeconds[timing.Step] = (timing.BlockedMs + timing.WriteMs) / 1000;
             foreach (var (s, path) in t.TakeCompletedCheckpoints())
-                completed.Enqueue(new CheckpointRef((int)s, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow));
+                completed.Enqueue(new CheckpointRef((int)s, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow,
+                    writeSeconds.Remove(s, out double seconds) ? seconds : null));
         }
         catch (CommunicatorException e)
         {

@@ -18,8 +18,9 @@ public interface ITrainingJob : IDisposable
     int NextStep { get; }
 
     /// <summary>
-    /// Runs the next stretch of training: one optimizer step (light job) or up to the next checkpoint boundary (the
-    /// GPT trainer, whose loop checks <see cref="Abort"/> every step), with the checkpoint or final evaluation on it.
+    /// Runs the next stretch of training: one optimizer step (light job), or up to the next report (about a quarter
+    /// of a second) or checkpoint boundary (the GPT trainer, whose loop checks <see cref="Abort"/> every step), with the
+    /// checkpoint or final evaluation when the stretch ends on one.
     /// </summary>
     StepOutcome Step();
 
@@ -27,7 +28,7 @@ public interface ITrainingJob : IDisposable
     void Abort();
 }
 
-/// <summary>What a stretch of steps produced (metrics per step). Checkpoint: this rank's part was written durably.</summary>
+/// <summary>What a stretch of steps produced (its reports' metrics). Checkpoint: this rank's part was written durably.</summary>
 public sealed record StepOutcome(IReadOnlyList<MetricPoint> Metrics, CheckpointRef? Checkpoint, bool Finished, double? FinalValLoss = null);
 
 /// <summary>Thrown by jobs for failures that come from a peer (a lost connection): the run re-rendezvous instead of failing.</summary>

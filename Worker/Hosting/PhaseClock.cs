@@ -5,14 +5,16 @@ namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
 /// Splits one epoch's wall time on a training thread into <see cref="RunPhases"/>. Only the training thread uses it.
-/// Step time is what the trainer measured per step; the rest of a training stretch is evaluation and checkpoints.
-/// The first step's excess over the median later step is its warm-up.
+/// Step time is what the trainer measured over each report's window of steps; the rest of a training stretch is
+/// evaluation and checkpoints. The first step's excess over the median later step time is its warm-up (the trainer
+/// reports its first step alone, so the first window is that step).
 /// </summary>
 public sealed class PhaseClock
 {
     readonly Stopwatch total = Stopwatch.StartNew();
     readonly Stopwatch lap = Stopwatch.StartNew();
-    readonly List<double> steps = [];
+    // Per report: the mean step time over its window, and the window's steps.
+    readonly List<(double Seconds, int Count)> steps = [];
     double startup, rendezvous, build, evalAndCheckpoint, reports;
 
     /// <summary>Ends the start-up phase (job created, bootstrap prepared).</summary>
@@ -26,8 +28,9 @@ public sealed class PhaseClock
         double wall = Lap(), stepSum = 0;
         foreach (var m in metrics)
         {
-            steps.Add(m.StepSeconds);
-            stepSum += m.StepSeconds;
+            int count = Math.Max(1, m.WindowSteps);
+            steps.Add((m.StepSeconds, count));
+            stepSum += m.StepSeconds * count;
         }
         evalAndCheckpoint += Math.Max(0, wall - stepSum);
     }
@@ -36,12 +39,12 @@ public sealed class PhaseClock
 
     public RunPhases Phases()
     {
-        double steady = steps.Count > 1 ? Median(steps.Skip(1)) : steps.Count == 1 ? steps[0] : 0;
-        double first = steps.Count > 0 ? Math.Max(0, steps[0] - steady) : 0;
+        double steady = steps.Count > 1 ? Median(steps.Skip(1).Select(s => s.Seconds)) : steps.Count == 1 ? steps[0].Seconds : 0;
+        double first = steps.Count > 0 && steps[0].Count == 1 ? Math.Max(0, steps[0].Seconds - steady) : 0;
         return new RunPhases
         {
-            Startup = startup, Rendezvous = rendezvous, Build = build, FirstStep = first, Steps = steps.Sum() - first,
-            EvalAndCheckpoint = evalAndCheckpoint, Reports = reports, Total = total.Elapsed.TotalSeconds, StepCount = steps.Count,
+            Startup = startup, Rendezvous = rendezvous, Build = build, FirstStep = first, Steps = steps.Sum(s => s.Seconds * s.Count) - first,
+            EvalAndCheckpoint = evalAndCheckpoint, Reports = reports, Total = total.Elapsed.TotalSeconds, StepCount = steps.Sum(s => s.Count),
         };
     }
 

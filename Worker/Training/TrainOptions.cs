@@ -21,6 +21,8 @@ public sealed record TrainOptions
     public string Device { get; init; } = "cpu";            // cpu | cuda | cuda:N
     public string Dtype { get; init; } = "auto";            // auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
     public int LogEvery { get; init; } = 10;                // host sync (loss.item()) only at these steps
+    public double LogSeconds { get; init; }                 // > 0: report about this often instead (a step cadence the ranks agree on at each report)
+    public bool TensorBoard { get; init; }                  // also write TensorBoard scalars beside metrics.jsonl (rank 0, with OutDir)
     public int EvalEvery { get; init; }                     // 0: only at the end
     public int EvalBatches { get; init; } = 20;
     public int CheckpointEvery { get; init; }               // 0: only at the end
@@ -63,6 +65,7 @@ public sealed record TrainOptions
         if (Zero is < 0 or > 3) throw new ArgumentException($"--zero {Zero}: the ZeRO stage must be 0 (DDP), 1, 2 or 3");
         if (CudaGraphs is not ("on" or "off" or "auto")) throw new ArgumentException($"--cuda-graphs {CudaGraphs}: must be on, off or auto");
         if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
+        if (!(LogSeconds >= 0) || !double.IsFinite(LogSeconds)) throw new ArgumentException($"log seconds {LogSeconds}: must be 0 (off) or more");
         if (WarmupSteps is < 0) throw new ArgumentException($"--warmup {WarmupSteps}: must not be negative");
         var schedule = LrScheduleSpec.Problems(Schedule, CooldownFraction, CooldownShape, MinLearningRate, LearningRate, Steps, Warmup,
             k => "--" + k.Replace('_', '-'));

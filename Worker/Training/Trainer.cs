@@ -9,6 +9,7 @@ using Orchestrator.Sharding.Optim;
 using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
+using Orchestrator.Worker.Records;
 using Orchestrator.Worker.Training.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -40,6 +41,13 @@ public sealed class Trainer : IDisposable
     GraphedStep? _graphed;
     bool _graphDecided;
     long _step;
+    // The report window: the losses of the steps since the last report, summed on the device (read once per report),
+    // and, with LogSeconds, the step of the next report (a cadence all ranks agreed on at the previous one).
+    Tensor? _windowLoss;
+    int _windowSteps;
+    long _nextLog;
+    RunRecords? _records;
+    bool _recordsFailed;
 
     public Gpt Model { get; }
     public GptConfig Config { get; }
@@ -142,8 +150,10 @@ public sealed class Trainer : IDisposable
     /// checkpoint (<see cref="TrainResult.Stopped"/>). Ranks agree on the step at a log step.</param>
     /// <param name="waitForCheckpoints">False: a call that ends before the horizon (and not on a stop) returns with its
     /// last checkpoint possibly still being written; <see cref="TakeCompletedCheckpoints"/> says when it is done.</param>
+    /// <param name="returnAtReport">Returns right after the first report short of the end, without evaluating or
+    /// checkpointing (<see cref="TrainResult.Paused"/>); the next call continues: a host that reports live.</param>
     public TrainResult Run(Action<StepReport>? report = null, CancellationToken ct = default, long? stopAt = null, PhaseProfiler? phases = null,
-        Func<bool>? stopRequested = null, bool waitForCheckpoints = true)
+        Func<bool>? stopRequested = null, bool waitForCheckpoints = true, bool returnAtReport = false)
     {
         long end = stopAt ?? (_o.StopAfter is int n ? Math.Min(_o.Steps, StartStep + n) : _o.Steps);
         long tokensPerStep = (long)_o.BatchSize * _o.BlockSize * _o.GradAccum * _o.WorldSize; // all ranks
@@ -162,10 +172,9 @@ public sealed class Trainer : IDisposable
         var graphed = phases is null ? _graphed : null;
         using var stream = graphed is not null ? CudaStreams.UseOwnStream() : null;
         var clock = Stopwatch.StartNew();
-        long intervalStart = _step;
-        double totalSeconds = 0;
         var pause = new StepBoundary(_o.CheckpointMinutes, stopRequested, _o.WorldSize > 1 ? _engine.MeanOverRanks : null, _o.WorldSize, Device.Device);
-        bool stopped = false;
+        bool stopped = false, paused = false;
+        StartWindow();
         for (; _step < end; _step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -173,7 +182,8 @@ public sealed class Trainer : IDisposable
             double lr = _schedule.At(_step);
             bool everyCheckpoint = _store is not null
                 && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1));
-            bool log = (_step + 1) % _o.LogEvery == 0 || _step + 1 == end || everyCheckpoint || pause.WantsNow();
+            bool evaluate = _o.EvalEvery > 0 && (_step + 1) % _o.EvalEvery == 0 && _step + 1 != end;
+            bool log = ReportDue(_step + 1) || _step + 1 == end || everyCheckpoint || evaluate || pause.WantsNow();
             using (var scope = NewDisposeScope())
             {
                 phases?.BeginStep();
@@ -181,12 +191,17 @@ public sealed class Trainer : IDisposable
                 for (int micro = 0; micro < _o.GradAccum; micro++) batch[micro] = _train.Next();
                 phases?.Mark("data");
                 var (lossSum, norm) = graphed is not null ? graphed.Step(batch, lr) : EagerStep(batch, lr, phases, lastStep: _step + 1 == end);
+                _windowLoss!.add_(lossSum); // on the device: no sync
+                _windowSteps++;
+                log |= _o.LogSeconds > 0 && _o.WorldSize == 1 && clock.Elapsed.TotalSeconds >= _o.LogSeconds;
                 if (log)
                 {
-                    var mean = _engine.MeanOverRanks(lossSum); // collective: every rank logs at the same steps
-                    double lossf = mean.item<float>();        // sync point: the only one in a normal step
+                    int window = _windowSteps;
+                    var mean = _engine.MeanOverRanks(_windowLoss / window); // collective: every rank reports at the same steps
+                    double lossf = mean.item<float>();                 // sync point: the only one in a normal step
                     double normf = norm.item<float>();
-                    // Checked where the loss is read anyway (log and checkpoint steps): a diverged state is never saved.
+                    // Checked where the loss is read (every report; a non-finite step makes its window's mean
+                    // non-finite): a diverged state is never saved.
                     if (!double.IsFinite(lossf) || !double.IsFinite(normf))
                     {
                         _writer?.Drain(ct); // the last good checkpoint is committed before it is named
@@ -195,22 +210,22 @@ public sealed class Trainer : IDisposable
                     pause.Decide(_store is not null);
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
-                    totalSeconds += secs;
-                    long stepsDone = _step + 1 - intervalStart;
-                    intervalStart = _step + 1;
-                    double tps = tokensPerStep * stepsDone / secs;
+                    double tps = tokensPerStep * window / secs;
                     double? mfu = Device.PeakFlops is double peak ? flopsPerToken * tps / peak : null;
+                    NextWindow(_step + 1, secs / window);
                     losses.Add(lossf);
                     lastLoss = lossf;
                     lastTps = tps;
                     lastMfu = mfu;
                     double? val = null;
-                    if (_o.EvalEvery > 0 && (_step + 1) % _o.EvalEvery == 0 && _step + 1 != end)
+                    if (evaluate)
                     {
                         using (Materialized()) val = lastVal = Evaluator.Loss(Model, OpenVal, Device, _o.EvalBatches);
                         clock.Restart(); // evaluation time is not training throughput
                     }
-                    report?.Invoke(new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / stepsDone, tps, mfu, val));
+                    var r = new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / window, tps, mfu, val, window, (_step + 1) * tokensPerStep);
+                    Record(new MetricsRecord(r.Step, r.Tokens, lossf, val, lr, tps, mfu, _o.WorldSize, DateTimeOffset.UtcNow));
+                    report?.Invoke(r);
                 }
             }
             if (_store is not null && (everyCheckpoint || pause.Checkpoint || pause.Stop) && _step + 1 != end)
@@ -225,6 +240,20 @@ public sealed class Trainer : IDisposable
                 stopped = true;
                 break;
             }
+            if (log && returnAtReport && _step + 1 != end)
+            {
+                _step++;
+                paused = true;
+                break;
+            }
+        }
+        if (paused)
+        {
+            // A checkpoint written on the way is reported as the caller asked: committed, or through TakeCompletedCheckpoints.
+            if (checkpoint is not null && waitForCheckpoints) _writer?.Drain(ct);
+            var written = NewTimings();
+            return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, null,
+                written.Sum(t => t.BlockedMs), written.Count) { Paused = true, Checkpoints = written, CheckpointWriteMs = written.Sum(t => t.WriteMs) };
         }
         if (!stopped)
         {
@@ -235,8 +264,7 @@ public sealed class Trainer : IDisposable
         var draining = Stopwatch.StartNew();
         if (waitForCheckpoints || stopped || _step >= _o.Steps) _writer?.Drain(ct);
         double finalWaitMs = draining.Elapsed.TotalMilliseconds;
-        var timings = _writer?.Timings.Skip(_timingsReported).ToList() ?? [];
-        _timingsReported += timings.Count;
+        var timings = NewTimings();
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes,
             timings.Sum(t => t.BlockedMs), timings.Count)
         {
@@ -245,6 +273,67 @@ public sealed class Trainer : IDisposable
     }
 
     int _timingsReported;
+
+    // The timings of checkpoints written since the last call's result.
+    List<CheckpointTiming> NewTimings()
+    {
+        var timings = _writer?.Timings.Skip(_timingsReported).ToList() ?? [];
+        _timingsReported += timings.Count;
+        return timings;
+    }
+
+    // Rank 0 keeps the run's records beside its checkpoints, opened at the first report. They serve other tools, so
+    // failing to write them warns once and training goes on (the checkpoints are what a run must not lose).
+    void Record(MetricsRecord r)
+    {
+        if (_o.OutDir is null || _o.Rank != 0 || _recordsFailed) return;
+        try
+        {
+            _records ??= new RunRecords(_o.OutDir, StartStep, _o.TensorBoard);
+            _records.Append(r);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _recordsFailed = true;
+            _warn($"run records ({RunRecords.MetricsFile}) not written: {e.Message}");
+        }
+    }
+
+    /// <summary>Most steps between two reports of ranks with <see cref="TrainOptions.LogSeconds"/>.</summary>
+    public const int MaxReportSteps = 10_000;
+
+    // A call starts a fresh window (a call that threw left its window half-summed). With LogSeconds the trainer's
+    // first step reports (it holds the warm-up, so the cadence is measured on the steps after it); later calls keep
+    // the cadence agreed at the last report.
+    void StartWindow()
+    {
+        _windowLoss ??= zeros(Array.Empty<long>(), ScalarType.Float32, Device.Device).DetachFromDisposeScope();
+        _windowLoss.zero_();
+        _windowSteps = 0;
+        if (_nextLog == 0) _nextLog = _step + 1;
+    }
+
+    bool ReportDue(long step) => _o.LogSeconds > 0 ? step >= _nextLog : step % _o.LogEvery == 0;
+
+    // After a report at `step`: empties the window and, with LogSeconds, picks when the next report comes. One process
+    // reports once LogSeconds of training passed (its host clock, checked after each step is queued: no sync). Ranks
+    // must report at the same steps (the loss is all-reduced there), so they report `LogSeconds / secondsPerStep` steps
+    // on, their mean proposal: an all-reduced value, the same on every rank.
+    void NextWindow(long step, double secondsPerStep)
+    {
+        _windowLoss!.zero_();
+        _windowSteps = 0;
+        if (_o.LogSeconds <= 0) return;
+        if (_o.WorldSize == 1)
+        {
+            _nextLog = long.MaxValue;
+            return;
+        }
+        double proposal = Math.Clamp(Math.Floor(_o.LogSeconds / Math.Max(secondsPerStep, 1e-9)), 1, MaxReportSteps);
+        using var scope = NewDisposeScope();
+        proposal = _engine.MeanOverRanks(tensor((float)proposal, device: Device.Device)).item<float>();
+        _nextLog = step + (long)Math.Round(proposal);
+    }
 
     /// <summary>
     /// Checkpoints whose background write finished since the last call, oldest first (rank 0: committed), with their
@@ -300,6 +389,8 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
+        _records?.Dispose();
+        _windowLoss?.Dispose();
         _writer?.Dispose(); // waits for a write in flight (it reads the engine's snapshot buffers, not the engine)
         _graphed?.Dispose();
         _train.Dispose();

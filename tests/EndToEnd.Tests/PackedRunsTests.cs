@@ -6,13 +6,14 @@ namespace Orchestrator.Tests.EndToEnd;
 
 /// <summary>
 /// Packing for real: two GPT runs on one CPU worker process with two slots train at the same time, on two threads
-/// of one process, and give exactly the losses they give one after the other on a one-slot worker; each run's
-/// status says where its wall time went.
+/// of one process, and reach exactly the validation loss they reach one after the other on a one-slot worker (the
+/// train losses are reported over timed windows, so only the final weights compare bit for bit); each run's status
+/// says where its wall time went.
 /// </summary>
 public sealed class PackedRunsTests
 {
     [Fact]
-    public async Task Two_runs_packed_on_one_worker_give_the_losses_they_give_alone()
+    public async Task Two_runs_packed_on_one_worker_end_as_they_end_alone()
     {
         var dir = Directory.CreateTempSubdirectory("orch-pack-");
         var text = new StringBuilder();
@@ -31,8 +32,8 @@ public sealed class PackedRunsTests
 
         for (int i = 0; i < specs.Length; i++)
         {
-            Assert.Equal(40, alone[i].Losses.Count);
-            Assert.Equal(alone[i].Losses, packed[i].Losses);
+            Assert.Equal(40, alone[i].Steps[^1]);
+            Assert.Equal(40, packed[i].Steps[^1]);
             Assert.Equal(alone[i].ValLoss, packed[i].ValLoss);
             Assert.Equal(40, packed[i].Phases.GetProperty("steps").GetInt32());
             Assert.True(packed[i].Phases.GetProperty("total_seconds").GetDouble() >= packed[i].Phases.GetProperty("steps_seconds").GetDouble());
@@ -61,7 +62,7 @@ public sealed class PackedRunsTests
         return path;
     }
 
-    sealed record Finished(List<double> Losses, double ValLoss, string Worker, DateTimeOffset Started, DateTimeOffset Ended, JsonElement Phases);
+    sealed record Finished(List<int> Steps, double ValLoss, string Worker, DateTimeOffset Started, DateTimeOffset Ended, JsonElement Phases);
 
     static async Task<List<Finished>> RunAllAsync(string[] specs, int slots)
     {
@@ -83,7 +84,7 @@ public sealed class PackedRunsTests
             var status = await OrchProcess.RunAsync("run", "status", id, "--json", "--coordinator", gw);
             var s = JsonDocument.Parse(status.Stdout).RootElement;
             done.Add(new Finished(
-                [.. s.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("loss").GetDouble())],
+                [.. s.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("step").GetInt32())],
                 s.GetProperty("val_loss").GetDouble(),
                 s.GetProperty("workers").EnumerateArray().Single().GetString()!,
                 s.GetProperty("started_at").GetDateTimeOffset(), s.GetProperty("ended_at").GetDateTimeOffset(),

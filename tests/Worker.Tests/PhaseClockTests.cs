@@ -25,4 +25,17 @@ public sealed class PhaseClockTests
         Assert.True(p.EvalAndCheckpoint >= 0 && p.Startup >= 0 && p.Reports >= 0);
         Assert.True(p.Total >= p.Startup + p.Rendezvous + p.Build + p.EvalAndCheckpoint + p.Reports);
     }
+
+    [Fact]
+    public void A_report_counts_every_step_of_its_window()
+    {
+        var clock = new PhaseClock();
+        // The first step alone (its warm-up), then windows of 10 and 30 steps at their mean step time.
+        clock.Stretch([Step(1, 0.5), new MetricPoint(11, 1.0, 1000, null, DateTimeOffset.UnixEpoch, StepSeconds: 0.1, WindowSteps: 10)]);
+        clock.Stretch([new MetricPoint(41, 1.0, 1000, null, DateTimeOffset.UnixEpoch, StepSeconds: 0.1, WindowSteps: 30)]);
+        var p = clock.Phases();
+        Assert.Equal(41, p.StepCount);
+        Assert.Equal(0.4, p.FirstStep, 12);
+        Assert.Equal(0.5 + 4.0 - 0.4, p.Steps, 12);
+    }
 }
