@@ -35,7 +35,7 @@ T2=$(date +%s)
 cat "$OUTDIR/prepare.json"
 echo "tokenizer $((T1 - T0)) s, prepare $((T2 - T1)) s"
 "$ORCH" coordinator --metrics-port 0 > "$OUTDIR/coordinator.log" 2>&1 &
-sleep 8
+for ((i = 0; i < 60; i++)); do grep -q "coordinator up" "$OUTDIR/coordinator.log" && break; sleep 1; done
 GPUS=$(nvidia-smi -L | wc -l)
 # Packed by default: PACK_SLOTS runs share each GPU (worker --slots), every run in flight, CUDA-graph steps; PACK_SLOTS=1
 # runs the spec as written (one run per GPU at a time, its own cuda_graphs setting).

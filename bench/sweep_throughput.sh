@@ -5,7 +5,7 @@
 # every run's final loss in both (they must agree), then per-shape step times of `orch bench train` against
 # PyTorch's eager and whole-step CUDA-graph steps (bench/torch_gpt_step.py).
 #   1. baseline: one worker per GPU, one run per GPU at a time (concurrency = GPUs), eager steps;
-#   2. packed: one worker per GPU with PACK_SLOTS slots (default 8), concurrency = every run, CUDA-graph steps
+#   2. packed: one worker per GPU with PACK_SLOTS slots (default 4), concurrency = every run, CUDA-graph steps
 #      (`cuda_graphs: on`; NO_CUDA_GRAPHS=1 leaves the key out, for builds without it). PACK_MODE=mps instead starts
 #      PACK_SLOTS one-slot workers per GPU under the MPS control daemon (`orch worker --mps`).
 # Needs the carried self-contained publish (.publish/orch.tar.xz, scripts/publish-gpu.sh), Brown as .data/brown/raw
@@ -19,7 +19,8 @@ SPEC="${1:-bench/gpu-sweep.yaml}"
 source scripts/gpu-env.sh
 OUTDIR="${OUT:-/tmp/orch-sweep-throughput}"; mkdir -p "$OUTDIR"
 GPUS=$(nvidia-smi -L | wc -l)
-SLOTS="${PACK_SLOTS:-8}"
+# 4 slots by default: on one H200, 8 slots with the largest runs first ran out of device memory (docs/BENCHMARKS.md).
+SLOTS="${PACK_SLOTS:-4}"
 MODE="${PACK_MODE:-slots}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader -i 0; date -u
 "$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --json > "$OUTDIR/prepare.json" || exit 1

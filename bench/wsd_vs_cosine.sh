@@ -11,9 +11,11 @@ SPEC="${1:-bench/gpu-sweep-isoflop-wsd.yaml}"
 [[ -f "$SPEC" ]] || { echo "sweep spec '$SPEC' not found" >&2; exit 2; }
 source scripts/gpu-env.sh
 OUTDIR="${OUT:-/tmp/orch-wsd}"; mkdir -p "$OUTDIR"
-"$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --json > "$OUTDIR/prepare.json"
+"$ORCH" data prepare --input .data/brown/raw --out /tmp/brown256 --tokenizer bytes --block-size 256 --force --json > "$OUTDIR/prepare.json"
 "$ORCH" coordinator --metrics-port 0 > "$OUTDIR/coordinator.log" 2>&1 &
 COORD=$!
+# The worker refuses a coordinator that is not listening yet: wait for its banner.
+for ((i = 0; i < 60; i++)); do grep -q "coordinator up" "$OUTDIR/coordinator.log" && break; sleep 1; done
 # PACK_SLOTS=1 (the default) trains one run at a time, so each run's wall time is its own GPU-seconds; PACK_SLOTS=N packs
 # N runs onto the GPU (every run in flight, CUDA-graph steps), and then the sweep's wall time is what it cost the GPU.
 SLOTS="${PACK_SLOTS:-1}"

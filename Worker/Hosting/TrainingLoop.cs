@@ -105,6 +105,14 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         {
             slot.SetCurrent(null, null);
             job?.Dispose();
+            // Tensors of the ended run that nothing disposed are freed only when the GC finalizes them, and on a
+            // device shared by packed runs each can keep a whole segment of the caching allocator from the next
+            // runs: collect them now, once per run.
+            if (job is not null)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
         }
     }
 
