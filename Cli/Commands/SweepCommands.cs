@@ -213,7 +213,7 @@ static class SweepView
 
     public static Table Table(SweepStatus s)
     {
-        var t = new Table().AddColumns("run", "N", "D", "state", "progress", "loss", "attempts");
+        var t = new Table().AddColumns("run", "N", "D", "state", "progress", "loss", "val_loss", "attempts");
         t.Title = new TableTitle($"sweep {Markup.Escape(s.Id)}: {s.State}, {s.Done}/{s.Runs.Length} done" + (s.Failed > 0 ? $", {s.Failed} failed" : ""));
         foreach (var r in s.Runs)
         {
@@ -228,9 +228,27 @@ static class SweepView
             };
             t.AddRow(Markup.Escape(key), $"{r.Plan.NonEmbeddingParams:G3}", $"{r.TrainedTokens ?? r.Plan.Tokens:G3}",
                 r.State is { } st ? RunView.StateMarkup(st) : "[grey]queued[/]", bar,
-                (r.ValLoss ?? r.Loss)?.ToString("F4") ?? "-", r.Failures.IsEmpty ? $"{r.Attempts}" : $"[orange1]{r.Attempts}[/]");
+                r.Loss?.ToString("F4") ?? "-", r.ValLoss?.ToString("F4") ?? "-", r.Failures.IsEmpty ? $"{r.Attempts}" : $"[orange1]{r.Attempts}[/]");
         }
         return t;
+    }
+
+    /// <summary>
+    /// What changed between two polls, one line each: a run that ended (its key, state, run id, train loss and
+    /// val_loss), then the sweep's count when anything ended and once it is final.
+    /// </summary>
+    static IEnumerable<string> Changes(SweepStatus before, SweepStatus now)
+    {
+        bool any = false;
+        foreach (var r in now.Runs)
+        {
+            var was = before.Runs.FirstOrDefault(b => b.Plan.Key == r.Plan.Key);
+            if (r.State is not { } st || !st.IsFinal() || (was?.State == st && was.RunId == r.RunId)) continue;
+            any = true;
+            yield return $"run {r.Plan.Key} {st} ({r.RunId ?? "-"}): loss {r.Loss?.ToString("F4") ?? "-"}, val_loss {r.ValLoss?.ToString("F4") ?? "-"}";
+        }
+        if (any || now.IsFinal != before.IsFinal)
+            yield return $"{now.Done}/{now.Runs.Length} done, {now.Failed} failed, {now.State}";
     }
 
     /// <summary>Live table until the sweep ends (JSON mode: only the final status). Exit 1 if any run failed for good.</summary>
@@ -241,8 +259,8 @@ static class SweepView
         {
             await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct))
             {
-                if (!json && (s.Done != last.Done || s.Failed != last.Failed || s.IsFinal))
-                    Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {s.Id}: {s.Done}/{s.Runs.Length} done, {s.Failed} failed, {s.State}");
+                if (!json)
+                    foreach (var line in Changes(last, s)) Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {s.Id}: {line}");
                 last = s;
             }
         }
