@@ -235,7 +235,7 @@ static class SweepView
 
     /// <summary>
     /// What changed between two polls, one line each: a run that ended (its key, state, run id, train loss and
-    /// val_loss), then the sweep's count when anything ended and once it is final.
+    /// val_loss), then the sweep's count when anything ended.
     /// </summary>
     static IEnumerable<string> Changes(SweepStatus before, SweepStatus now)
     {
@@ -247,9 +247,10 @@ static class SweepView
             any = true;
             yield return $"run {r.Plan.Key} {st} ({r.RunId ?? "-"}): loss {r.Loss?.ToString("F4") ?? "-"}, val_loss {r.ValLoss?.ToString("F4") ?? "-"}";
         }
-        if (any || now.IsFinal != before.IsFinal)
-            yield return $"{now.Done}/{now.Runs.Length} done, {now.Failed} failed, {now.State}";
+        if (any && !now.IsFinal) yield return Count(now); // the final count is printed once the watch ends
     }
+
+    static string Count(SweepStatus s) => $"{s.Done}/{s.Runs.Length} done, {s.Failed} failed, {s.State}";
 
     /// <summary>Live table until the sweep ends (JSON mode: only the final status). Exit 1 if any run failed for good.</summary>
     public static async Task<int> WatchAsync(IGrainFactory client, string id, bool json, CancellationToken ct)
@@ -263,6 +264,7 @@ static class SweepView
                     foreach (var line in Changes(last, s)) Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {s.Id}: {line}");
                 last = s;
             }
+            if (!json) Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {last.Id}: {Count(last)}");
         }
         else
         {

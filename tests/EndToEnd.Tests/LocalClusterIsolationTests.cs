@@ -87,9 +87,13 @@ public sealed class LocalClusterIsolationTests : IDisposable
                 block_size: 32
                 trainer: light
                 """);
-            var swept = await Orch("sweep", "launch", sweep, "--watch", "--json", "--cluster", "a");
+            var swept = await Orch("sweep", "launch", sweep, "--watch", "--cluster", "a");
             Assert.True(swept.Exit == 0, swept.Stderr + a.Output);
-            sweepId = JsonDocument.Parse(swept.Stdout).RootElement.GetProperty("id").GetString()!;
+            // Piped watch lines: the time, the sweep id, each run that ends with its key, run id and losses, the count.
+            var watched = swept.Stdout.TrimEnd('\n').Split('\n');
+            sweepId = System.Text.RegularExpressions.Regex.Match(watched[^1], @"^\d\d:\d\d:\d\d sweep (kept-[0-9a-f]{8}): 1/1 done, 0 failed, Completed$").Groups[1].Value;
+            Assert.NotEqual("", sweepId);
+            Assert.Contains(watched, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^\d\d:\d\d:\d\d sweep {sweepId}: run \S+ Completed \(\S+\): loss \d+\.\d{{4}}, val_loss \d+\.\d{{4}}$"));
         }
         finally { await a.DisposeAsync(); } // SIGKILL, coordinator and worker included
 
