@@ -37,6 +37,16 @@ public static class ClusterCommands
     static readonly Option<bool> Ephemeral = new("--ephemeral")
     { Description = "Embedded mode: keep runs and sweeps in memory only (lost when the coordinator stops)" };
 
+    static readonly Option<string> LogFormat = new("--log-format")
+    { Description = "Log lines as text (one line per event) or json (one JSON object per event, for log collectors)", DefaultValueFactory = _ => "text" };
+    static readonly Option<string> MetricsBind = new("--metrics-bind")
+    { Description = "Address the Prometheus endpoint listens on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface, as in Kubernetes)", DefaultValueFactory = _ => "127.0.0.1" };
+
+    static ClusterCommands()
+    {
+        LogFormat.AcceptOnlyFromAmong("text", "json");
+    }
+
     public static IEnumerable<Command> Create() => [Coordinator(), Worker(), Local()];
 
     static string ClusterIdOf(ParseResult pr)
@@ -72,7 +82,7 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
-        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, advertise, ClusterId, StateDir, Ephemeral, ProbeMs, MissedProbes };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, MetricsBind, advertise, ClusterId, StateDir, Ephemeral, ProbeMs, MissedProbes, LogFormat };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
@@ -87,12 +97,12 @@ public static class ClusterCommands
                 SiloPort = pr.GetValue(port), GatewayPort = pr.GetValue(gateway), Advertise = AdvertiseOf(pr.GetValue(advertise)),
             };
             settings = WithProbes(settings, pr);
-            using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics));
+            using var host = CoordinatorHost.Build(settings, pr.GetValue(metrics), pr.GetValue(MetricsBind)!, pr.GetValue(LogFormat)!);
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
             await using var dashboard = web.Enabled ? await StartDashboardAsync(web, DashboardFlags.IsDefaultPort(pr), host, ct) : null;
             Console.Out.WriteLine($"coordinator up: cluster {clusterId}, silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
                 $"{(settings.Redis is not null ? "Redis " + settings.Redis : stateFolder is null ? "embedded (in-memory state)" : $"embedded (state in {stateFolder})")}" +
-                (pr.GetValue(metrics) > 0 ? $", metrics http://localhost:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(dashboard?.Options ?? web));
+                (pr.GetValue(metrics) > 0 ? $", metrics http://{CoordinatorHost.ListenerHost(pr.GetValue(MetricsBind)!)}:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(dashboard?.Options ?? web));
             await WaitForShutdownAsync(host, ct);
             return CliAction.Ok;
         });
@@ -112,7 +122,7 @@ public static class ClusterCommands
             Description = "auto|eager|lazy: how CUDA loads kernels; auto is eager with --slots > 1 (a lazy load waits for every run on the device)",
             DefaultValueFactory = _ => "auto",
         };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes, LogFormat };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
@@ -153,7 +163,7 @@ public static class ClusterCommands
                 SiloPort = pr.GetValue(port) is > 0 and var p ? p : LocalPorts.FreePort(), GatewayPort = LocalPorts.FreePort(),
             };
             settings = WithProbes(settings, pr);
-            using var host = WorkerHost.Build(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots);
+            using var host = WorkerHost.Build(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots, pr.GetValue(LogFormat)!);
             await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
             if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
             Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}{(loading is null ? "" : $", {CudaModuleLoading.Variable}={loading}")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
@@ -172,7 +182,7 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (default 0: a free one)" };
         var metrics = new Option<int?>("--metrics-port") { Description = "Prometheus scrape port (default: a free one); 0: off" };
         var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine as cluster NAME (Ctrl-C stops them all); console commands find it through its connection file")
-        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes };
+        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes, LogFormat };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
@@ -202,7 +212,7 @@ public static class ClusterCommands
             // The coordinator says where its dashboard listens (the default port may be taken: then any free one).
             var dashboardUrl = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             var coord = cluster.StartSelf("coordinator", ["coordinator", "--cluster", clusterId, "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
-                "--metrics-port", $"{metricsPort}", .. redisArgs, .. stateArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
+                "--metrics-port", $"{metricsPort}", "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. stateArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
                 onLine: (line, err) =>
                 {
                     (err ? Console.Error : Console.Out).WriteLine($"[coordinator] {line}");
@@ -212,7 +222,8 @@ public static class ClusterCommands
             if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}", .. redisArgs, .. probeArgs]);
+                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}",
+                    "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. probeArgs]);
             string dashboard = "";
             if (web.Enabled)
             {

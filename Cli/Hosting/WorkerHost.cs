@@ -17,10 +17,11 @@ namespace Orchestrator.Cli.Hosting;
 public static class WorkerHost
 {
     /// <param name="info">The worker as it registers; its silo address is filled in once the silo has one.</param>
-    public static IHost Build(SiloSettings settings, WorkerInfo info, TimeSpan reportEvery, int slots)
+    /// <param name="logFormat">text or json (<see cref="CoordinatorHost.ConfigureLogging"/>).</param>
+    public static IHost Build(SiloSettings settings, WorkerInfo info, TimeSpan reportEvery, int slots, string logFormat = "text")
     {
         var builder = Host.CreateApplicationBuilder([]);
-        CoordinatorHost.ConfigureLogging(builder.Logging);
+        CoordinatorHost.ConfigureLogging(builder.Logging, logFormat);
         builder.UseOrleans(silo =>
         {
             silo.Configure(settings);

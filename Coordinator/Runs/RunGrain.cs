@@ -175,11 +175,12 @@ public sealed partial class RunGrain(
                 ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
                 History = Thin(st.History.AddRange(steps)),
             };
-            metrics.Observe(st);
+            metrics.Observe(st, r.Steps);
         }
         CheckpointRef? committed = null;
         foreach (var written in r.CheckpointsWritten.Where(c => c.Epoch == st.Epoch))
         {
+            if (written.WriteSeconds is { } seconds) metrics.CheckpointWritten(Id, seconds);
             if (!S.ShardsWritten.TryGetValue(written.Step, out var ranks)) S.ShardsWritten[written.Step] = ranks = [];
             ranks.Add(r.Rank);
             if (ranks.Count < st.WorldSize) continue;

@@ -299,6 +299,7 @@ public sealed partial class ExperimentGrain(
     {
         store.State.Write(Status);
         await store.WriteStateAsync();
+        SweepMetrics.Observe(Status, time.GetUtcNow());
         // The folder mirrors the state for reports and `orch fit`; a failing shared disk must not stop the sweep.
         try { SweepFolder.WriteStatus(Status); Search.SearchResults.Write(Status); }
         catch (IOException e) { LogFolderFailed(Status.Folder, e.Message); }

@@ -46,9 +46,9 @@ public sealed class LiveProgressTests
             checkpoint: { every: 200000, keep: 1, path: {{dir.FullName}}/ckpt }
             """);
 
-        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
+        int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort(), metricsPort = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
-        await using var local = OrchProcess.Start(["local", "--workers", "1", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
+        await using var local = OrchProcess.Start(["local", "--workers", "1", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", $"{metricsPort}", "--ephemeral"]);
         await local.WaitForLineAsync(@"\[worker-1\] worker worker-1 up");
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);
@@ -107,6 +107,17 @@ public sealed class LiveProgressTests
         Assert.Equal((long)step * 4 * 32, j.GetProperty("tokens_trained").GetInt64());
         Assert.True(j.GetProperty("elapsed_seconds").GetDouble() >= 8);
         Assert.True(j.GetProperty("eta_seconds").GetDouble() > 0);
+
+        // Prometheus, by its conventions: the tokens counter ends in _total, step time is a histogram, LR and state gauges per run.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            var scrape = await http.GetStringAsync($"http://localhost:{metricsPort}/metrics");
+            var run = $"run=\"{id}\"";
+            Assert.Contains(scrape.Split('\n'), l => l.StartsWith("orch_run_tokens_total{", StringComparison.Ordinal) && l.Contains(run) && !l.EndsWith(" 0"));
+            Assert.Contains(scrape.Split('\n'), l => l.StartsWith("orch_run_step_seconds_bucket{", StringComparison.Ordinal) && l.Contains(run));
+            Assert.Contains(scrape.Split('\n'), l => l.StartsWith("orch_run_lr{", StringComparison.Ordinal) && l.Contains(run));
+            Assert.Contains(scrape.Split('\n'), l => l.StartsWith("orch_run_state{", StringComparison.Ordinal) && l.Contains(run) && l.Contains("state=\"Running\"") && l.EndsWith(" 1"));
+        }
 
         stopPolling.Cancel();
         await poller;

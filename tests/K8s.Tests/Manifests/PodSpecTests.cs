@@ -145,7 +145,9 @@ public sealed class PodSpecTests
     {
         var o = RenderedOverlay.Get(overlay);
         var c = o.Coordinator.Spec.Containers.Single();
-        Assert.Equal(["coordinator", "--redis", "orch-redis:6379", "--web-bind", "0.0.0.0", "--web-token-file", "/var/run/orch-web/token"], c.Args);
+        Assert.Equal(["coordinator", "--redis", "orch-redis:6379", "--web-bind", "0.0.0.0", "--web-token-file", "/var/run/orch-web/token", "--metrics-bind", "0.0.0.0"], c.Args);
+        // The metrics port is scraped from other pods: bound to every interface, not loopback.
+        Assert.Contains(c.Ports, p => p.ContainerPort == 9464);
         Assert.Equal(1, o.Single<V1Deployment>("orch-coordinator").Spec.Replicas);
         Assert.Equal("Recreate", o.Single<V1Deployment>("orch-coordinator").Spec.Strategy.Type);
 
