@@ -122,7 +122,9 @@ public static class ClusterCommands
             Description = "auto|eager|lazy: how CUDA loads kernels; auto is eager with --slots > 1 (a lazy load waits for every run on the device)",
             DefaultValueFactory = _ => "auto",
         };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes, LogFormat };
+        var joinFor = new Option<int>("--join-timeout-s") { Description = "How long to keep trying to join the coordinator (at start and after losing it), 1..86400", DefaultValueFactory = _ => 120 };
+        var lease = new Option<int>("--coordinator-lease-s") { Description = "How long the coordinator may be unreachable before runs pause with a checkpoint and the worker rejoins, 2..3600", DefaultValueFactory = _ => 30 };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, joinFor, lease, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes, LogFormat };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
@@ -136,8 +138,8 @@ public static class ClusterCommands
                 && System.Net.IPAddress.IsLoopback(primary.Address)
                 && LocalClusters.AllLive().FirstOrDefault(e => e.SiloPort == primary.Port) is { } local ? local.ClusterId : ClusterIdOf(pr);
             if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
-            if (redis is null && !await LocalPorts.CanConnectAsync(primary, ct))
-                throw new CoordinatorUnreachableException($"cannot reach the coordinator at {primary} (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT)");
+            if (pr.GetValue(joinFor) is < 1 or > 86_400) throw new ArgumentException($"--join-timeout-s: {pr.GetValue(joinFor)} is not 1..86400");
+            if (pr.GetValue(lease) is < 2 or > 3600) throw new ArgumentException($"--coordinator-lease-s: {pr.GetValue(lease)} is not 2..3600");
             // Load libtorch before joining: dlopen of ~600 MB of libraries holds the loader lock for seconds, and a
             // silo whose threads stall that long mid-run is declared dead by its peers.
             // MPS first: libcuda reads its pipe folder when CUDA starts.
@@ -163,12 +165,11 @@ public static class ClusterCommands
                 SiloPort = pr.GetValue(port) is > 0 and var p ? p : LocalPorts.FreePort(), GatewayPort = LocalPorts.FreePort(),
             };
             settings = WithProbes(settings, pr);
-            using var host = WorkerHost.Build(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots, pr.GetValue(LogFormat)!);
-            await StartOrExplainAsync(host, $"worker {id} (joining {(redis is null ? primary.ToString() : "Redis " + redis)})", ct);
-            if (Environment.ExitCode == CliAction.BadInput) return CliAction.BadInput; // registration refused
-            Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}{(loading is null ? "" : $", {CudaModuleLoading.Variable}={loading}")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}");
-            await WaitForShutdownAsync(host, ct);
-            return Environment.ExitCode == CliAction.BadInput ? CliAction.BadInput : CliAction.Ok;
+            var supervision = new WorkerSupervision(TimeSpan.FromSeconds(pr.GetValue(joinFor)), TimeSpan.FromSeconds(pr.GetValue(lease)),
+                redis is null ? (_, c) => LocalPorts.CanConnectAsync(primary, c) : (h, _) => Task.FromResult(h is null || CoordinatorActive(h)),
+                redis is null ? $"the coordinator at {primary}" : $"the coordinator registered in Redis at {redis}");
+            return await WorkerHost.RunAsync(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots, pr.GetValue(LogFormat)!, supervision,
+                () => Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}{(loading is null ? "" : $", {CudaModuleLoading.Variable}={loading}")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}"), ct);
         });
         return cmd;
     }
@@ -275,6 +276,11 @@ public static class ClusterCommands
         if (s is null) return IPAddress.Loopback;
         return IPAddress.TryParse(s, out var ip) ? ip : throw new ArgumentException($"--advertise: '{s}' is not an IP address");
     }
+
+    /// <summary>Cluster mode: whether this silo's membership has an active coordinator.</summary>
+    static bool CoordinatorActive(IHost host) =>
+        host.Services.GetRequiredService<IClusterMembershipService>().CurrentSnapshot.Members.Values
+            .Any(m => m.Status == SiloStatus.Active && m.Name.StartsWith(ClusterNames.CoordinatorPrefix, StringComparison.Ordinal));
 
     static async Task StartOrExplainAsync(IHost host, string what, CancellationToken ct)
     {

@@ -158,12 +158,15 @@ static class RunView
     }
 
     /// <summary>Polls the run until it ends. JSON mode prints only the final status (one document).</summary>
+    /// <summary>How long a watch asks a silent coordinator again before it says the coordinator is gone.</summary>
+    static readonly TimeSpan WatchReconnect = TimeSpan.FromSeconds(10);
+
     public static async Task<int> WatchAsync(IGrainFactory client, string runId, bool json, CancellationToken ct)
     {
         RunStatus last = await client.GetRunStatusAsync(runId);
         if (json || Console.IsOutputRedirected)
         {
-            await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct))
+            await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct, WatchReconnect))
             {
                 if (!json && (s.Step != last.Step || s.State != last.State)) System.Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} {Line(s)}");
                 last = s;
@@ -176,7 +179,7 @@ static class RunView
                 .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask(Markup.Escape(Line(last)), maxValue: Math.Max(1, last.TotalSteps));
-                    await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct))
+                    await foreach (var s in client.WatchRunAsync(runId, TimeSpan.FromMilliseconds(500), ct, WatchReconnect))
                     {
                         task.Description = Markup.Escape(Line(s));
                         task.Value = s.Step;

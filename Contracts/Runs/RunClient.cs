@@ -18,14 +18,34 @@ public static class RunClient
     public static Task<RunStatus> CancelRunAsync(this IGrainFactory grains, string runId, string reason = "cancelled by user") =>
         grains.GetGrain<IRunGrain>(runId).CancelAsync(reason);
 
-    /// <summary>Yields the status every <paramref name="poll"/> (default 1 s) until the run is final (the final status is yielded too).</summary>
+    /// <summary>
+    /// Yields the status every <paramref name="poll"/> (default 1 s) until the run is final (the final status is yielded
+    /// too). With <paramref name="reconnectFor"/>, a coordinator that stops answering is asked again until it has been
+    /// silent that long (a restart in between goes unnoticed), then <see cref="CoordinatorGoneException"/> says so.
+    /// </summary>
     public static async IAsyncEnumerable<RunStatus> WatchRunAsync(this IGrainFactory grains, string runId,
-        TimeSpan? poll = null, [EnumeratorCancellation] CancellationToken ct = default)
+        TimeSpan? poll = null, [EnumeratorCancellation] CancellationToken ct = default, TimeSpan? reconnectFor = null)
     {
         var grain = grains.GetGrain<IRunGrain>(runId);
+        var lastAnswer = DateTime.UtcNow;
         while (true)
         {
-            var status = await grain.GetStatusAsync();
+            RunStatus status;
+            try
+            {
+                status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
+                lastAnswer = DateTime.UtcNow;
+            }
+            catch (Exception e) when (reconnectFor is { } grace && e is not (OperationCanceledException or ArgumentException))
+            {
+                var silent = DateTime.UtcNow - lastAnswer;
+                if (silent >= grace)
+                    throw new CoordinatorGoneException(
+                        $"the coordinator stopped answering while watching run {runId} (no answer for {silent.TotalSeconds:F0} s): it was stopped or lost; " +
+                        $"`orch run status {runId}` once it is back (in embedded mode a restarted coordinator has no record of the run)", e);
+                await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
+                continue;
+            }
             yield return status;
             if (status.State.IsFinal()) yield break;
             await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);

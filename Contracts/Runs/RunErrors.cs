@@ -7,3 +7,6 @@ public sealed class InvalidRunSpecException(string message) : ArgumentException(
 /// <summary>No run with this id was ever submitted.</summary>
 [GenerateSerializer, Alias("orch.UnknownRunException")]
 public sealed class UnknownRunException(string message) : ArgumentException(message);
+
+/// <summary>A watcher lost the coordinator for longer than it waits for one to come back; the message says so plainly.</summary>
+public sealed class CoordinatorGoneException(string message, Exception? inner = null) : Exception(message, inner);

@@ -24,6 +24,7 @@ namespace Orchestrator.Worker.Hosting;
 public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITrainingJob
 {
     readonly CancellationTokenSource abort = new();
+    volatile bool pausing;
     Socket? listener;
     ICommunicator? comm;
     Trainer? trainer;
@@ -106,7 +107,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         {
             result = t.Run(r => metrics.Add(new MetricPoint((int)r.Step, r.Loss, r.TokensPerSecond, r.Mfu, DateTimeOffset.UtcNow, r.ValLoss,
                     r.MsPerStep / 1000, r.LearningRate, WindowSteps: r.WindowSteps)),
-                abort.Token, stopAt, waitForCheckpoints: false, returnAtReport: true);
+                abort.Token, stopAt, stopRequested: () => pausing, waitForCheckpoints: false, returnAtReport: true);
             foreach (var timing in result.Checkpoints) writeSeconds[timing.Step] = (timing.BlockedMs + timing.WriteMs) / 1000;
             foreach (var (s, path) in t.TakeCompletedCheckpoints())
                 completed.Enqueue(new CheckpointRef((int)s, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow,
@@ -117,6 +118,9 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
             throw new TransientJobException($"communication failed: {e.Message}", e);
         }
         step = result.Steps;
+        // Paused (the coordinator is gone): the stop's checkpoint, written and drained, is the one to name; older
+        // unreported ones matter to no one now (the next epoch resumes from the newest valid checkpoint on disk).
+        if (result.Stopped) while (completed.Count > 1) completed.TryDequeue(out _);
         bool finished = step >= a.TotalSteps; // the trainer waited for the final checkpoint: every one is in the queue
         if (finished) finalValLoss = result.FinalValLoss;
         return Report(metrics, finished);
@@ -131,6 +135,8 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     }
 
     int CudaIndex() => worker.Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(worker.Device[5..], out var n) ? n : 0;
+
+    public void Pause() => pausing = true;
 
     public void Abort()
     {

@@ -26,6 +26,12 @@ public interface ITrainingJob : IDisposable
 
     /// <summary>Unblocks a step stuck in communication with a lost peer (it then throws). Any thread.</summary>
     void Abort();
+
+    /// <summary>
+    /// Asks the current stretch to end after its current step with a checkpoint (the coordinator is gone: keep the
+    /// work, stop spending the device on an orphaned run). Any thread; a job that steps one at a time needs nothing.
+    /// </summary>
+    void Pause() { }
 }
 
 /// <summary>What a stretch of steps produced (its reports' metrics). Checkpoint: this rank's part was written durably.</summary>

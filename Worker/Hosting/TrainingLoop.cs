@@ -20,10 +20,10 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
     public void Run()
     {
         using var stream = rt.Options.Streams.UseStreamForThisThread(slot.Info.Device);
-        while (!rt.Stopping.IsCancellationRequested)
+        while (!rt.Stopping.IsCancellationRequested && !slot.Pausing)
         {
             var cmd = slot.Mailbox.Take(rt.Stopping);
-            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested) cmd = RunEpoch(a.Assignment);
+            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested && !slot.Pausing) cmd = RunEpoch(a.Assignment);
         }
     }
 
@@ -44,6 +44,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
             RendezvousReply reply;
             while (true)
             {
+                if (slot.Pausing) return null;
                 if (Interrupting(a) is { } c) return c;
                 if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(slot.Info.Id, a.Epoch, a.Rank, bootstrap)), out reply))
                     reply = new RendezvousReply(RendezvousOutcome.Waiting, []);
@@ -64,9 +65,17 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                     Flush(run, buffer);
                     return c;
                 }
+                if (slot.Pausing) job.Pause();
                 var o = job.Step();
                 clock.Stretch(o.Metrics);
                 buffer.Add(o);
+                if (slot.Pausing && !o.Finished)
+                {
+                    // The coordinator is gone: the job stopped with a checkpoint; a new coordinator resumes from it.
+                    Flush(run, buffer);
+                    log.LogWarning("paused at step {Step} with a checkpoint ({Path}): the coordinator is gone", job.NextStep - 1, o.Checkpoint?.Path ?? "none");
+                    return null;
+                }
                 if (o.Finished && a.Rank == 0) buffer.Phases = clock.Phases();
                 if (o.Finished || o.Checkpoint is not null || lastReport.Elapsed >= rt.Options.ReportEvery)
                 {

@@ -86,6 +86,19 @@ public sealed partial class WorkerRuntime(
         }
     }
 
+    /// <summary>
+    /// The coordinator is gone: every slot's run ends at its next step with a checkpoint, and no new run starts.
+    /// Returns whether every slot was idle within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> PauseAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        foreach (var slot in slots) slot.Pause();
+        var deadline = DateTime.UtcNow + timeout;
+        while (slots.Any(s => s.Busy) && DateTime.UtcNow < deadline && !ct.IsCancellationRequested)
+            await Task.Delay(100, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        return !slots.Any(s => s.Busy);
+    }
+
     public Task StopAsync(CancellationToken ct)
     {
         stopping.Cancel();

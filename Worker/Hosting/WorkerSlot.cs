@@ -36,4 +36,18 @@ public sealed class WorkerSlot(WorkerInfo info)
     }
 
     internal void Abort() => current?.Abort();
+
+    volatile bool pausing;
+
+    /// <summary>Set once the coordinator is gone: the current job ends at its next step with a checkpoint and no new one starts.</summary>
+    internal bool Pausing => pausing;
+
+    /// <summary>Whether a job is running on this slot now.</summary>
+    internal bool Busy => current is not null;
+
+    internal void Pause()
+    {
+        pausing = true;
+        current?.Pause();
+    }
 }
