@@ -37,6 +37,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         ITrainingJob? job = null;
         try
         {
+            slot.Busy = true;
             job = rt.Jobs.Create(a, new WorkerIdentity(slot.Info.Id, slot.Info.Device, slot.Info.Host));
             slot.SetCurrent(job, a.RunId);
             var bootstrap = job.PrepareBootstrap();
@@ -65,15 +66,18 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                     Flush(run, buffer);
                     return c;
                 }
-                if (slot.Pausing) job.Pause();
+                // A stretch asked to pause ends after its next step with a checkpoint; one asked to go on may end at a
+                // report without one, so only the former ends the epoch.
+                bool pauseAsked = slot.Pausing;
+                if (pauseAsked) job.Pause();
                 var o = job.Step();
                 clock.Stretch(o.Metrics);
                 buffer.Add(o);
-                if (slot.Pausing && !o.Finished)
+                if (pauseAsked && !o.Finished)
                 {
                     // The coordinator is gone: the job stopped with a checkpoint; a new coordinator resumes from it.
                     Flush(run, buffer);
-                    log.LogWarning("paused at step {Step} with a checkpoint ({Path}): the coordinator is gone", job.NextStep - 1, o.Checkpoint?.Path ?? "none");
+                    log.LogWarning("paused at step {Step}, which a checkpoint keeps: the coordinator is gone", job.NextStep - 1);
                     return null;
                 }
                 if (o.Finished && a.Rank == 0) buffer.Phases = clock.Phases();
@@ -113,7 +117,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         finally
         {
             slot.SetCurrent(null, null);
-            job?.Dispose();
+            job?.Dispose(); // waits for a checkpoint write in flight
             // Tensors of the ended run that nothing disposed are freed only when the GC finalizes them, and on a
             // device shared by packed runs each can keep a whole segment of the caching allocator from the next
             // runs: collect them now, once per run.
@@ -122,6 +126,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
+            slot.Busy = false;
         }
     }
 

@@ -42,8 +42,10 @@ public sealed class WorkerSlot(WorkerInfo info)
     /// <summary>Set once the coordinator is gone: the current job ends at its next step with a checkpoint and no new one starts.</summary>
     internal bool Pausing => pausing;
 
-    /// <summary>Whether a job is running on this slot now.</summary>
-    internal bool Busy => current is not null;
+    volatile bool busy;
+
+    /// <summary>Whether a job is on this slot now (from its creation until it is disposed, checkpoint writes included).</summary>
+    internal bool Busy { get => busy; set => busy = value; }
 
     internal void Pause()
     {
