@@ -33,6 +33,10 @@ public static class ClusterClientFactory
     /// </summary>
     public static async Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, string clusterId, CancellationToken ct)
     {
+        // Orleans' client retries a refused gateway for its whole start timeout; one TCP connect says it in milliseconds.
+        if (redis is null && await GatewayProblemAsync(gateway, ct) is { } problem)
+            throw new CoordinatorUnreachableException(
+                $"cannot reach the coordinator at {gateway} ({problem}); start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT");
         var builder = Host.CreateApplicationBuilder([]);
         builder.Logging.ClearProviders();
         var spy = new ClusterIdSpy(clusterId);
@@ -72,6 +76,23 @@ public static class ClusterClientFactory
             throw new CoordinatorUnreachableException(
                 $"cannot reach {where} ({e.GetBaseException().Message.TrimEnd('.')}); start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT", e);
         }
+    }
+
+    /// <summary>Null when something accepts a TCP connection at the gateway within 2.5 s; otherwise what went wrong.</summary>
+    static async Task<string?> GatewayProblemAsync(IPEndPoint gateway, CancellationToken ct)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(gateway, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2.5), ct);
+            return null;
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused)
+        {
+            return "nothing listens there: connection refused";
+        }
+        catch (System.Net.Sockets.SocketException e) { return e.Message.TrimEnd('.'); }
+        catch (TimeoutException) { return "no answer to a connection within 2.5 s"; }
     }
 
     public static IClusterClient Client(this IHost host) => host.Services.GetRequiredService<IClusterClient>();

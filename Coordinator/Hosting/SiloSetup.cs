@@ -46,7 +46,8 @@ public static class SiloSetup
         {
             silo.UseRedisClustering(redis);
             silo.Configure<ClusterOptions>(o => { o.ClusterId = s.ClusterId; o.ServiceId = ClusterNames.ServiceId; });
-            silo.ConfigureEndpoints(s.Advertise, s.SiloPort, s.GatewayPort, listenOnAnyHostAddress: true);
+            // Listen where we say we are (the banner prints it): the advertised address only, never every interface.
+            silo.ConfigureEndpoints(s.Advertise, s.SiloPort, s.GatewayPort, listenOnAnyHostAddress: false);
             silo.AddRedisGrainStorage(ClusterNames.Storage, o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             // Orleans binary (versioned by [Id]s) rather than the JSON default, which cannot read immutable collections back.
             silo.Services.AddOptions<RedisStorageOptions>(ClusterNames.Storage)
