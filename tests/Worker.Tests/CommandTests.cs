@@ -97,21 +97,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     [InlineData("hf")]
     public void Exported_file_gives_our_logits_in_an_independent_gpt2_forward(string layout)
     {
-        // bench/check_export.py: its own GPT-2 forward (PyTorch where installed, plain Python here) over the export.
-        var dir = TestData.TempDir("check");
-        string model = Path.Combine(dir, "m.safetensors"), logits = Path.Combine(dir, "l.safetensors");
-        Assert.Equal(0, OrchProcess.Run("export", "--checkpoint", _run.RunDir, "--out", model, "--layout", layout).ExitCode);
-        var s = OrchProcess.Run("sample", "--checkpoint", _run.RunDir, "--tokens", "84,104,101,32,106,117,114,121", "--max-tokens", "0", "--dump-logits", logits);
-        Assert.True(s.ExitCode == 0, s.Stderr);
-        var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(BrownCorpus.RepoRoot(), "bench", "check_export.py"), model, logits, "--tol", "1e-5" }) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        output.WriteLine(stdout + stderr);
-        Assert.True(p.ExitCode == 0, stdout + stderr);
-        Assert.Contains("max |logits diff|", stdout);
+        ExportCheck.LogitsMatch(_run.RunDir, layout, output);
     }
 
     [Fact]

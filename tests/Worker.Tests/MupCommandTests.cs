@@ -18,21 +18,7 @@ public sealed class MupCommandTests(ITestOutputHelper output)
             "--parametrization", "mup", "--base-width", "16", "--steps", "4", "--batch", "2", "--lr", "1e-2", "--eval-batches", "1", "--json");
         Assert.True(train.ExitCode == 0, train.Stderr);
         Assert.Contains("(μP, base width 16)", train.Stderr);
-        var dir = TestData.TempDir("mup-check");
-        string model = Path.Combine(dir, "m.safetensors"), logits = Path.Combine(dir, "l.safetensors");
-        var export = OrchProcess.Run("export", "--checkpoint", run, "--out", model);
-        Assert.True(export.ExitCode == 0, export.Stderr);
-        var s = OrchProcess.Run("sample", "--checkpoint", run, "--tokens", "84,104,101,32,106,117,114,121", "--max-tokens", "0", "--dump-logits", logits);
-        Assert.True(s.ExitCode == 0, s.Stderr);
-        var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(BrownCorpus.RepoRoot(), "bench", "check_export.py"), model, logits, "--tol", "1e-5" }) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        output.WriteLine(stdout + stderr);
-        Assert.True(p.ExitCode == 0, stdout + stderr);
-        Assert.Contains("max |logits diff|", stdout);
+        ExportCheck.LogitsMatch(run, "nanogpt", output);
     }
 
     [Fact]
