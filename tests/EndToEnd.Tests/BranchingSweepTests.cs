@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Orchestrator.Sharding.Launch;
 
@@ -17,15 +16,8 @@ public sealed class BranchingSweepTests
     public async Task A_branching_sweep_survives_a_killed_trunk_and_reports_every_branch()
     {
         var dir = Directory.CreateTempSubdirectory("orch-wsd-");
-        var text = new StringBuilder();
-        var rng = new Random(3);
         string[] words = ["a", "trunk", "trains", "at", "the", "stable", "rate", "and", "branches", "cool", "down", "from", "its", "checkpoints"];
-        for (int i = 0; i < 20_000; i++) text.Append(words[rng.Next(words.Length)]).Append(i % 12 == 11 ? ".\n" : " ");
-        Directory.CreateDirectory(Path.Combine(dir.FullName, "text"));
-        File.WriteAllText(Path.Combine(dir.FullName, "text", "a.txt"), text.ToString());
-        var prep = await OrchProcess.RunAsync("data", "prepare", "--input", Path.Combine(dir.FullName, "text"), "--out", Path.Combine(dir.FullName, "corpus"),
-            "--tokenizer", "bytes", "--block-size", "64");
-        Assert.True(prep.Exit == 0, prep.Stderr);
+        await WordCorpus.PrepareAsync(dir.FullName, 3, words, 20_000, 12, 64);
 
         // 256 tokens a step: budgets of 100, 200 and 400 steps, cooldowns from 80, 160 and 320; trunks train 320 steps.
         var spec = Path.Combine(dir.FullName, "wsd.yaml");

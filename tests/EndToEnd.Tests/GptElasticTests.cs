@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Orchestrator.Sharding.Launch;
 
@@ -16,15 +15,8 @@ public sealed class GptElasticTests
     public async Task Gpt_run_survives_a_killed_rank()
     {
         var dir = Directory.CreateTempSubdirectory("orch-gpt-");
-        var text = new StringBuilder();
-        var rng = new Random(5);
         string[] words = ["the", "model", "trains", "on", "tokens", "and", "a", "worker", "dies", "while", "others", "resume", "from", "checkpoint"];
-        for (int i = 0; i < 20_000; i++) text.Append(words[rng.Next(words.Length)]).Append(i % 12 == 11 ? ".\n" : " ");
-        Directory.CreateDirectory(Path.Combine(dir.FullName, "text"));
-        File.WriteAllText(Path.Combine(dir.FullName, "text", "a.txt"), text.ToString());
-        var prep = await OrchProcess.RunAsync("data", "prepare", "--input", Path.Combine(dir.FullName, "text"), "--out", Path.Combine(dir.FullName, "corpus"),
-            "--tokenizer", "bytes", "--block-size", "64");
-        Assert.True(prep.Exit == 0, prep.Stderr);
+        await WordCorpus.PrepareAsync(dir.FullName, 5, words, 20_000, 12, 64);
 
         var spec = Path.Combine(dir.FullName, "gpt.yaml");
         File.WriteAllText(spec, $$"""

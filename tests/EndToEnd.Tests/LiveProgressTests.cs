@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Orchestrator.Contracts.Cluster;
@@ -25,15 +24,8 @@ public sealed class LiveProgressTests
     public async Task Status_and_the_watch_screen_move_between_checkpoints()
     {
         var dir = Directory.CreateTempSubdirectory("orch-live-");
-        var text = new StringBuilder();
-        var rng = new Random(3);
         string[] words = ["status", "moves", "every", "second", "while", "the", "model", "trains", "between", "checkpoints"];
-        for (int i = 0; i < 8_000; i++) text.Append(words[rng.Next(words.Length)]).Append(i % 9 == 8 ? ".\n" : " ");
-        Directory.CreateDirectory(Path.Combine(dir.FullName, "text"));
-        File.WriteAllText(Path.Combine(dir.FullName, "text", "a.txt"), text.ToString());
-        var prep = await OrchProcess.RunAsync("data", "prepare", "--input", Path.Combine(dir.FullName, "text"), "--out", Path.Combine(dir.FullName, "corpus"),
-            "--tokenizer", "bytes", "--block-size", "32");
-        Assert.True(prep.Exit == 0, prep.Stderr);
+        await WordCorpus.PrepareAsync(dir.FullName, 3, words, 8_000, 9, 32);
         var spec = Path.Combine(dir.FullName, "live.yaml");
         const int steps = 100_000;
         File.WriteAllText(spec, $$"""

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Orchestrator.Sharding.Launch;
 
@@ -16,15 +15,8 @@ public sealed class PackedRunsTests
     public async Task Two_runs_packed_on_one_worker_end_as_they_end_alone()
     {
         var dir = Directory.CreateTempSubdirectory("orch-pack-");
-        var text = new StringBuilder();
-        var rng = new Random(9);
         string[] words = ["two", "runs", "share", "one", "process", "and", "train", "side", "by", "side", "without", "noticing"];
-        for (int i = 0; i < 12_000; i++) text.Append(words[rng.Next(words.Length)]).Append(i % 10 == 9 ? ".\n" : " ");
-        Directory.CreateDirectory(Path.Combine(dir.FullName, "text"));
-        File.WriteAllText(Path.Combine(dir.FullName, "text", "a.txt"), text.ToString());
-        var prep = await OrchProcess.RunAsync("data", "prepare", "--input", Path.Combine(dir.FullName, "text"), "--out", Path.Combine(dir.FullName, "corpus"),
-            "--tokenizer", "bytes", "--block-size", "64");
-        Assert.True(prep.Exit == 0, prep.Stderr);
+        await WordCorpus.PrepareAsync(dir.FullName, 9, words, 12_000, 10, 64);
         string[] specs = [Spec(dir.FullName, "a", 2, 64, 7), Spec(dir.FullName, "b", 1, 32, 8)];
 
         var alone = await RunAllAsync(specs, slots: 1);

@@ -20,25 +20,9 @@ public sealed class StopAndCheckTests
     {
         var data = TestData.PatternCorpus();
         var outDir = Path.Combine(TestData.TempDir("stop"), "run");
-        using var p = Process.Start(OrchProcess.StartInfo(["train", "--data", data, "--out", outDir, "--steps", "100000", .. Tiny]))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = new System.Text.StringBuilder();
-        var third = new TaskCompletionSource();
-        p.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
-            if (e.Data.StartsWith("step 3/", StringComparison.Ordinal)) third.TrySetResult();
-        };
-        p.BeginErrorReadLine();
-        await third.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        using (var kill = Process.Start("kill", $"-{signal} {p.Id}")) await kill.WaitForExitAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "orch train did not stop after the signal");
-        p.WaitForExit();
-        await stdout;
-        string err;
-        lock (stderr) err = stderr.ToString();
-        Assert.True(p.ExitCode == exitCode, err);
+        var (exit, err) = await TrainUntilSignalled(["train", "--data", data, "--out", outDir, "--steps", "100000", .. Tiny], "step 3/", signal,
+            TimeSpan.FromMinutes(2), "orch train");
+        Assert.True(exit == exitCode, err);
         var line = err.Split('\n').Single(l => l.StartsWith($"stopped by SIG{signal} at step ", StringComparison.Ordinal));
         long step = long.Parse(line.Split(' ')[5].TrimEnd(';'));
         Assert.True(step >= 3, line);
@@ -57,30 +41,37 @@ public sealed class StopAndCheckTests
     {
         var data = TestData.PatternCorpus();
         var outDir = Path.Combine(TestData.TempDir("stop2"), "run");
-        using var p = Process.Start(OrchProcess.StartInfo(["train", "--data", data, "--out", outDir, "--steps", "100000", "--nproc", "2", "--zero", "1", .. Tiny]))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = new System.Text.StringBuilder();
-        var third = new TaskCompletionSource();
-        p.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
-            if (e.Data.StartsWith("[rank 0] step 3/", StringComparison.Ordinal)) third.TrySetResult();
-        };
-        p.BeginErrorReadLine();
-        await third.Task.WaitAsync(TimeSpan.FromMinutes(3));
-        using (var kill = Process.Start("kill", $"-TERM {p.Id}")) await kill.WaitForExitAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "orch train --nproc 2 did not stop after the signal");
-        p.WaitForExit();
-        await stdout;
-        string err;
-        lock (stderr) err = stderr.ToString();
-        Assert.True(p.ExitCode == 143, err);
+        var (exit, err) = await TrainUntilSignalled(["train", "--data", data, "--out", outDir, "--steps", "100000", "--nproc", "2", "--zero", "1", .. Tiny],
+            "[rank 0] step 3/", "TERM", TimeSpan.FromMinutes(3), "orch train --nproc 2");
+        Assert.True(exit == 143, err);
         var lines = err.Split('\n').Where(l => l.Contains("] stopped by SIGTERM at step ", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, lines.Count);
         var steps = lines.Select(l => long.Parse(l[(l.IndexOf("at step ", StringComparison.Ordinal) + 8)..].Split(';')[0])).Distinct().ToList();
         Assert.Single(steps);
         Assert.Equal(steps[0], new CheckpointStore(outDir).List().Last().Step);
+    }
+
+    // Starts `orch` with args, sends SIG<signal> once a stderr line starts with linePrefix (within waitForLine), and
+    // waits (2 minutes at most) for it to exit: its exit code and everything it wrote to stderr.
+    static async Task<(int Exit, string Stderr)> TrainUntilSignalled(string[] args, string linePrefix, string signal, TimeSpan waitForLine, string what)
+    {
+        using var p = Process.Start(OrchProcess.StartInfo(args))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = new System.Text.StringBuilder();
+        var seen = new TaskCompletionSource();
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.StartsWith(linePrefix, StringComparison.Ordinal)) seen.TrySetResult();
+        };
+        p.BeginErrorReadLine();
+        await seen.Task.WaitAsync(waitForLine);
+        using (var kill = Process.Start("kill", $"-{signal} {p.Id}")) await kill.WaitForExitAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), $"{what} did not stop after the signal");
+        p.WaitForExit();
+        await stdout;
+        lock (stderr) return (p.ExitCode, stderr.ToString());
     }
 
     [Fact]
