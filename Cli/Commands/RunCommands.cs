@@ -58,7 +58,7 @@ public static class RunCommands
     {
         var id = new Argument<string?>("ID") { Description = "Run id, a unique prefix of one, or a run's name (default: the newest run)", Arity = ArgumentArity.ZeroOrOne };
         var watch = new Option<bool>("--watch") { Description = "Live progress until the run ends" };
-        var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, epoch, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        var cmd = new Command("status", "Status of a run: state, step, loss, tokens/s, world size, generation, checkpoints") { id, watch, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
@@ -108,10 +108,10 @@ public static class RunCommands
             var client = host.Client();
             var all = await ApiQueries.RunsAsync(client);
             if (pr.GetValue(ConsoleOptions.Json)) { JsonOutput.Write(all); return CliAction.Ok; }
-            var t = new TableOutput("id", "state", "step", "loss", "tokens/s", "world", "epoch", "checkpoints", "sweep");
+            var t = new TableOutput("id", "state", "step", "loss", "tokens/s", "world", "generation", "checkpoints", "sweep");
             foreach (var s in all)
                 t.Add(Markup.Escape(s.Id), RunView.StateMarkup(Enum.Parse<RunState>(s.State)), $"{s.Step}/{s.TotalSteps}", s.Loss?.ToString("F4") ?? "-",
-                    s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Epoch}", $"{s.Checkpoints.Count}", Markup.Escape(s.Sweep ?? "-"));
+                    s.TokensPerSecond?.ToString("N0") ?? "-", $"{s.WorldSize}", $"{s.Generation}", $"{s.Checkpoints.Count}", Markup.Escape(s.Sweep ?? "-"));
             t.Write();
             return CliAction.Ok;
         });
@@ -119,7 +119,7 @@ public static class RunCommands
     }
 }
 
-/// <summary>Human output of a run: a status table, and live progress (step / total, loss, tokens/s, ETA, world, epoch).</summary>
+/// <summary>Human output of a run: a status table, and live progress (step / total, loss, tokens/s, ETA, world, generation).</summary>
 static class RunView
 {
     public static string StateMarkup(RunState s) => s switch
@@ -144,7 +144,7 @@ static class RunView
         if (s.Mfu is { } m) t.AddRow("MFU", m.ToString("P1"));
         if (s.LearningRate is { } lr) t.AddRow("learning rate", lr.ToString("E2"));
         t.AddRow("elapsed", RunProgress.Format(RunProgress.Elapsed(s, DateTimeOffset.UtcNow)) + (s.State.IsFinal() ? "" : $", ETA {RunProgress.Format(RunProgress.Eta(s))}"));
-        t.AddRow("world size", $"{s.WorldSize} (epoch {s.Epoch})");
+        t.AddRow("world size", $"{s.WorldSize} (generation {s.Generation})");
         if (s.TokensTrained > 0) t.AddRow("tokens trained", s.TokensTrained.ToString("N0"));
         t.AddRow("workers", Markup.Escape(string.Join(", ", s.Workers)) + (s.Joining.IsEmpty ? "" : $" (joining: {Markup.Escape(string.Join(", ", s.Joining))})"));
         t.AddRow("checkpoints", s.Checkpoints.IsEmpty ? "-" : Markup.Escape(string.Join("\n", s.Checkpoints.Select(c => $"step {c.Step}: {c.Path}"))));
@@ -152,8 +152,8 @@ static class RunView
             t.AddRow("wall time", $"{p.Total:F1} s: steps {p.Steps:F1}, first-step warm-up {p.FirstStep:F1}, build {p.Build:F1}, start-up {p.Startup:F1}, " +
                 $"rendezvous {p.Rendezvous:F1}, eval+checkpoints {p.EvalAndCheckpoint:F1}, reports {p.Reports:F1}");
         AnsiConsole.Write(t);
-        var h = new Table().AddColumns("at", "state", "epoch", "reason");
-        foreach (var tr in s.Transitions) h.AddRow($"{tr.At:HH:mm:ss}", StateMarkup(tr.State), $"{tr.Epoch}", Markup.Escape(tr.Reason));
+        var h = new Table().AddColumns("at", "state", "generation", "reason");
+        foreach (var tr in s.Transitions) h.AddRow($"{tr.At:HH:mm:ss}", StateMarkup(tr.State), $"{tr.Generation}", Markup.Escape(tr.Reason));
         AnsiConsole.Write(h);
     }
 
@@ -199,6 +199,6 @@ static class RunView
         (s.ValLoss is { } v ? $" val_loss {v:F4}" : "") +
         $" {s.TokensPerSecond?.ToString("N0") ?? "-"} tok/s" + (s.LearningRate is { } lr ? $" lr {lr:E2}" : "") +
         $" elapsed {RunProgress.Format(RunProgress.Elapsed(s, DateTimeOffset.UtcNow))}" +
-        (s.State.IsFinal() ? "" : $" ETA {RunProgress.Format(RunProgress.Eta(s))}") + $" world {s.WorldSize} epoch {s.Epoch}";
+        (s.State.IsFinal() ? "" : $" ETA {RunProgress.Format(RunProgress.Eta(s))}") + $" world {s.WorldSize} generation {s.Generation}";
 }
 

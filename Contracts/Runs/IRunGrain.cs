@@ -25,7 +25,7 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>A member's process is gone (failure detection declared its silo dead).</summary>
     [Alias("WorkerLost")] Task WorkerLostAsync(string workerId, string reason);
 
-    /// <summary>A rank posts its bootstrap for an epoch and learns everyone's once all have arrived (polled).</summary>
+    /// <summary>A rank posts its bootstrap for a generation and learns everyone's once all have arrived (polled).</summary>
     [Alias("Rendezvous")] Task<RendezvousReply> RendezvousAsync(RendezvousRequest request);
 
     /// <summary>A rank reports a batch of steps, checkpoints written, completion or failure.</summary>

@@ -3,14 +3,14 @@ using System.Collections.Immutable;
 namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
-/// What a worker is told to do for one membership epoch: its rank in the world, and the checkpoint to resume from
-/// (null: start fresh). Sent by the RunGrain to every member whenever the epoch changes.
+/// What a worker is told to do for one membership generation: its rank in the world, and the checkpoint to resume from
+/// (null: start fresh). Sent by the RunGrain to every member whenever the generation changes.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.RunAssignment")]
 public sealed record RunAssignment(
     [property: Id(0)] string RunId,
     [property: Id(1)] RunSpec Spec,
-    [property: Id(2)] int Epoch,
+    [property: Id(2)] int Generation,
     [property: Id(3)] int Rank,
     [property: Id(4)] int WorldSize,
     [property: Id(5)] ImmutableArray<string> Members,
@@ -18,13 +18,13 @@ public sealed record RunAssignment(
     [property: Id(7)] int TotalSteps);
 
 /// <summary>
-/// A rank's contribution to the communicator bootstrap of one epoch: for the ring backend its listening endpoint
+/// A rank's contribution to the communicator bootstrap of one generation: for the ring backend its listening endpoint
 /// (host:port), for NCCL rank 0's unique id (base64) and empty strings from the others.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.RendezvousRequest")]
 public sealed record RendezvousRequest(
     [property: Id(0)] string WorkerId,
-    [property: Id(1)] int Epoch,
+    [property: Id(1)] int Generation,
     [property: Id(2)] int Rank,
     [property: Id(3)] string Bootstrap);
 
@@ -35,7 +35,7 @@ public enum RendezvousOutcome
     Waiting = 0,
     /// <summary>Everyone arrived: <see cref="RendezvousReply.Bootstraps"/> holds one entry per rank.</summary>
     Ready = 1,
-    /// <summary>This epoch is over (a member was lost or joined): drop it and wait for the next assignment.</summary>
+    /// <summary>This generation is over (a member was lost or joined): drop it and wait for the next assignment.</summary>
     Stale = 2,
 }
 
@@ -52,7 +52,7 @@ public sealed record RendezvousReply(
 public sealed record ProgressReport
 {
     [Id(0)] public string WorkerId { get; init; } = "";
-    [Id(1)] public int Epoch { get; init; }
+    [Id(1)] public int Generation { get; init; }
     [Id(2)] public int Rank { get; init; }
     [Id(3)] public ImmutableArray<MetricPoint> Steps { get; init; } = [];
     /// <summary>Checkpoints whose shard this rank has written (durably: temp + rename) since the last report.</summary>
@@ -64,7 +64,7 @@ public sealed record ProgressReport
     /// <summary>The failure came from communication with a peer (likely lost): wait for failure detection, don't fail the run.</summary>
     [Id(7)] public bool ErrorIsTransient { get; init; }
     [Id(8)] public double? FinalValLoss { get; init; }
-    /// <summary>Rank 0, with the finishing report: where the epoch's wall time went.</summary>
+    /// <summary>Rank 0, with the finishing report: where the generation's wall time went.</summary>
     [Id(9)] public RunPhases? Phases { get; init; }
 }
 
@@ -72,7 +72,7 @@ public sealed record ProgressReport
 public enum ReportOutcome
 {
     Continue = 0,
-    /// <summary>The epoch is over: stop at this step boundary and wait for the next assignment.</summary>
+    /// <summary>The generation is over: stop at this step boundary and wait for the next assignment.</summary>
     Stale = 1,
     /// <summary>The run ended (cancelled, failed or completed): stop and become idle.</summary>
     Stop = 2,

@@ -1,7 +1,7 @@
 namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
-/// What changed a run's membership or made it durable, for the dashboard's markers: each new epoch (with its world
+/// What changed a run's membership or made it durable, for the dashboard's markers: each new generation (with its world
 /// size), a lost worker, a worker taken in, a restart after a transient error, a committed checkpoint. The run grain
 /// keeps at most a few hundred (older checkpoint events thinned first), so a long run's state stays bounded.
 /// </summary>
@@ -9,9 +9,9 @@ namespace Orchestrator.Contracts.Runs;
 public sealed record RunEvent(
     [property: Id(0)] RunEventKind Kind,
     [property: Id(1)] DateTimeOffset At,
-    /// <summary>The run's step when it happened (for an epoch: the step it resumes from).</summary>
+    /// <summary>The run's step when it happened (for a generation: the step it resumes from).</summary>
     [property: Id(2)] int Step,
-    [property: Id(3)] int Epoch,
+    [property: Id(3)] int Generation,
     /// <summary>World size after the event.</summary>
     [property: Id(4)] int WorldSize,
     [property: Id(5)] string Detail);
@@ -19,11 +19,11 @@ public sealed record RunEvent(
 [GenerateSerializer]
 public enum RunEventKind
 {
-    /// <summary>A rendezvous began: a new membership epoch of WorldSize ranks.</summary>
-    Epoch = 0,
+    /// <summary>A rendezvous began: a new membership generation of WorldSize ranks.</summary>
+    Generation = 0,
     WorkerLost = 1,
     WorkerJoined = 2,
-    /// <summary>The epoch was rebuilt after a transient (communication) error.</summary>
+    /// <summary>The generation was rebuilt after a transient (communication) error.</summary>
     Restarted = 3,
     Checkpoint = 4,
 }

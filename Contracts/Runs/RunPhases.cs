@@ -1,7 +1,7 @@
 namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
-/// Where one epoch of a run's wall time went on rank 0's worker, in seconds, measured by its training thread from
+/// Where one generation of a run's wall time went on rank 0's worker, in seconds, measured by its training thread from
 /// the assignment to the last report: everything but <see cref="Steps"/> is dead time between training steps.
 /// <see cref="FirstStep"/> is the first step's time beyond a steady step (CUDA kernel warm-up, first allocations);
 /// <see cref="EvalAndCheckpoint"/> is the time inside training stretches that is not step time (validation,

@@ -2,7 +2,7 @@ namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
 /// The life of a run. Pending: waiting for min workers. Rendezvous: ranks assigned, communicator being built.
-/// Running: stepping. Recovering: a worker was lost (or joins); re-rendezvous at the next epoch.
+/// Running: stepping. Recovering: a worker was lost (or joins); re-rendezvous at the next generation.
 /// Completed, Failed, Cancelled are final.
 /// </summary>
 [GenerateSerializer]

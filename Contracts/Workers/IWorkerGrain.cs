@@ -11,7 +11,7 @@ namespace Orchestrator.Contracts.Workers;
 [Alias("orch.IWorkerGrain")]
 public interface IWorkerGrain : IGrainWithStringKey
 {
-    /// <summary>Take part in a run at this epoch and rank (replaces any earlier epoch at the next step boundary).</summary>
+    /// <summary>Take part in a run at this generation and rank (replaces any earlier generation at the next step boundary).</summary>
     [OneWay, Alias("Assign")] Task AssignAsync(RunAssignment assignment);
 
     /// <summary>Stop working on this run at the next step boundary and become idle.</summary>

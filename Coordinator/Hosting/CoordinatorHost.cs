@@ -39,7 +39,7 @@ public static class CoordinatorHost
     };
 
     /// <summary>
-    /// One line per event with time and scope (run id, rank, epoch), or with <paramref name="format"/> json one JSON
+    /// One line per event with time and scope (run id, rank, generation), or with <paramref name="format"/> json one JSON
     /// object per event (timestamp, level, category, message, state, scopes) for log collectors; Orleans' own chatter
     /// only from warnings up.
     /// </summary>

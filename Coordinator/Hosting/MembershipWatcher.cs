@@ -7,7 +7,7 @@ namespace Orchestrator.Coordinator.Hosting;
 
 /// <summary>
 /// Turns Orleans failure detection into worker losses: when a worker's silo is declared dead (or shuts down), the
-/// scheduler marks it lost and its run starts a new epoch. Runs on coordinator silos only.
+/// scheduler marks it lost and its run starts a new generation. Runs on coordinator silos only.
 /// </summary>
 public sealed partial class MembershipWatcher(
     IClusterMembershipService membership, IGrainFactory grains, ILogger<MembershipWatcher> log) : BackgroundService

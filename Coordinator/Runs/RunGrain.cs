@@ -9,7 +9,7 @@ namespace Orchestrator.Coordinator.Runs;
 
 /// <summary>
 /// One training run: validation, gang scheduling (nothing starts below workers.min), rendezvous per membership
-/// epoch, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new epoch
+/// generation, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new generation
 /// that resumes from the last committed checkpoint. Calls out only one-way (to workers and the scheduler), so a
 /// turn never waits on another grain that could be waiting on it.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed partial class RunGrain(
     const int MaxHistory = 512;
     /// <summary>Membership and checkpoint events kept (older checkpoint events go first).</summary>
     const int MaxEvents = 256;
-    /// <summary>Epochs restarted after transient errors without a new checkpoint before the run fails.</summary>
+    /// <summary>Generations restarted after transient errors without a new checkpoint before the run fails.</summary>
     const int MaxRestartsWithoutProgress = 5;
 
     RunGrainState S => store.State;
@@ -85,14 +85,14 @@ public sealed partial class RunGrain(
                 ? $"{members.Length} workers gathered (min {Spec.Workers.Min})"
                 : $"back to {members.Length} workers (min {Spec.Workers.Min})";
             if (st.State == RunState.Recovering) AddEvent(RunEventKind.WorkerJoined, $"{string.Join(", ", taken)} joined");
-            await StartEpochAsync(members, why);
+            await StartGenerationAsync(members, why);
         }
         else
         {
             // Running: the newcomers are taken in at the next checkpoint boundary (no work is thrown away).
             S.Status = st with { Joining = st.Joining.AddRange(taken) };
             await SaveAsync();
-            LogJoining(Id, string.Join(",", taken), st.Epoch);
+            LogJoining(Id, string.Join(",", taken), st.Generation);
         }
         return taken;
     }
@@ -112,7 +112,7 @@ public sealed partial class RunGrain(
         var survivors = st.Workers.Remove(workerId).AddRange(st.Joining);
         var from = st.Checkpoints.IsEmpty ? "the start" : $"checkpoint step {st.Checkpoints[^1].Step}";
         var why = $"worker {workerId} lost ({reason})";
-        LogWorkerLost(Id, workerId, st.Epoch, reason);
+        LogWorkerLost(Id, workerId, st.Generation, reason);
         AddEvent(RunEventKind.WorkerLost, why, worldSize: survivors.Length);
         Transition(RunState.Recovering, why);
         if (WorldBatch.Largest(Spec, survivors.Length) is int world)
@@ -121,7 +121,7 @@ public sealed partial class RunGrain(
             var spare = survivors[world..];
             survivors = survivors[..world];
             var keep = spare.IsEmpty ? "" : $" (released {string.Join(", ", spare)}: {survivors.Length + spare.Length} workers cannot keep global_batch {Spec.GlobalBatch})";
-            await StartEpochAsync(survivors, $"{why}; continuing with {survivors.Length} workers from {from}{keep}");
+            await StartGenerationAsync(survivors, $"{why}; continuing with {survivors.Length} workers from {from}{keep}");
             if (!spare.IsEmpty)
             {
                 foreach (var w in spare) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, $"world {world} keeps the global batch");
@@ -130,8 +130,8 @@ public sealed partial class RunGrain(
         }
         else
         {
-            // Below min: hold the survivors, stop them at their next report (new epoch, no assignment), wait for offers.
-            S.Status = Status with { Workers = survivors, Joining = [], WorldSize = survivors.Length, Epoch = st.Epoch + 1 };
+            // Below min: hold the survivors, stop them at their next report (new generation, no assignment), wait for offers.
+            S.Status = Status with { Workers = survivors, Joining = [], WorldSize = survivors.Length, Generation = st.Generation + 1 };
             S.Bootstraps = new string?[survivors.Length];
             Transition(RunState.Recovering, $"{why}; {survivors.Length} left, waiting for {Spec.Workers.Min}");
             await SaveAsync();
@@ -141,7 +141,7 @@ public sealed partial class RunGrain(
 
     public async Task<RendezvousReply> RendezvousAsync(RendezvousRequest request)
     {
-        if (!IsCurrentMember(request.Epoch, request.Rank, request.WorkerId)) return new(RendezvousOutcome.Stale, []);
+        if (!IsCurrentMember(request.Generation, request.Rank, request.WorkerId)) return new(RendezvousOutcome.Stale, []);
         var st = Status;
         if (S.Bootstraps[request.Rank] != request.Bootstrap)
         {
@@ -149,8 +149,8 @@ public sealed partial class RunGrain(
             if (S.Bootstraps.All(b => b is not null) && st.State == RunState.Rendezvous)
             {
                 S.Status = st with { StartedAt = st.StartedAt ?? time.GetUtcNow() };
-                Transition(RunState.Running, $"all {st.WorldSize} ranks arrived at epoch {st.Epoch}");
-                LogRunning(Id, st.Epoch, st.WorldSize);
+                Transition(RunState.Running, $"all {st.WorldSize} ranks arrived at generation {st.Generation}");
+                LogRunning(Id, st.Generation, st.WorldSize);
             }
             await SaveAsync();
         }
@@ -162,7 +162,7 @@ public sealed partial class RunGrain(
     public async Task<ReportOutcome> ReportAsync(ProgressReport r)
     {
         if (S.Status is not { } st || st.State.IsFinal()) return ReportOutcome.Stop;
-        if (!IsCurrentMember(r.Epoch, r.Rank, r.WorkerId)) return ReportOutcome.Stale;
+        if (!IsCurrentMember(r.Generation, r.Rank, r.WorkerId)) return ReportOutcome.Stale;
 
         if (r.Rank == 0 && r.Steps.Length > 0)
         {
@@ -178,7 +178,7 @@ public sealed partial class RunGrain(
             metrics.Observe(st, r.Steps);
         }
         CheckpointRef? committed = null;
-        foreach (var written in r.CheckpointsWritten.Where(c => c.Epoch == st.Epoch))
+        foreach (var written in r.CheckpointsWritten.Where(c => c.Generation == st.Generation))
         {
             if (written.WriteSeconds is { } seconds) metrics.CheckpointWritten(Id, seconds);
             if (!S.ShardsWritten.TryGetValue(written.Step, out var ranks)) S.ShardsWritten[written.Step] = ranks = [];
@@ -193,9 +193,9 @@ public sealed partial class RunGrain(
             st = st with { Checkpoints = [.. kept.Where(c => pinned.Contains(c.Step) || recent.Contains(c))] };
             S.CheckpointTokens[ck.Step] = TokensAt(ck.Step, st.WorldSize);
             foreach (var gone in S.CheckpointTokens.Keys.Where(k => !st.Checkpoints.Any(c => c.Step == k)).ToList()) S.CheckpointTokens.Remove(gone);
-            st = st with { Events = CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Epoch, st.WorldSize, ck.Path))) };
+            st = st with { Events = CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Generation, st.WorldSize, ck.Path))) };
             S.RestartsWithoutProgress = 0;
-            LogCheckpoint(Id, ck.Step, st.Epoch, ck.Path);
+            LogCheckpoint(Id, ck.Step, st.Generation, ck.Path);
         }
         if (r.FinalValLoss is { } v) { S.FinalValLoss = v; st = st with { ValLoss = v }; }
         if (r.Phases is { } phases && r.Rank == 0) st = st with { Phases = phases };
@@ -210,10 +210,10 @@ public sealed partial class RunGrain(
                 return ReportOutcome.Stop;
             }
             // A communication failure usually means a peer died before failure detection said so: rebuild the
-            // world from the last checkpoint; if the peer really is gone, its loss starts yet another epoch.
+            // world from the last checkpoint; if the peer really is gone, its loss starts yet another generation.
             Transition(RunState.Recovering, why);
             AddEvent(RunEventKind.Restarted, why);
-            await StartEpochAsync(st.Workers.AddRange(st.Joining), $"{why}; restarting epoch");
+            await StartGenerationAsync(st.Workers.AddRange(st.Joining), $"{why}; restarting generation");
             return ReportOutcome.Stale;
         }
         if (r.Finished && S.FinishedRanks.Add(r.Rank) && S.FinishedRanks.Count == st.WorldSize)
@@ -224,7 +224,7 @@ public sealed partial class RunGrain(
         if (committed is not null && !st.Joining.IsEmpty && !r.Finished)
         {
             AddEvent(RunEventKind.WorkerJoined, $"{string.Join(", ", st.Joining)} taken in at checkpoint step {committed.Step}");
-            await StartEpochAsync(st.Workers.AddRange(st.Joining),
+            await StartGenerationAsync(st.Workers.AddRange(st.Joining),
                 $"taking in {string.Join(", ", st.Joining)} at checkpoint step {committed.Step}");
             return ReportOutcome.Stale;
         }
@@ -232,31 +232,31 @@ public sealed partial class RunGrain(
         return ReportOutcome.Continue;
     }
 
-    /// <summary>Bumps the epoch, assigns ranks in member order and tells every member (one-way).</summary>
-    async Task StartEpochAsync(ImmutableArray<string> members, string reason)
+    /// <summary>Bumps the generation, assigns ranks in member order and tells every member (one-way).</summary>
+    async Task StartGenerationAsync(ImmutableArray<string> members, string reason)
     {
         var st = Status;
         var resume = st.Checkpoints.IsEmpty ? null : st.Checkpoints[^1];
-        int epoch = st.Epoch + 1;
+        int generation = st.Generation + 1;
         S.Bootstraps = new string?[members.Length];
         S.ShardsWritten.Clear();
         S.FinishedRanks.Clear();
-        S.EpochStep = resume?.Step ?? 0;
-        S.EpochTokens = resume is null ? 0
+        S.GenerationStep = resume?.Step ?? 0;
+        S.GenerationTokens = resume is null ? 0
             : S.CheckpointTokens.TryGetValue(resume.Step, out var t) ? t : (long)resume.Step * TokensPerStep(resume.WorldSize);
         S.Status = st with
         {
-            Epoch = epoch, Workers = members, WorldSize = members.Length,
-            Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0, TokensTrained = S.EpochTokens,
+            Generation = generation, Workers = members, WorldSize = members.Length,
+            Joining = st.Joining.RemoveRange(members), Step = resume?.Step ?? 0, TokensTrained = S.GenerationTokens,
         };
-        AddEvent(RunEventKind.Epoch, reason);
+        AddEvent(RunEventKind.Generation, reason);
         Transition(RunState.Rendezvous, reason);
         await SaveAsync();
-        metrics.EpochStarted();
-        LogEpoch(Id, epoch, members.Length, resume?.Step ?? 0, reason);
+        metrics.GenerationStarted();
+        LogGeneration(Id, generation, members.Length, resume?.Step ?? 0, reason);
         for (int rank = 0; rank < members.Length; rank++)
         {
-            var assignment = new RunAssignment(Id, Spec, epoch, rank, members.Length, members, resume, st.TotalSteps);
+            var assignment = new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, st.TotalSteps);
             await GrainFactory.GetGrain<IWorkerGrain>(members[rank]).AssignAsync(assignment);
         }
     }
@@ -275,12 +275,12 @@ public sealed partial class RunGrain(
         await Scheduler.ReleaseWorkersAsync(Id, workers, runEnded: true);
     }
 
-    /// <summary>Tokens trained at <paramref name="step"/> of the current epoch, whose world is <paramref name="world"/>.</summary>
-    long TokensAt(int step, int world) => S.EpochTokens + Math.Max(0, step - S.EpochStep) * TokensPerStep(world);
+    /// <summary>Tokens trained at <paramref name="step"/> of the current generation, whose world is <paramref name="world"/>.</summary>
+    long TokensAt(int step, int world) => S.GenerationTokens + Math.Max(0, step - S.GenerationStep) * TokensPerStep(world);
 
-    bool IsCurrentMember(int epoch, int rank, string workerId) =>
+    bool IsCurrentMember(int generation, int rank, string workerId) =>
         S.Status is { } st && !st.State.IsFinal() && st.State is RunState.Rendezvous or RunState.Running
-        && epoch == st.Epoch && rank >= 0 && rank < st.Workers.Length && st.Workers[rank] == workerId;
+        && generation == st.Generation && rank >= 0 && rank < st.Workers.Length && st.Workers[rank] == workerId;
 
     void Transition(RunState state, string reason)
     {
@@ -288,18 +288,18 @@ public sealed partial class RunGrain(
         S.Status = st with
         {
             State = state, Reason = reason,
-            Transitions = st.Transitions.Add(new StateTransition(state, reason, time.GetUtcNow(), st.Epoch)),
+            Transitions = st.Transitions.Add(new StateTransition(state, reason, time.GetUtcNow(), st.Generation)),
         };
     }
 
     /// <summary>Tokens one optimizer step trains over all ranks of a world of this size.</summary>
     long TokensPerStep(int worldSize) => WorldBatch.TokensPerStep(Spec, worldSize);
 
-    /// <summary>An event at the run's current step, epoch and (unless given) world size.</summary>
+    /// <summary>An event at the run's current step, generation and (unless given) world size.</summary>
     void AddEvent(RunEventKind kind, string detail, int? worldSize = null)
     {
         var st = Status;
-        var e = new RunEvent(kind, time.GetUtcNow(), st.Step, st.Epoch, worldSize ?? st.WorldSize, detail);
+        var e = new RunEvent(kind, time.GetUtcNow(), st.Step, st.Generation, worldSize ?? st.WorldSize, detail);
         S.Status = st with { Events = CapEvents(st.Events.Add(e)) };
     }
 
@@ -327,16 +327,16 @@ public sealed partial class RunGrain(
 
     [LoggerMessage(LogLevel.Information, "run {RunId}: submitted, {Steps} steps, {Min}..{Max} workers")]
     partial void LogSubmitted(string runId, int steps, int min, int max);
-    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]
-    partial void LogEpoch(string runId, int epoch, int worldSize, int step, string reason);
-    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: running with {WorldSize} ranks")]
-    partial void LogRunning(string runId, int epoch, int worldSize);
-    [LoggerMessage(LogLevel.Warning, "run {RunId} epoch {Epoch}: worker {WorkerId} lost: {Reason}")]
-    partial void LogWorkerLost(string runId, string workerId, int epoch, string reason);
-    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: workers {Workers} join at the next checkpoint")]
-    partial void LogJoining(string runId, string workers, int epoch);
-    [LoggerMessage(LogLevel.Information, "run {RunId} epoch {Epoch}: checkpoint step {Step} committed at {Path}")]
-    partial void LogCheckpoint(string runId, int step, int epoch, string path);
+    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]
+    partial void LogGeneration(string runId, int generation, int worldSize, int step, string reason);
+    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: running with {WorldSize} ranks")]
+    partial void LogRunning(string runId, int generation, int worldSize);
+    [LoggerMessage(LogLevel.Warning, "run {RunId} generation {Generation}: worker {WorkerId} lost: {Reason}")]
+    partial void LogWorkerLost(string runId, string workerId, int generation, string reason);
+    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: workers {Workers} join at the next checkpoint")]
+    partial void LogJoining(string runId, string workers, int generation);
+    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: checkpoint step {Step} committed at {Path}")]
+    partial void LogCheckpoint(string runId, int step, int generation, string path);
     [LoggerMessage(LogLevel.Information, "run {RunId}: {State} ({Reason})")]
     partial void LogEnded(string runId, RunState state, string reason);
 }

@@ -20,14 +20,14 @@ public sealed class CoordinatorMetrics : IDisposable
     readonly Meter meter = new(MeterName);
     readonly TimeProvider time;
     readonly ConcurrentDictionary<string, (RunStatus Status, DateTimeOffset? EndedAt)> runs = new();
-    readonly Counter<long> submitted, epochs, lost, ended, tokens;
+    readonly Counter<long> submitted, generations, lost, ended, tokens;
     readonly Histogram<double> stepSeconds, checkpointSeconds;
 
     public CoordinatorMetrics(TimeProvider? time = null)
     {
         this.time = time ?? TimeProvider.System;
         submitted = meter.CreateCounter<long>("orch_runs_submitted", description: "Runs submitted");
-        epochs = meter.CreateCounter<long>("orch_epochs_started", description: "Membership epochs started (rendezvous)");
+        generations = meter.CreateCounter<long>("orch_generations_started", description: "Membership generations started (rendezvous)");
         lost = meter.CreateCounter<long>("orch_workers_lost", description: "Run members lost to failure detection");
         ended = meter.CreateCounter<long>("orch_runs_ended", description: "Runs that reached a final state, by state");
         tokens = meter.CreateCounter<long>("orch_run_tokens", description: "Tokens trained by all ranks of a run (steps a recovery repeats count again)");
@@ -42,13 +42,13 @@ public sealed class CoordinatorMetrics : IDisposable
         meter.CreateObservableGauge("orch_run_lr", () => Each(s => s.LearningRate), description: "Learning rate of the last reported step");
         meter.CreateObservableGauge("orch_run_mfu", () => Each(s => s.Mfu), description: "Model FLOPs utilisation over the last report (0..1; absent on CPU)");
         meter.CreateObservableGauge("orch_run_tokens_per_second", () => Each(s => s.TokensPerSecond), description: "Tokens/s of the whole world over the last report");
-        meter.CreateObservableGauge("orch_run_world_size", () => Each(s => s.WorldSize), description: "Ranks in the current epoch");
-        meter.CreateObservableGauge("orch_run_epoch", () => Each(s => s.Epoch), description: "Membership epoch");
+        meter.CreateObservableGauge("orch_run_world_size", () => Each(s => s.WorldSize), description: "Ranks in the current generation");
+        meter.CreateObservableGauge("orch_run_generation", () => Each(s => s.Generation), description: "Membership generation");
         meter.CreateObservableGauge("orch_run_state", States, description: "1 for the run's current state (label state), 0 for the others");
     }
 
     public void RunSubmitted() => submitted.Add(1);
-    public void EpochStarted() => epochs.Add(1);
+    public void GenerationStarted() => generations.Add(1);
     public void WorkerLost() => lost.Add(1);
 
     /// <summary>A run grain's status after a report: its gauges, and its new tokens and step times.</summary>

@@ -47,7 +47,7 @@ const RunsPage = {
     let runs = [];
     const render = () => {
       const rows = runs.filter(r => (!state.value || r.state === state.value) && (!sweep.value || r.sweep === sweep.value));
-      swap(body, table(["run", "state", "step", "loss", "val loss", "tokens/s", "MFU", "world", "epoch", "ETA", "started", "finished", "sweep"],
+      swap(body, table(["run", "state", "step", "loss", "val loss", "tokens/s", "MFU", "world", "generation", "ETA", "started", "finished", "sweep"],
         rows.slice().reverse().map(r => h("tr", { "data-run": r.id },
           h("td", {}, h("a", { href: "#/runs/" + encodeURIComponent(r.id) }, r.id)),
           h("td", { "data-field": "state" }, stateBadge(r.state)),
@@ -57,7 +57,7 @@ const RunsPage = {
           h("td", { class: "num", "data-field": "tokens_per_second" }, F.int(r.tokens_per_second)),
           h("td", { class: "num", "data-field": "mfu" }, F.pct(r.mfu)),
           h("td", { class: "num", "data-field": "world_size" }, String(r.world_size)),
-          h("td", { class: "num", "data-field": "epoch" }, String(r.epoch)),
+          h("td", { class: "num", "data-field": "generation" }, String(r.generation)),
           h("td", { class: "num", "data-field": "eta" }, F.duration(r.eta_seconds)),
           h("td", {}, F.datetime(r.started_at)), h("td", {}, F.datetime(r.ended_at)),
           h("td", { "data-field": "sweep" }, r.sweep ? h("a", { href: "#/sweeps/" + encodeURIComponent(r.sweep) }, r.sweep) : "-")))));
@@ -121,7 +121,7 @@ const RunPage = {
           card("step", h("span", {}, h("span", { id: "run-step" }, String(r.step)), " / ", h("span", { id: "run-total" }, String(r.total_steps))), "step"),
           card("loss", F.loss(r.loss), "loss"), card("val loss", F.loss(r.val_loss), "val_loss"),
           card("tokens/s", F.int(r.tokens_per_second), "tokens_per_second"), card("MFU", F.pct(r.mfu), "mfu"),
-          card("world size", String(r.world_size), "world_size"), card("epoch", String(r.epoch), "epoch"),
+          card("world size", String(r.world_size), "world_size"), card("generation", String(r.generation), "generation"),
           card("ETA", F.duration(r.eta_seconds), "eta"), card("workers", r.workers.join(", ") || "-", "workers")));
         drawLoss();
         const hist = r.history.slice().sort((a, b) => a.step - b.step);
@@ -133,20 +133,20 @@ const RunPage = {
         const withMfu = byTime.filter(p => p.mfu != null);
         mfu.set(withMfu.length ? [withMfu.map(t), withMfu.map(p => p.mfu)] : [[]]);
         // World size over time: a step at every membership event, held until now (or the end).
-        const ev = r.events.filter(e => e.kind === "Epoch" || e.kind === "WorkerLost");
+        const ev = r.events.filter(e => e.kind === "Generation" || e.kind === "WorkerLost");
         const wx = ev.map(e => Date.parse(e.at) / 1000), wy = ev.map(e => e.world_size);
         if (ev.length) { wx.push((r.ended_at ? Date.parse(r.ended_at) : Date.now()) / 1000); wy.push(wy[wy.length - 1]); }
         const marks = r.events.filter(e => EVENT_KINDS.includes(e.kind)).map(e => ({ x: Date.parse(e.at) / 1000, kind: e.kind, title: `${e.kind} at step ${e.step}: ${e.detail}` }));
         world.set([wx, wy], marks);
         swap(checkpoints, r.checkpoints.length === 0 ? h("div", { class: "muted" }, "none yet") :
-          table(["step", "epoch", "world size", "written", "path"], r.checkpoints.slice().reverse().map(c => h("tr", { "data-checkpoint": c.step },
-            h("td", { class: "num" }, String(c.step)), h("td", { class: "num" }, String(c.epoch)), h("td", { class: "num" }, String(c.world_size)),
+          table(["step", "generation", "world size", "written", "path"], r.checkpoints.slice().reverse().map(c => h("tr", { "data-checkpoint": c.step },
+            h("td", { class: "num" }, String(c.step)), h("td", { class: "num" }, String(c.generation)), h("td", { class: "num" }, String(c.world_size)),
             h("td", {}, F.time(c.at)), h("td", {}, c.path)))));
-        swap(events, table(["time", "event", "step", "epoch", "world size", "detail"], r.events.slice().reverse().slice(0, MAX_EVENT_ROWS).map(e => h("tr", { "data-kind": e.kind },
-          h("td", {}, F.time(e.at)), h("td", {}, e.kind), h("td", { class: "num" }, String(e.step)), h("td", { class: "num" }, String(e.epoch)),
+        swap(events, table(["time", "event", "step", "generation", "world size", "detail"], r.events.slice().reverse().slice(0, MAX_EVENT_ROWS).map(e => h("tr", { "data-kind": e.kind },
+          h("td", {}, F.time(e.at)), h("td", {}, e.kind), h("td", { class: "num" }, String(e.step)), h("td", { class: "num" }, String(e.generation)),
           h("td", { class: "num" }, String(e.world_size)), h("td", {}, e.detail)))));
-        swap(transitions, table(["time", "state", "epoch", "reason"], r.transitions.map(x => h("tr", {},
-          h("td", {}, F.time(x.at)), h("td", {}, stateBadge(x.state)), h("td", { class: "num" }, String(x.epoch)), h("td", {}, x.reason)))));
+        swap(transitions, table(["time", "state", "generation", "reason"], r.transitions.map(x => h("tr", {},
+          h("td", {}, F.time(x.at)), h("td", {}, stateBadge(x.state)), h("td", { class: "num" }, String(x.generation)), h("td", {}, x.reason)))));
         const specText = JSON.stringify(r.spec, null, 2);
         if (spec.textContent !== specText) spec.textContent = specText;
       },

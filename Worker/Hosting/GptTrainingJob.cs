@@ -14,7 +14,7 @@ namespace Orchestrator.Worker.Hosting;
 /// <summary>
 /// One rank of a GPT run behind the worker seam: the real <see cref="Trainer"/> with the ring or NCCL
 /// communicator and DDP/ZeRO optimizer. Checkpoints go to CHECKPOINT_PATH/RUN_ID, each rank writing its
-/// own shard, so a new epoch of any world size resumes from the newest valid one (the store's own rule).
+/// own shard, so a new generation of any world size resumes from the newest valid one (the store's own rule).
 /// One <see cref="Step"/> trains up to the next report (about every <see cref="ReportSeconds"/>, a step cadence the
 /// ranks agree on) or checkpoint boundary, whichever comes first, so metrics flow live whatever the checkpoint
 /// interval; a boundary's checkpoint is written in the background while the next stretches train, and reported with
@@ -110,7 +110,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
                 abort.Token, stopAt, stopRequested: () => pausing, waitForCheckpoints: false, returnAtReport: true);
             foreach (var timing in result.Checkpoints) writeSeconds[timing.Step] = (timing.BlockedMs + timing.WriteMs) / 1000;
             foreach (var (s, path) in t.TakeCompletedCheckpoints())
-                completed.Enqueue(new CheckpointRef((int)s, path, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow,
+                completed.Enqueue(new CheckpointRef((int)s, path, a.Generation, a.WorldSize, DateTimeOffset.UtcNow,
                     writeSeconds.Remove(s, out double seconds) ? seconds : null));
         }
         catch (CommunicatorException e)
@@ -119,7 +119,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
         }
         step = result.Steps;
         // Paused (the coordinator is gone): the stop's checkpoint, written and drained, is the one to name; older
-        // unreported ones matter to no one now (the next epoch resumes from the newest valid checkpoint on disk).
+        // unreported ones matter to no one now (the next generation resumes from the newest valid checkpoint on disk).
         if (result.Stopped) while (completed.Count > 1) completed.TryDequeue(out _);
         bool finished = step >= a.TotalSteps; // the trainer waited for the final checkpoint: every one is in the queue
         if (finished) finalValLoss = result.FinalValLoss;
@@ -141,7 +141,7 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
     public void Abort()
     {
         abort.Cancel();
-        comm?.Abort("the run moved to a new membership epoch");
+        comm?.Abort("the run moved to a new membership generation");
     }
 
     public void Dispose()

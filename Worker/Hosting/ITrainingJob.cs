@@ -3,7 +3,7 @@ using Orchestrator.Contracts.Runs;
 namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
-/// The seam between the control plane and a trainer: one rank of one run for one membership epoch. The worker's
+/// The seam between the control plane and a trainer: one rank of one run for one membership generation. The worker's
 /// training thread drives it (bootstrap, start, steps); only <see cref="Abort"/> may be called from another thread.
 /// </summary>
 public interface ITrainingJob : IDisposable

@@ -72,13 +72,13 @@ public sealed class LightTrainingJob(RunAssignment a, WorkerIdentity worker) : I
 
     CheckpointRef WriteShard()
     {
-        var dir = Path.Combine(a.Spec.Checkpoint.Path, a.RunId, $"step-{step:D6}-epoch-{a.Epoch}");
+        var dir = Path.Combine(a.Spec.Checkpoint.Path, a.RunId, $"step-{step:D6}-generation-{a.Generation}");
         Directory.CreateDirectory(dir);
         var file = Path.Combine(dir, $"rank-{a.Rank}.json");
         var tmp = file + ".tmp";
         File.WriteAllText(tmp, JsonSerializer.Serialize(new Shard(step, a.Rank, a.WorldSize, lossSum)));
         File.Move(tmp, file, overwrite: true);
-        return new CheckpointRef(step, dir, a.Epoch, a.WorldSize, DateTimeOffset.UtcNow);
+        return new CheckpointRef(step, dir, a.Generation, a.WorldSize, DateTimeOffset.UtcNow);
     }
 
     public void Abort() => aborted = true;

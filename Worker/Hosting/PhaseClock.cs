@@ -4,7 +4,7 @@ using Orchestrator.Contracts.Runs;
 namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
-/// Splits one epoch's wall time on a training thread into <see cref="RunPhases"/>. Only the training thread uses it.
+/// Splits one generation's wall time on a training thread into <see cref="RunPhases"/>. Only the training thread uses it.
 /// Step time is what the trainer measured over each report's window of steps; the rest of a training stretch is
 /// evaluation and checkpoints. The first step's excess over the median later step time is its warm-up (the trainer
 /// reports its first step alone, so the first window is that step).

@@ -6,10 +6,10 @@ using Orchestrator.Contracts.Runs;
 namespace Orchestrator.Worker.Hosting;
 
 /// <summary>
-/// The training thread of one worker slot. Waits for an assignment, rendezvous with the other ranks of its epoch, then steps; at
-/// every step boundary it checks the mailbox (a newer epoch or a release wins), and it reports metrics in batches
+/// The training thread of one worker slot. Waits for an assignment, rendezvous with the other ranks of its generation, then steps; at
+/// every step boundary it checks the mailbox (a newer generation or a release wins), and it reports metrics in batches
 /// (every ReportEvery, at checkpoints, at the end). Calls to the coordinator happen here, never in a grain turn;
-/// when the coordinator is briefly unreachable the batch is kept and training goes on. Each epoch's wall time is
+/// when the coordinator is briefly unreachable the batch is kept and training goes on. Each generation's wall time is
 /// split into phases (<see cref="PhaseClock"/>) that rank 0 reports with its last report.
 /// </summary>
 sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
@@ -23,14 +23,14 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         while (!rt.Stopping.IsCancellationRequested && !slot.Pausing)
         {
             var cmd = slot.Mailbox.Take(rt.Stopping);
-            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested && !slot.Pausing) cmd = RunEpoch(a.Assignment);
+            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested && !slot.Pausing) cmd = RunGeneration(a.Assignment);
         }
     }
 
-    /// <summary>Runs one epoch of one run; returns the command that interrupted it, or null when it ended.</summary>
-    WorkerCommand? RunEpoch(RunAssignment a)
+    /// <summary>Runs one generation of one run; returns the command that interrupted it, or null when it ended.</summary>
+    WorkerCommand? RunGeneration(RunAssignment a)
     {
-        using var scope = log.BeginScope("run {RunId} rank {Rank} epoch {Epoch}", a.RunId, a.Rank, a.Epoch);
+        using var scope = log.BeginScope("run {RunId} rank {Rank} generation {Generation}", a.RunId, a.Rank, a.Generation);
         var run = rt.Grains.GetGrain<IRunGrain>(a.RunId);
         var buffer = new ReportBuffer(slot.Info.Id, a);
         var clock = new PhaseClock();
@@ -47,7 +47,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
             {
                 if (slot.Pausing) return null;
                 if (Interrupting(a) is { } c) return c;
-                if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(slot.Info.Id, a.Epoch, a.Rank, bootstrap)), out reply))
+                if (!TryCall(() => run.RendezvousAsync(new RendezvousRequest(slot.Info.Id, a.Generation, a.Rank, bootstrap)), out reply))
                     reply = new RendezvousReply(RendezvousOutcome.Waiting, []);
                 if (reply.Outcome == RendezvousOutcome.Ready) break;
                 if (reply.Outcome == RendezvousOutcome.Stale) return null;
@@ -67,7 +67,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                     return c;
                 }
                 // A stretch asked to pause ends after its next step with a checkpoint; one asked to go on may end at a
-                // report without one, so only the former ends the epoch.
+                // report without one, so only the former ends the generation.
                 bool pauseAsked = slot.Pausing;
                 if (pauseAsked) job.Pause();
                 var o = job.Step();
@@ -130,7 +130,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         }
     }
 
-    /// <summary>The command that ends this epoch now, if any (a release of another run is ignored).</summary>
+    /// <summary>The command that ends this generation now, if any (a release of another run is ignored).</summary>
     WorkerCommand? Interrupting(RunAssignment a)
     {
         if (!slot.Mailbox.HasPending) return null;
@@ -195,7 +195,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
 
         public ProgressReport Peek() => new()
         {
-            WorkerId = workerId, Epoch = a.Epoch, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
+            WorkerId = workerId, Generation = a.Generation, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
             Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient, Phases = finished ? Phases : null,
         };
 

@@ -9,7 +9,7 @@ public sealed record ReleaseCommand(string RunId, string Reason) : WorkerCommand
 
 /// <summary>
 /// The one-slot mailbox between the worker grain (posts, never waits) and the training thread (checks it at every
-/// step boundary). A newer command replaces an unread older one: only the latest epoch matters. One exception: the
+/// step boundary). A newer command replaces an unread older one: only the latest generation matters. One exception: the
 /// grain's calls are one-way and come from different run grains, so a run's release can arrive after the
 /// assignment to the next run that it made possible; it must not erase that assignment (the worker would idle
 /// while the next run waited at its rendezvous for ever), so a release of another run than the pending

@@ -56,15 +56,15 @@ public abstract class ClusterTest : IAsyncLifetime
     {
         RendezvousReply reply = null!;
         foreach (var a in ranks)
-            reply = await Run(runId).RendezvousAsync(new RendezvousRequest(a.Members[a.Rank], a.Epoch, a.Rank, $"host:{9000 + a.Rank}"));
+            reply = await Run(runId).RendezvousAsync(new RendezvousRequest(a.Members[a.Rank], a.Generation, a.Rank, $"host:{9000 + a.Rank}"));
         return reply;
     }
 
     protected static ProgressReport Steps(RunAssignment a, int from, int to, int? checkpointAt = null, bool finished = false) => new()
     {
-        WorkerId = a.Members[a.Rank], Epoch = a.Epoch, Rank = a.Rank,
+        WorkerId = a.Members[a.Rank], Generation = a.Generation, Rank = a.Rank,
         Steps = [.. Enumerable.Range(from, to - from + 1).Select(s => new MetricPoint(s, 5.0 / s, 1000, null, DateTimeOffset.UnixEpoch))],
-        CheckpointsWritten = checkpointAt is { } c ? [new CheckpointRef(c, $"/tmp/orch-tests/ck-{c}-e{a.Epoch}", a.Epoch, a.WorldSize, DateTimeOffset.UnixEpoch)] : ImmutableArray<CheckpointRef>.Empty,
+        CheckpointsWritten = checkpointAt is { } c ? [new CheckpointRef(c, $"/tmp/orch-tests/ck-{c}-e{a.Generation}", a.Generation, a.WorldSize, DateTimeOffset.UnixEpoch)] : ImmutableArray<CheckpointRef>.Empty,
         Finished = finished,
     };
 }

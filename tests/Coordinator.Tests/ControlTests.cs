@@ -63,7 +63,7 @@ public sealed class ControlTests : ClusterTest
         await RunLifecycleTests.Eventually(() => Task.FromResult(Commands.Assignments(worker).LastOrDefault()), a => a?.RunId == runId) ?? throw new Xunit.Sdk.XunitException("no assignment");
 
     [Fact]
-    public async Task Fatal_job_error_fails_the_run_transient_one_restarts_the_epoch()
+    public async Task Fatal_job_error_fails_the_run_transient_one_restarts_the_generation()
     {
         await RegisterAsync("w1");
         await RegisterAsync("w2");
@@ -73,7 +73,7 @@ public sealed class ControlTests : ClusterTest
 
         Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[1], 1, 1) with { Error = "connection reset by peer", ErrorIsTransient = true }));
         var b = new[] { await Commands.AssignmentAsync("w1", 2), await Commands.AssignmentAsync("w2", 2) };
-        Assert.Equal(2, (await Run(id).GetStatusAsync()).Epoch);
+        Assert.Equal(2, (await Run(id).GetStatusAsync()).Generation);
 
         await RendezvousAllAsync(id, b);
         Assert.Equal(ReportOutcome.Stop, await Run(id).ReportAsync(Steps(b[0], 1, 1) with { Error = "data: manifest.json not found" }));

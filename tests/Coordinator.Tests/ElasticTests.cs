@@ -3,7 +3,7 @@ using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Tests.Coordinator;
 
-/// <summary>Membership epochs: a lost worker, a worker below min, a joiner taken in at the next checkpoint.</summary>
+/// <summary>Membership generations: a lost worker, a worker below min, a joiner taken in at the next checkpoint.</summary>
 public sealed class ElasticTests : ClusterTest
 {
     RunLifecycleTests Helper => new();
@@ -19,13 +19,13 @@ public sealed class ElasticTests : ClusterTest
     }
 
     [Fact]
-    public async Task Joiner_waits_for_the_next_checkpoint_then_everyone_resumes_from_it_at_a_new_epoch()
+    public async Task Joiner_waits_for_the_next_checkpoint_then_everyone_resumes_from_it_at_a_new_generation()
     {
         var (id, a) = await StartAsync(max: 3);
         await RegisterAsync("w3");
         var joining = await RunLifecycleTests.Eventually(() => Run(id).GetStatusAsync(), s => s.Joining.Length == 1);
         Assert.Equal("w3", Assert.Single(joining.Joining));
-        Assert.Equal((1, 2, RunState.Running), (joining.Epoch, joining.WorldSize, joining.State));
+        Assert.Equal((1, 2, RunState.Running), (joining.Generation, joining.WorldSize, joining.State));
         Assert.Empty(Commands.Assignments("w3"));
 
         // Steps without a checkpoint: nothing changes.
@@ -38,16 +38,16 @@ public sealed class ElasticTests : ClusterTest
         Assert.All(b, x => Assert.Equal((3, 10), (x.WorldSize, x.ResumeFrom!.Step)));
         Assert.Equal([0, 1, 2], b.Select(x => x.Rank));
         var s = await Run(id).GetStatusAsync();
-        Assert.Equal((2, 3, RunState.Rendezvous, 10), (s.Epoch, s.WorldSize, s.State, s.Step));
+        Assert.Equal((2, 3, RunState.Rendezvous, 10), (s.Generation, s.WorldSize, s.State, s.Step));
         Assert.Empty(s.Joining);
-        // The old epoch is over for everyone.
+        // The old generation is over for everyone.
         Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[0], 11, 11)));
         Assert.Equal(RendezvousOutcome.Stale, (await Run(id).RendezvousAsync(new RendezvousRequest("w1", 1, 0, "x"))).Outcome);
         Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, b)).Outcome);
     }
 
     [Fact]
-    public async Task Lost_worker_starts_a_new_epoch_with_the_survivors_from_the_last_checkpoint()
+    public async Task Lost_worker_starts_a_new_generation_with_the_survivors_from_the_last_checkpoint()
     {
         await RegisterAsync("w3");
         var (id, a) = await StartAsyncWithThree();
@@ -61,11 +61,11 @@ public sealed class ElasticTests : ClusterTest
         Assert.Equal((0, 2, 10), (b1.Rank, b1.WorldSize, b1.ResumeFrom!.Step));
         Assert.Equal((1, 2), (b3.Rank, b3.WorldSize));
         var s = await Run(id).GetStatusAsync();
-        Assert.Equal((2, 2, 10, RunState.Rendezvous), (s.Epoch, s.WorldSize, s.Step, s.State));
+        Assert.Equal((2, 2, 10, RunState.Rendezvous), (s.Generation, s.WorldSize, s.Step, s.State));
         Assert.Contains(s.Transitions, t => t.State == RunState.Recovering && t.Reason.Contains("worker w2 lost") && t.At == Time.GetUtcNow());
         Assert.Equal(WorkerState.Lost, (await Scheduler.ListWorkersAsync()).Single(w => w.Id == "w2").State);
 
-        // A report from the dead epoch is refused; the new one runs.
+        // A report from the dead generation is refused; the new one runs.
         Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[2], 11, 12)));
         Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, [b1, b3])).Outcome);
         Assert.Equal(RunState.Running, (await Run(id).GetStatusAsync()).State);
@@ -78,7 +78,7 @@ public sealed class ElasticTests : ClusterTest
         foreach (var r in a) await Run(id).ReportAsync(Steps(r, 1, 10, checkpointAt: 10));
         await Scheduler.WorkerLostAsync("w1", "killed");
         var waiting = await Run(id).GetStatusAsync();
-        Assert.Equal((RunState.Recovering, 1, 2), (waiting.State, waiting.WorldSize, waiting.Epoch));
+        Assert.Equal((RunState.Recovering, 1, 2), (waiting.State, waiting.WorldSize, waiting.Generation));
         Assert.Contains("waiting for 2", waiting.Reason);
         Assert.Equal(ReportOutcome.Stale, await Run(id).ReportAsync(Steps(a[1], 11, 11)));
 

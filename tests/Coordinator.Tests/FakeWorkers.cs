@@ -30,10 +30,10 @@ public sealed class CommandLog
         lock (gate) return byWorker.TryGetValue(worker, out var l) ? l.OfType<string>().ToList() : [];
     }
 
-    /// <summary>Completes when the worker has an assignment for this epoch (10 s guard against a hang, not a sleep).</summary>
-    public Task<RunAssignment> AssignmentAsync(string worker, int epoch) =>
-        WhenAsync(() => Assignments(worker).Any(a => a.Epoch == epoch))
-            .ContinueWith(_ => Assignments(worker).Last(a => a.Epoch == epoch), TaskContinuationOptions.OnlyOnRanToCompletion);
+    /// <summary>Completes when the worker has an assignment for this generation (10 s guard against a hang, not a sleep).</summary>
+    public Task<RunAssignment> AssignmentAsync(string worker, int generation) =>
+        WhenAsync(() => Assignments(worker).Any(a => a.Generation == generation))
+            .ContinueWith(_ => Assignments(worker).Last(a => a.Generation == generation), TaskContinuationOptions.OnlyOnRanToCompletion);
 
     /// <summary>Completes when the worker has an assignment for this run (10 s guard against a hang, not a sleep).</summary>
     public Task<RunAssignment> AssignedAsync(string worker, string runId) =>

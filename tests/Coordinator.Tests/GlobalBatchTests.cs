@@ -14,10 +14,10 @@ public sealed class GlobalBatchTests : ClusterTest
     static RunSpec Global(string name, int min, int max, int global = 64) =>
         Spec(name, min, max, steps: 100, every: 10) with { Batch = 8, GlobalBatch = global, Model = new ModelShape { BlockSize = 128 } };
 
-    async Task<RunAssignment[]> AssignedAsync(int epoch, params string[] workers)
+    async Task<RunAssignment[]> AssignedAsync(int generation, params string[] workers)
     {
         var all = new RunAssignment[workers.Length];
-        for (int i = 0; i < workers.Length; i++) all[i] = await Commands.AssignmentAsync(workers[i], epoch);
+        for (int i = 0; i < workers.Length; i++) all[i] = await Commands.AssignmentAsync(workers[i], generation);
         return all;
     }
 
@@ -68,9 +68,9 @@ public sealed class GlobalBatchTests : ClusterTest
         var b = new[] { await Commands.AssignmentAsync("w1", 2), await Commands.AssignmentAsync("w2", 2) };
         Assert.All(b, x => Assert.Equal((2, 4, 10), (x.WorldSize, WorldBatch.GradAccumAt(x.Spec, x.WorldSize), x.ResumeFrom!.Step)));
         await Commands.ReleasedAsync("w3");
-        Assert.DoesNotContain(Commands.Assignments("w3"), x => x.Epoch == 2);
+        Assert.DoesNotContain(Commands.Assignments("w3"), x => x.Generation == 2);
         var s = await Run(id).GetStatusAsync();
-        Assert.Equal((2, 2, 10 * perStep), (s.Epoch, s.WorldSize, s.TokensTrained));
+        Assert.Equal((2, 2, 10 * perStep), (s.Generation, s.WorldSize, s.TokensTrained));
         Assert.Contains("released w3", s.Reason);
         Assert.Equal(WorkerState.Idle, (await Scheduler.ListWorkersAsync()).Single(w => w.Id == "w3").State);
 

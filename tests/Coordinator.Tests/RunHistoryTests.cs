@@ -3,7 +3,7 @@ using Orchestrator.Contracts.Runs;
 namespace Orchestrator.Tests.Coordinator;
 
 /// <summary>
-/// What the dashboard draws from a run's status: each reported step's token count and world size (counted per epoch,
+/// What the dashboard draws from a run's status: each reported step's token count and world size (counted per generation,
 /// resumed from the checkpoint's count) and the membership/checkpoint events, capped so the state stays bounded.
 /// </summary>
 public sealed class RunHistoryTests : ClusterTest
@@ -18,7 +18,7 @@ public sealed class RunHistoryTests : ClusterTest
     }
 
     [Fact]
-    public async Task Steps_carry_tokens_and_world_size_and_a_lost_worker_is_an_event_between_two_epochs()
+    public async Task Steps_carry_tokens_and_world_size_and_a_lost_worker_is_an_event_between_two_generations()
     {
         var (id, a) = await StartWithThreeAsync();
         foreach (var r in a) await Run(id).ReportAsync(Steps(r, 1, 10, checkpointAt: 10));
@@ -33,14 +33,14 @@ public sealed class RunHistoryTests : ClusterTest
         long perRank = 16L * 128; // the spec's batch x block size, grad_accum 1
         Assert.Equal(10 * 3 * perRank, s.History.Single(p => p.Step == 10).Tokens);
         Assert.Equal(3, s.History.Single(p => p.Step == 10).WorldSize);
-        // Steps 11..14 of epoch 1 were lost with w2; epoch 2 counts on from the checkpoint's tokens at 2 ranks.
+        // Steps 11..14 of generation 1 were lost with w2; generation 2 counts on from the checkpoint's tokens at 2 ranks.
         var redone = s.History.Where(p => p.Step == 11).ToList();
         Assert.Equal([10 * 3 * perRank + 3 * perRank, 10 * 3 * perRank + 2 * perRank], redone.Select(p => p.Tokens!.Value));
         Assert.Equal([3, 2], redone.Select(p => p.WorldSize));
 
         Assert.Equal(
-            [(RunEventKind.Epoch, 0, 1, 3), (RunEventKind.Checkpoint, 10, 1, 3), (RunEventKind.WorkerLost, 14, 1, 2), (RunEventKind.Epoch, 10, 2, 2)],
-            s.Events.Select(e => (e.Kind, e.Step, e.Epoch, e.WorldSize)));
+            [(RunEventKind.Generation, 0, 1, 3), (RunEventKind.Checkpoint, 10, 1, 3), (RunEventKind.WorkerLost, 14, 1, 2), (RunEventKind.Generation, 10, 2, 2)],
+            s.Events.Select(e => (e.Kind, e.Step, e.Generation, e.WorldSize)));
         var lost = s.Events.Single(e => e.Kind == RunEventKind.WorkerLost);
         Assert.Contains("worker w2 lost", lost.Detail);
         Assert.Equal(Time.GetUtcNow(), lost.At);
@@ -55,7 +55,7 @@ public sealed class RunHistoryTests : ClusterTest
 
         var s = await Run(id).GetStatusAsync();
         Assert.Equal(256, s.Events.Length);
-        Assert.Equal(RunEventKind.Epoch, s.Events[0].Kind);
+        Assert.Equal(RunEventKind.Generation, s.Events[0].Kind);
         Assert.Equal(Enumerable.Range(46, 255), s.Events.Skip(1).Select(e => e.Step));
         Assert.Equal(300, s.Step);
     }

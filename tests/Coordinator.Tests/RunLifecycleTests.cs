@@ -24,8 +24,8 @@ public sealed class RunLifecycleTests : ClusterTest
         await RegisterAsync("w2");
         var a0 = await Commands.AssignmentAsync("w1", 1);
         var a1 = await Commands.AssignmentAsync("w2", 1);
-        Assert.Equal((0, 2, 1), (a0.Rank, a0.WorldSize, a0.Epoch));
-        Assert.Equal((1, 2, 1), (a1.Rank, a1.WorldSize, a1.Epoch));
+        Assert.Equal((0, 2, 1), (a0.Rank, a0.WorldSize, a0.Generation));
+        Assert.Equal((1, 2, 1), (a1.Rank, a1.WorldSize, a1.Generation));
         Assert.Null(a0.ResumeFrom);
         Assert.Equal("w1,w2", string.Join(",", a0.Members));
 
@@ -38,7 +38,7 @@ public sealed class RunLifecycleTests : ClusterTest
         var second = await Run(submitted.Id).RendezvousAsync(new RendezvousRequest("w2", 1, 1, "10.0.0.2:5000"));
         Assert.Equal(RendezvousOutcome.Ready, second.Outcome);
         Assert.Equal("10.0.0.1:5000,10.0.0.2:5000", string.Join(",", second.Bootstraps));
-        // A late poller of the same epoch gets the same answer.
+        // A late poller of the same generation gets the same answer.
         Assert.Equal(second.Bootstraps.ToArray(), (await Run(submitted.Id).RendezvousAsync(new RendezvousRequest("w1", 1, 0, "10.0.0.1:5000"))).Bootstraps.ToArray());
 
         var running = await Run(submitted.Id).GetStatusAsync();

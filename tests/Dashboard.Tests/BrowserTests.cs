@@ -94,7 +94,7 @@ public sealed class BrowserTests(LocalDashboard cluster, ITestOutputHelper outpu
         Assert.Equal(Loss(r["loss"]), await Text(".card [data-field='loss']"));
         Assert.Equal(Loss(r["val_loss"]), await Text(".card [data-field='val_loss']"));
         Assert.Equal($"{r["world_size"]}", await Text(".card [data-field='world_size']"));
-        Assert.Equal($"{r["epoch"]}", await Text(".card [data-field='epoch']"));
+        Assert.Equal($"{r["generation"]}", await Text(".card [data-field='generation']"));
         Assert.Equal(r["checkpoints"]!.AsArray().Count, await Count("tr[data-checkpoint]"));
         Assert.Equal(Math.Min(30, r["events"]!.AsArray().Count), await Count("tr[data-kind]"));
         Assert.Equal(r["events"]!.AsArray().Count(e => e!["kind"]!.GetValue<string>() == "WorkerLost"),
@@ -116,7 +116,7 @@ public sealed class BrowserTests(LocalDashboard cluster, ITestOutputHelper outpu
             Assert.Equal(Loss(r["val_loss"]), await Text($"{row} [data-field='val_loss']"));
             Assert.Equal(r["tokens_per_second"]!.GetValue<double>().ToString("N0", CultureInfo.InvariantCulture), await Text($"{row} [data-field='tokens_per_second']"));
             Assert.Equal($"{r["world_size"]}", await Text($"{row} [data-field='world_size']"));
-            Assert.Equal($"{r["epoch"]}", await Text($"{row} [data-field='epoch']"));
+            Assert.Equal($"{r["generation"]}", await Text($"{row} [data-field='generation']"));
             Assert.Equal(r["sweep"]?.GetValue<string>() ?? "-", await Text($"{row} [data-field='sweep']"));
         }
         // The sweep filter keeps the sweep's runs only.

@@ -44,13 +44,13 @@ public sealed class BranchingSweepTests
         string sweepId = JsonDocument.Parse(launch.Stdout).RootElement.GetProperty("id").GetString()!;
 
         // Kill the worker training a trunk once the trunk has committed a checkpoint.
-        var committed = await local.WaitForLineAsync(@"run (\S+trunk\S+) epoch 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
+        var committed = await local.WaitForLineAsync(@"run (\S+trunk\S+) generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
         string trunkRun = committed.Groups[1].Value;
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         var victim = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray()
             .Single(w => w.TryGetProperty("run_id", out var r) && r.GetString() == trunkRun);
         Process.GetProcessById(victim.GetProperty("process_id").GetInt32()).Kill();
-        await local.WaitForLineAsync($@"run {trunkRun} epoch \d+: worker {victim.GetProperty("id").GetString()} lost");
+        await local.WaitForLineAsync($@"run {trunkRun} generation \d+: worker {victim.GetProperty("id").GetString()} lost");
         await local.WaitForLineAsync($@"sweep {sweepId} finished: 8/8 runs completed", TimeSpan.FromSeconds(420));
 
         var status = await OrchProcess.RunAsync("sweep", "status", sweepId, "--json", "--coordinator", gw);
@@ -63,7 +63,7 @@ public sealed class BranchingSweepTests
         Assert.Equal([80, 80, 160, 160, 320, 320], branches.Select(b => b.GetProperty("fork_step").GetInt32()).Order().ToArray());
         Assert.All(branches, b => Assert.Equal("Completed", b.GetProperty("state").GetString()));
 
-        // The killed trunk is one run that lost its worker and went on from a checkpoint (same run id, a later epoch).
+        // The killed trunk is one run that lost its worker and went on from a checkpoint (same run id, a later generation).
         var trunk = JsonDocument.Parse((await OrchProcess.RunAsync("run", "status", trunkRun, "--json", "--coordinator", gw)).Stdout).RootElement;
         Assert.Equal(("Completed", 320), (trunk.GetProperty("state").GetString(), trunk.GetProperty("step").GetInt32()));
         Assert.Contains(trunk.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("state").GetString() == "Recovering");

@@ -47,7 +47,7 @@ public sealed class CoordinatorLossTests
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
-        await first.WaitForLineAsync($"run {id} epoch 1: running with 1 ranks", TimeSpan.FromSeconds(120));
+        await first.WaitForLineAsync($"run {id} generation 1: running with 1 ranks", TimeSpan.FromSeconds(120));
         await using var watch = OrchProcess.Start(["run", "status", id, "--watch", "--coordinator", gw]);
         await watch.WaitForLineAsync($@"{id} Running step [1-9]\d*/100000 ", TimeSpan.FromSeconds(120));
 

@@ -39,12 +39,12 @@ public sealed class GptElasticTests
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
-        await local.WaitForLineAsync($@"run {id} epoch 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
+        await local.WaitForLineAsync($@"run {id} generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
 
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         int pid = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray().Single(w => w.GetProperty("id").GetString() == "worker-2").GetProperty("process_id").GetInt32();
         Process.GetProcessById(pid).Kill();
-        await local.WaitForLineAsync($@"run {id} epoch \d+: rendezvous of 2 ranks from step \d+ \(worker worker-2 lost");
+        await local.WaitForLineAsync($@"run {id} generation \d+: rendezvous of 2 ranks from step \d+ \(worker worker-2 lost");
         await local.WaitForLineAsync($@"run {id}: Completed", TimeSpan.FromSeconds(240));
 
         var status = await OrchProcess.RunAsync("run", "status", id, "--json", "--coordinator", gw);

@@ -35,11 +35,11 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
-        await local.WaitForLineAsync($@"run {id} epoch 1: running with 3 ranks");
+        await local.WaitForLineAsync($@"run {id} generation 1: running with 3 ranks");
         // A fourth worker started mid-run: the run is full (max 3), so it waits as a spare.
         await using var fourth = OrchProcess.Start(["worker", "--cluster", "local", "--coordinator", $"127.0.0.1:{silo}", "--name", "worker-4"]); // orch local names its cluster "local"
         await fourth.WaitForLineAsync("worker worker-4 up");
-        await local.WaitForLineAsync($@"run {id} epoch 1: checkpoint step \d+ committed");
+        await local.WaitForLineAsync($@"run {id} generation 1: checkpoint step \d+ committed");
 
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         var victim = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray().Single(w => w.GetProperty("id").GetString() == "worker-2");
@@ -48,13 +48,13 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         Process.GetProcessById(victimPid).Kill(); // SIGKILL
         await local.WaitForLineAsync(@"worker worker-2 lost: declared dead by failure detection");
         var detected = sw.Elapsed;
-        await local.WaitForLineAsync($@"run {id} epoch 2: running with 2 ranks");
+        await local.WaitForLineAsync($@"run {id} generation 2: running with 2 ranks");
         var rendezvous = sw.Elapsed;
-        var resumed = await local.WaitForLineAsync($@"run {id} epoch 2: checkpoint step (\d+) committed");
-        output.WriteLine($"SIGKILL -> declared dead {detected.TotalSeconds:F1} s, -> epoch 2 running {rendezvous.TotalSeconds:F1} s, -> checkpoint step {resumed.Groups[1].Value} committed {sw.Elapsed.TotalSeconds:F1} s");
+        var resumed = await local.WaitForLineAsync($@"run {id} generation 2: checkpoint step (\d+) committed");
+        output.WriteLine($"SIGKILL -> declared dead {detected.TotalSeconds:F1} s, -> generation 2 running {rendezvous.TotalSeconds:F1} s, -> checkpoint step {resumed.Groups[1].Value} committed {sw.Elapsed.TotalSeconds:F1} s");
 
         // Losing worker-2 made room: the spare is taken in at the next checkpoint boundary.
-        await local.WaitForLineAsync($@"run {id} epoch 3: rendezvous of 3 ranks from step \d+ \(taking in worker-4 at checkpoint step");
+        await local.WaitForLineAsync($@"run {id} generation 3: rendezvous of 3 ranks from step \d+ \(taking in worker-4 at checkpoint step");
         await local.WaitForLineAsync($@"run {id}: Completed", TimeSpan.FromSeconds(180));
 
         var status = await OrchProcess.RunAsync("run", "status", id, "--json", "--coordinator", gw);
@@ -63,7 +63,7 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         Assert.Equal("Completed", s.GetProperty("state").GetString());
         Assert.Equal(600, s.GetProperty("step").GetInt32());
         Assert.Equal(3, s.GetProperty("world_size").GetInt32());
-        Assert.Equal(3, s.GetProperty("epoch").GetInt32());
+        Assert.Equal(3, s.GetProperty("generation").GetInt32());
         Assert.Equal("worker-1,worker-3,worker-4", string.Join(",", s.GetProperty("workers").EnumerateArray().Select(w => w.GetString())));
         // The light job's loss is a function of the global step: the interrupted run ends exactly where an uninterrupted one would.
         Assert.Equal(LightTrainingJob.LossAt(600, 7), s.GetProperty("loss").GetDouble(), 9);

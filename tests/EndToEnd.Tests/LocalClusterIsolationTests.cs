@@ -115,7 +115,7 @@ public sealed class LocalClusterIsolationTests : IDisposable
         // Piped, `run list` is one header line and one line per run.
         var piped = await Orch("run", "list", "--cluster", "a");
         var lines = piped.Stdout.TrimEnd('\n').Split('\n');
-        Assert.Equal("id\tstate\tstep\tloss\ttokens/s\tworld\tepoch\tcheckpoints\tsweep", lines[0]);
+        Assert.Equal("id\tstate\tstep\tloss\ttokens/s\tworld\tgeneration\tcheckpoints\tsweep", lines[0]);
         Assert.Equal(runs.Count, lines.Length - 1);
         Assert.Contains(lines, l => l.StartsWith(alpha.GetProperty("id").GetString() + "\tCompleted\t30/30\t", StringComparison.Ordinal));
         var kept = await Orch("sweep", "status", sweepId, "--json", "--cluster", "a");

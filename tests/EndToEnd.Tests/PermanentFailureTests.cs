@@ -58,6 +58,6 @@ public sealed class PermanentFailureTests : IDisposable
         Assert.Matches($"^rank 0 \\(worker-1\\) failed: .*{Regex.Escape(missing)}", final.Reason);
         Assert.Single(final.Transitions, t => t.State == RunState.Failed);
         Assert.DoesNotContain(final.Transitions, t => t.State == RunState.Recovering);
-        Assert.Equal(1, final.Epoch);
+        Assert.Equal(1, final.Generation);
     }
 }

@@ -43,7 +43,7 @@ public sealed class RedisRestartTests
             var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--redis", conn);
             Assert.True(submit.Exit == 0, submit.Stderr);
             var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
-            await first.WaitForLineAsync($@"run {id} epoch 1: checkpoint step \d+ committed");
+            await first.WaitForLineAsync($@"run {id} generation 1: checkpoint step \d+ committed");
 
             first.KillHard();
             await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -57,7 +57,7 @@ public sealed class RedisRestartTests
             var s = JsonDocument.Parse(status.Stdout).RootElement;
             Assert.Equal("Completed", s.GetProperty("state").GetString());
             Assert.Equal(500, s.GetProperty("step").GetInt32());
-            Assert.Equal(1, s.GetProperty("epoch").GetInt32());
+            Assert.Equal(1, s.GetProperty("generation").GetInt32());
             Assert.Equal(LightTrainingJob.LossAt(500, 3), s.GetProperty("loss").GetDouble(), 9);
             var runs = await OrchProcess.RunAsync("run", "list", "--json", "--redis", conn);
             Assert.Contains(id, runs.Stdout);

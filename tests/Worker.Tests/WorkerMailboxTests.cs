@@ -10,8 +10,8 @@ namespace Orchestrator.Tests.Worker;
 /// </summary>
 public sealed class WorkerMailboxTests
 {
-    static AssignCommand Assign(string run, int epoch = 1) =>
-        new(new RunAssignment(run, new RunSpec(), epoch, 0, 1, ["worker-1"], null, 10));
+    static AssignCommand Assign(string run, int generation = 1) =>
+        new(new RunAssignment(run, new RunSpec(), generation, 0, 1, ["worker-1"], null, 10));
 
     [Fact]
     public void A_late_release_of_the_finished_run_keeps_the_next_runs_assignment()
@@ -32,12 +32,12 @@ public sealed class WorkerMailboxTests
         box.Post(Assign("B"));
         Assert.Equal("B", Assert.IsType<AssignCommand>(box.TryTake()).Assignment.RunId);
 
-        box.Post(Assign("A", epoch: 2));
-        box.Post(Assign("A", epoch: 3));
-        Assert.Equal(3, Assert.IsType<AssignCommand>(box.TryTake()).Assignment.Epoch);
+        box.Post(Assign("A", generation: 2));
+        box.Post(Assign("A", generation: 3));
+        Assert.Equal(3, Assert.IsType<AssignCommand>(box.TryTake()).Assignment.Generation);
 
         // The run's own release wins over its pending assignment: the run has ended.
-        box.Post(Assign("A", epoch: 4));
+        box.Post(Assign("A", generation: 4));
         Assert.True(box.Post(new ReleaseCommand("A", "cancelled")));
         Assert.Equal("A", Assert.IsType<ReleaseCommand>(box.TryTake()).RunId);
     }
