@@ -1,4 +1,5 @@
 using ScottPlot;
+using SkiaSharp;
 
 namespace Orchestrator.Experiments.Reports;
 
@@ -43,6 +44,44 @@ public static class PlotWriter
         ReportFonts.Apply(plot); // again: the legend and any axis added since New() get the font too
         plot.SavePng(Path.Combine(dir, name + ".png"), Width, Height);
         plot.SaveSvg(Path.Combine(dir, name + ".svg"), Width, Height);
+        return [name + ".png", name + ".svg"];
+    }
+
+    /// <summary>
+    /// Saves small multiples: <paramref name="panels"/> in a grid of <paramref name="columns"/>, each
+    /// <paramref name="panelWidth"/> x <paramref name="panelHeight"/>, as name.png and name.svg. Each panel keeps the
+    /// legend it was given (call ShowLegend on it first); the caller sets shared axis limits.
+    /// </summary>
+    public static string[] SaveGrid(IReadOnlyList<Plot> panels, int columns, string dir, string name, int panelWidth = 600, int panelHeight = 420)
+    {
+        if (panels.Count == 0) throw new ArgumentException("a grid needs at least one panel", nameof(panels));
+        foreach (var p in panels) ReportFonts.Apply(p);
+        int rows = (panels.Count + columns - 1) / columns;
+        int width = columns * panelWidth, height = rows * panelHeight;
+        void Draw(SKCanvas canvas)
+        {
+            canvas.Clear(SKColors.White);
+            for (int i = 0; i < panels.Count; i++)
+            {
+                float x = i % columns * panelWidth, y = i / columns * panelHeight;
+                // A plot clears the canvas before drawing: the clip keeps it to its own cell.
+                canvas.Save();
+                canvas.ClipRect(new SKRect(x, y, x + panelWidth, y + panelHeight));
+                panels[i].Render(canvas, new PixelRect(x, x + panelWidth, y + panelHeight, y));
+                canvas.Restore();
+            }
+        }
+        using (var surface = SKSurface.Create(new SKImageInfo(width, height)))
+        {
+            Draw(surface.Canvas);
+            using var image = surface.Snapshot();
+            using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(Path.Combine(dir, name + ".png"), png.ToArray());
+        }
+        using (var stream = File.Create(Path.Combine(dir, name + ".svg")))
+        using (var wstream = new SKManagedWStream(stream))
+        using (var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), wstream))
+            Draw(canvas);
         return [name + ".png", name + ".svg"];
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using Orchestrator.Experiments.Fitting;
+using Orchestrator.Experiments.Reports.Plots;
 
 namespace Orchestrator.Experiments.Reports;
 
@@ -10,11 +11,16 @@ namespace Orchestrator.Experiments.Reports;
 /// </summary>
 public static class ReportMarkdown
 {
-    public static string Build(SweepResults r, SweepAnalysis a, IReadOnlyList<string> plots)
+    public static string Build(SweepResults r, SweepAnalysis a, IReadOnlyList<ReportFigure> figures)
     {
         var md = new StringBuilder();
         md.AppendLine($"# Sweep {r.Name} ({r.Id})").AppendLine();
         md.AppendLine($"{a.Completed.Count} of {r.Runs.Count} runs completed.").AppendLine();
+        // Which loss the law is fitted to: the runs' final val losses, unless a run logged no validation.
+        string finalLoss = PlotStyle.FinalLossLabel(r.Runs.Where(x => x.FinalLoss is not null));
+        string loss = finalLoss == "final val loss" ? "val loss" : "loss";
+        if (finalLoss != "final val loss")
+            md.AppendLine("Some runs logged no validation loss: their final loss is their last train loss (marked \"train\" in the runs table).").AppendLine();
 
         if (a.Chinchilla is { } fit)
         {
@@ -44,7 +50,7 @@ public static class ReportMarkdown
             }
             ValidationMarkdown.Append(md, a);
             md.AppendLine().AppendLine(notIdentified ? "### Compute-optimal allocation (C = 6ND), from a law that is not identified" : "### Compute-optimal allocation (C = 6ND)").AppendLine();
-            md.AppendLine("| budget C (FLOPs) | N* | D* | tokens per parameter | predicted loss |").AppendLine("|---|---|---|---|---|");
+            md.AppendLine($"| budget C (FLOPs) | N* | D* | tokens per parameter | predicted {loss} |").AppendLine("|---|---|---|---|---|");
             foreach (var c in a.Budgets)
             {
                 var e = fit.ComputeOptimal(c);
@@ -65,7 +71,7 @@ public static class ReportMarkdown
         if (a.IsoFlop is { } iso)
         {
             md.AppendLine("## IsoFLOP profiles (Chinchilla approach 2)").AppendLine();
-            md.AppendLine("| budget C | N* | D* | loss at N* | inside sizes tried |").AppendLine("|---|---|---|---|---|");
+            md.AppendLine($"| budget C | N* | D* | {loss} at N* | inside sizes tried |").AppendLine("|---|---|---|---|---|");
             foreach (var m in iso.Minima) md.AppendLine($"| {m.Flops:G3} | {m.OptimalN:G3} | {m.OptimalD:G3} | {m.Loss:F4} | {(m.IsInterior ? "yes" : "no")} |");
             if (iso.NExponent is { } an) md.AppendLine().AppendLine($"N* ∝ C^{an:F3}, D* ∝ C^{iso.DExponent:F3}");
             md.AppendLine();
@@ -85,10 +91,10 @@ public static class ReportMarkdown
         md.AppendLine("## Runs").AppendLine();
         bool branching = r.Runs.Any(x => x.Role != "Single");
         if (r.CorpusTrainTokens is { } unique) md.AppendLine($"The corpus holds {unique:G3} unique training tokens; epochs = D / that, and a run past 1 (⚠) saw repeated data.").AppendLine();
-        md.AppendLine(branching ? "| run | role | forked from | at tokens | state | N | D | epochs | FLOP budget | final loss | attempts |" : "| run | state | N | D | epochs | FLOP budget | final loss | attempts |")
+        md.AppendLine(branching ? $"| run | role | forked from | at tokens | state | N | D | epochs | FLOP budget | {finalLoss} | attempts |" : $"| run | state | N | D | epochs | FLOP budget | {finalLoss} | attempts |")
             .AppendLine(branching ? "|---|---|---|---|---|---|---|---|---|---|---|" : "|---|---|---|---|---|---|---|---|");
         foreach (var x in r.Runs)
-            md.AppendLine($"| {x.Key} |{(branching ? $" {x.Role.ToLowerInvariant()} | {x.Parent} | {(x.ForkTokens is { } f ? f.ToString("G3") : "")} |" : "")} {x.State} | {x.N:G3} | {x.D:G3} | {Epochs(x.Epochs)} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") : "")} | {x.Attempts} |");
+            md.AppendLine($"| {x.Key} |{(branching ? $" {x.Role.ToLowerInvariant()} | {x.Parent} | {(x.ForkTokens is { } f ? f.ToString("G3") : "")} |" : "")} {x.State} | {x.N:G3} | {x.D:G3} | {Epochs(x.Epochs)} | {(x.FlopBudget is { } c ? c.ToString("G3") : "")} | {(x.FinalLoss is { } l ? l.ToString("F4") + (x.FinalLossIsVal ? "" : " (train)") : "")} | {x.Attempts} |");
         md.AppendLine();
 
         if (a.Notes.Count > 0)
@@ -99,8 +105,8 @@ public static class ReportMarkdown
         }
 
         md.AppendLine("## Figures").AppendLine();
-        foreach (var png in plots.Where(p => p.EndsWith(".png")))
-            md.AppendLine($"![{Path.GetFileNameWithoutExtension(png)}]({png}) ([svg]({Path.ChangeExtension(png, ".svg")}))").AppendLine();
+        foreach (var f in figures)
+            md.AppendLine($"![{f.Name}]({f.Png})").AppendLine().AppendLine($"{f.Caption} ([svg]({f.Svg}))").AppendLine();
         return md.ToString();
     }
 

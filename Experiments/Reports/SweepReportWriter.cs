@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Orchestrator.Experiments.Fitting;
+using Orchestrator.Experiments.Reports.Plots;
 
 namespace Orchestrator.Experiments.Reports;
 
@@ -32,13 +33,9 @@ public static class SweepReportWriter
         Directory.CreateDirectory(staging);
         try
         {
-            var plots = new List<string>();
-            plots.AddRange(ReportPlots.LossCurves(results, staging));
-            if (analysis.Completed.Count > 0) plots.AddRange(ReportPlots.LossVsN(analysis.Completed, analysis.Chinchilla, staging));
-            if (analysis.IsoFlop is { } iso) plots.AddRange(ReportPlots.IsoFlop(iso, analysis.Completed, staging));
-            if (analysis.Chinchilla is { } fit) plots.AddRange(ReportPlots.Residuals(analysis.Completed, fit, staging));
-            File.WriteAllText(Path.Combine(staging, "report.md"), ReportMarkdown.Build(results, analysis, plots));
-            File.WriteAllText(Path.Combine(staging, "report.json"), JsonSerializer.Serialize(JsonDocument(results, analysis, plots), Json));
+            var figures = ReportFigures.Write(results, analysis, staging);
+            File.WriteAllText(Path.Combine(staging, "report.md"), ReportMarkdown.Build(results, analysis, figures));
+            File.WriteAllText(Path.Combine(staging, "report.json"), JsonSerializer.Serialize(JsonDocument(results, analysis, figures), Json));
             if (Directory.Exists(outDir)) Directory.Delete(outDir); // empty, checked above
             Directory.Move(staging, outDir);
             return outDir;
@@ -50,14 +47,14 @@ public static class SweepReportWriter
         }
     }
 
-    static Dictionary<string, object?> JsonDocument(SweepResults r, SweepAnalysis a, List<string> plots) => new()
+    static Dictionary<string, object?> JsonDocument(SweepResults r, SweepAnalysis a, IReadOnlyList<ReportFigure> figures) => new()
     {
         ["id"] = r.Id,
         ["name"] = r.Name,
         ["runs"] = r.Runs.Select(x => new Dictionary<string, object?>
         {
             ["key"] = x.Key, ["state"] = x.State, ["n"] = x.N, ["d"] = x.D, ["flop_budget"] = x.FlopBudget,
-            ["final_loss"] = x.FinalLoss, ["attempts"] = x.Attempts, ["role"] = x.Role.ToLowerInvariant(), ["parent"] = x.Parent,
+            ["final_loss"] = x.FinalLoss, ["final_loss_kind"] = x.FinalLoss is null ? null : x.FinalLossIsVal ? "val" : "train", ["attempts"] = x.Attempts, ["role"] = x.Role.ToLowerInvariant(), ["parent"] = x.Parent,
             ["fork_tokens"] = x.ForkTokens, ["device_seconds"] = x.DeviceSeconds, ["epochs"] = x.Epochs,
         }).ToList(),
         ["branch_cost"] = BranchCost.Of(r) is { } cost ? new Dictionary<string, object?>
@@ -81,6 +78,14 @@ public static class SweepReportWriter
             ["d_exponent"] = iso.DExponent,
         } : null,
         ["notes"] = a.Notes,
-        ["plots"] = plots,
+        ["frontier"] = ComputeFrontier.Of(a.Completed).Select(p => new Dictionary<string, object?>
+        {
+            ["key"] = p.Key, ["n"] = p.N, ["flops"] = p.Flops, ["loss"] = p.Loss,
+        }).ToList(),
+        ["plots"] = figures.SelectMany(f => new[] { f.Png, f.Svg }).ToList(),
+        ["figures"] = figures.Select(f => new Dictionary<string, object?>
+        {
+            ["name"] = f.Name, ["png"] = f.Png, ["svg"] = f.Svg, ["caption"] = f.Caption,
+        }).ToList(),
     };
 }

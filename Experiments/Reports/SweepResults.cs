@@ -11,7 +11,7 @@ public sealed record SweepResults(string Id, string Name, IReadOnlyList<RunResul
 
 /// <summary>
 /// One run of the sweep. N: non-embedding parameters; D: tokens trained; FinalLoss: final validation loss (train loss
-/// when the trainer reported no validation), null when the run did not complete. In a branching sweep Role is Trunk or
+/// when the trainer reported no validation: then <see cref="FinalLossIsVal"/> is false), null when the run did not complete. In a branching sweep Role is Trunk or
 /// Branch, a branch names its trunk's key (Parent) and the tokens at which it forked; a trunk's loss, taken at the
 /// stable LR, is no point of the law. DeviceSeconds: the run's last attempt's wall time from start to end x its workers.
 /// </summary>
@@ -22,6 +22,14 @@ public sealed record RunResult(
     public bool IsTrunk => Role == "Trunk";
     /// <summary>Epochs of the corpus's unique training tokens this run trained (D / unique tokens); null when unknown.</summary>
     public double? Epochs { get; init; }
+    /// <summary>False when the run reported no validation loss and <see cref="FinalLoss"/> is its last train loss.</summary>
+    public bool FinalLossIsVal { get; init; } = true;
 }
 
-public readonly record struct CurvePoint(int Step, long Tokens, double Loss);
+/// <summary>
+/// One report of a run's history: Loss is the mean train loss over the <paramref name="WindowSteps"/> steps ending at
+/// Step (a report covers (Step − WindowSteps, Step]); ValLoss where validation ran at this step; Lr of its last step;
+/// TokensPerSecond over the window. WindowSteps 1 also stands for "not recorded" (older metrics files).
+/// </summary>
+public readonly record struct CurvePoint(int Step, long Tokens, double Loss, double? ValLoss = null, double? Lr = null,
+    double? TokensPerSecond = null, int WindowSteps = 1);

@@ -10,11 +10,12 @@ static class ValidationMarkdown
 {
     public static void Append(StringBuilder md, SweepAnalysis a)
     {
+        string loss = a.Completed.All(r => r.FinalLossIsVal) ? "val loss" : "loss";
         if (a.Holdout is { } h)
         {
             md.AppendLine().AppendLine("### Hold-out check: does the law predict runs it has not seen?").AppendLine();
             md.AppendLine($"Fitted on the other {h.Fit.Points} runs: L(N, D) = {h.Fit.Law.E:G4} + {h.Fit.Law.A:G4} / N^{h.Fit.Law.Alpha:F3} + {h.Fit.Law.B:G4} / D^{h.Fit.Law.Beta:F3}.").AppendLine();
-            md.AppendLine("| held-out run | N | D | predicted loss [95%] | actual loss | error |").AppendLine("|---|---|---|---|---|---|");
+            md.AppendLine($"| held-out run | N | D | predicted {loss} [95%] | actual {loss} | error |").AppendLine("|---|---|---|---|---|---|");
             foreach (var p in h.Predictions)
                 md.AppendLine($"| {p.Key} | {p.Point.N:G3} | {p.Point.D:G3} | {p.Predicted:F4}{(p.PredictedInterval is { } i ? " " + i.Format("F4") : "")} | {p.Point.Loss:F4} | {p.RelativeError:+0.00%;-0.00%} |");
             md.AppendLine();
@@ -27,7 +28,7 @@ static class ValidationMarkdown
         {
             md.AppendLine("### Leave-one-out errors").AppendLine();
             md.AppendLine($"Each of the {loo.Predictions.Count} runs predicted by the law refitted without it: mean |error| {loo.MeanAbsRelativeError:P2}, worst {Math.Abs(loo.Worst.RelativeError):P2} ({loo.Worst.Key}).").AppendLine();
-            md.AppendLine("| run | N | D | predicted | actual | error |").AppendLine("|---|---|---|---|---|---|");
+            md.AppendLine($"| run | N | D | predicted {loss} | actual {loss} | error |").AppendLine("|---|---|---|---|---|---|");
             foreach (var p in loo.Predictions)
                 md.AppendLine($"| {p.Key} | {p.Point.N:G3} | {p.Point.D:G3} | {p.Predicted:F4} | {p.Point.Loss:F4} | {p.RelativeError:+0.00%;-0.00%} |");
             md.AppendLine();

@@ -64,17 +64,24 @@ public static class SweepFolder
             string metrics = MetricsFile(status.Folder, r.Plan.Key);
             long perStep = status.Spec is { } s ? (long)RunSpecs.BatchOf(s, r.Plan) * r.Plan.Model.BlockSize * s.WorkersPerRun : 0;
             double? seconds = null;
+            bool finalIsVal = true;
             if (File.Exists(metrics))
             {
                 var run = StoredJson.ReadRunMetrics(File.ReadAllText(metrics), metrics);
-                curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss)));
+                curve.AddRange(run.History.Select(h => new CurvePoint(h.Step, h.Step * perStep, h.Loss, h.ValLoss, h.Lr,
+                    h.TokensPerSecond > 0 ? h.TokensPerSecond : null, h.WindowSteps)));
+                // The sweep records ValLoss ?? Loss as the run's final loss: without a val loss it is the train loss.
+                finalIsVal = run.ValLoss is not null;
                 if (run is { StartedAt: { } start, EndedAt: { } end }) seconds = (end - start).TotalSeconds * Math.Max(1, run.WorldSize);
             }
             long d = r.TrainedTokens ?? r.Plan.Tokens;
             runs.Add(new RunResult(r.Plan.Key, r.State?.ToString() ?? "Queued", r.Plan.NonEmbeddingParams,
                 d, r.Plan.FlopBudget, r.State == RunState.Completed ? r.ValLoss : null,
                 r.Attempts, curve, r.Plan.Role.ToString(), r.Plan.Parent, r.Plan.ForkStep * perStep, seconds)
-                { Epochs = status.Spec?.CorpusTrainTokens is > 0 and var unique ? (double)d / unique : null });
+                {
+                    Epochs = status.Spec?.CorpusTrainTokens is > 0 and var unique ? (double)d / unique : null,
+                    FinalLossIsVal = finalIsVal,
+                });
         }
         return new SweepResults(status.Id, status.Name, runs, status.Spec?.ReportBudgets.ToArray() ?? [])
         {

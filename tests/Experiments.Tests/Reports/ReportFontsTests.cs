@@ -89,7 +89,7 @@ public sealed class ReportFontsTests(ITestOutputHelper output) : IDisposable
             Assert.True(texts.Count >= 10, $"{name}.svg has {texts.Count} text elements");
             Assert.All(texts, t => Assert.Equal("DejaVu Sans", t.Family));
         }
-        Assert.Contains(("DejaVu Sans", "Final loss vs model size"), Texts(Path.Combine(report, "loss_vs_n.svg")));
+        Assert.Contains(("DejaVu Sans", "Final val loss vs model size"), Texts(Path.Combine(report, "loss_vs_n.svg")));
     }
 
     static async Task<(int Code, string Stdout, string Stderr)> Shell(TimeSpan timeout, string exe, params string[] args)

@@ -46,10 +46,10 @@ public sealed class SweepReportWriterTests : IDisposable
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
             Assert.Contains("<svg", File.ReadAllText(Path.Combine(outDir, f + ".svg")));
         }
-        // 16 curves: one colour and one legend entry per size, not 16 run keys.
+        // 16 curves: one panel per size, titled with it, not 16 run keys.
         var curveTexts = System.Xml.Linq.XDocument.Load(Path.Combine(outDir, "loss_curves.svg"))
             .Descendants((System.Xml.Linq.XNamespace)"http://www.w3.org/2000/svg" + "text").Select(t => t.Value.Trim()).ToList();
-        Assert.Equal(["N = 1E+06", "N = 3E+06", "N = 1E+07", "N = 3E+07"], curveTexts.Where(t => t.StartsWith("N = ")).ToArray());
+        Assert.Equal(["N = 1E+06", "N = 3E+06", "N = 1E+07", "N = 3E+07"], curveTexts.Where(t => t.StartsWith("N = ")).ToArray()); // one panel per size
         Assert.DoesNotContain(curveTexts, t => t.StartsWith("n1000000-"));
         string md = File.ReadAllText(Path.Combine(outDir, "report.md"));
         Assert.Contains("## Fitted law (Chinchilla approach 3)", md);
