@@ -10,16 +10,17 @@ using Spectre.Console;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>`orch run submit|status|cancel|list`: the console of training runs (tables, live progress, --json).</summary>
+/// <summary>`orch run submit|status|cancel|list` (and `logs`, <see cref="RunLogsCommand"/>): the console of training runs (tables, live progress, --json).</summary>
 public static class RunCommands
 {
     public static Command Create()
     {
-        var run = new Command("run", "Submit, watch and cancel training runs");
+        var run = new Command("run", "Submit, watch and cancel training runs, and read their logs");
         run.Subcommands.Add(Submit());
         run.Subcommands.Add(Status());
         run.Subcommands.Add(Cancel());
         run.Subcommands.Add(List());
+        run.Subcommands.Add(RunLogsCommand.Create());
         return run;
     }
 

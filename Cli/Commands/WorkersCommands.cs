@@ -1,6 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
 using Orchestrator.Cli.Hosting;
-using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
 using Orchestrator.Dashboard.Documents;
@@ -21,24 +21,31 @@ public static class WorkersCommands
 
     static Command List()
     {
-        var all = new Option<bool>("--all") { Description = "Also list lost workers (their processes are gone); --json always lists every worker with its state" };
-        var cmd = new Command("list", "Registered workers and their devices (lost ones with --all)") { all, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        var window = $"{WorkerAging.LostShownFor.TotalMinutes:F0} minutes";
+        var all = new Option<bool>("--all") { Description = $"Every worker the coordinator keeps, with when each lost one was lost (without it: live workers and those lost within the last {window})" };
+        var cmd = new Command("list", $"Registered workers and their devices: live ones and those lost within the last {window} (every one with --all)")
+            { all, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var shown = await ApiQueries.WorkersAsync(host.Client(), pr.GetValue(all));
             if (pr.GetValue(ConsoleOptions.Json))
             {
-                JsonOutput.Write(await ApiQueries.WorkersAsync(host.Client()));
+                JsonOutput.Write(shown);
                 return CliAction.Ok;
             }
-            var workers = await host.Client().GetGrain<ISchedulerGrain>(ISchedulerGrain.Key).ListWorkersAsync();
-            List<WorkerInfo> shown = pr.GetValue(all) ? [.. workers] : [.. workers.Where(w => w.State != WorkerState.Lost)];
-            var t = new TableOutput("id", "state", "device", "memory", "host", "pid", "run");
+            bool anyLost = shown.Any(w => w.LostAt is not null);
+            string[] columns = anyLost ? ["id", "state", "device", "memory", "host", "pid", "run", "lost at"] : ["id", "state", "device", "memory", "host", "pid", "run"];
+            var t = new TableOutput(columns);
             foreach (var w in shown)
-                t.Add(Markup.Escape(w.Id), w.State.ToString() + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
-                    $"{w.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", Markup.Escape(w.Host), $"{w.ProcessId}", Markup.Escape(w.RunId ?? "-"));
+            {
+                string[] row = [Markup.Escape(w.Id), w.State + (w.Reason is null ? "" : $" ({Markup.Escape(w.Reason)})"), w.Device,
+                    $"{w.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB", Markup.Escape(w.Host), $"{w.ProcessId}", Markup.Escape(w.RunId ?? "-")];
+                t.Add(anyLost ? [.. row, w.LostAt is { } at ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) : "-"] : row);
+            }
             t.Write();
-            if (shown.Count < workers.Length) Console.Error.WriteLine($"{workers.Length - shown.Count} lost worker(s) not shown (--all shows them)");
+            if (!pr.GetValue(all) && (await ApiQueries.WorkersAsync(host.Client(), all: true)).Length - shown.Length is var hidden and > 0)
+                Console.Error.WriteLine($"{hidden} worker(s) lost more than {window} ago not shown (--all shows them)");
             return CliAction.Ok;
         });
         return cmd;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Workers;
 using Orchestrator.Coordinator.Hosting;
@@ -34,6 +35,10 @@ public static class WorkerHost
     {
         var builder = Host.CreateApplicationBuilder([]);
         CoordinatorHost.ConfigureLogging(builder.Logging, logFormat);
+        // Lines logged in a run's scope also travel to the run grain with the rank's reports (`orch run logs`).
+        var runLogs = new RunLogCapture();
+        builder.Logging.AddProvider(runLogs);
+        builder.Services.AddSingleton(runLogs);
         builder.UseOrleans(silo =>
         {
             silo.Configure(settings);

@@ -18,7 +18,11 @@ public interface ISchedulerGrain : IGrainWithIntegerKey
     /// <summary>Throws <see cref="IncompatibleWorkerException"/> when the worker's protocol version differs.</summary>
     [Alias("RegisterWorker")] Task<WorkerInfo> RegisterWorkerAsync(WorkerInfo worker);
 
+    /// <summary>Every worker the registry keeps, lost ones included (`orch workers list --all`).</summary>
     [Alias("ListWorkers")] Task<ImmutableArray<WorkerInfo>> ListWorkersAsync();
+
+    /// <summary>The live workers and those lost within <see cref="WorkerAging.LostShownFor"/> (`orch workers list`).</summary>
+    [Alias("ListRecentWorkers")] Task<ImmutableArray<WorkerInfo>> ListRecentWorkersAsync();
 
     /// <summary>
     /// Failure detection declared the worker's silo dead (or it left). <paramref name="siloAddress"/>, when given,

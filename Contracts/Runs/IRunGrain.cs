@@ -30,4 +30,10 @@ public interface IRunGrain : IGrainWithStringKey
 
     /// <summary>A rank reports a batch of steps, checkpoints written, completion or failure.</summary>
     [Alias("Report")] Task<ReportOutcome> ReportAsync(ProgressReport report);
+
+    /// <summary>
+    /// A page of the log lines the run's ranks sent (<see cref="RunLogLine"/>), kept in memory only; throws
+    /// <see cref="UnknownRunException"/> for an id nobody submitted and ArgumentException for a query out of range.
+    /// </summary>
+    [Alias("GetLogs")] Task<RunLogPage> GetLogsAsync(RunLogQuery query);
 }

@@ -46,7 +46,7 @@ public sealed record RendezvousReply(
 
 /// <summary>
 /// A batch of progress from one rank: the steps completed since the last report (metrics are reported in batches,
-/// not per step), a checkpoint shard written, completion, or a failure.
+/// not per step), a checkpoint shard written, completion, or a failure, and the log lines logged since.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("orch.ProgressReport")]
 public sealed record ProgressReport
@@ -66,6 +66,11 @@ public sealed record ProgressReport
     [Id(8)] public double? FinalValLoss { get; init; }
     /// <summary>Rank 0, with the finishing report: where the generation's wall time went.</summary>
     [Id(9)] public RunPhases? Phases { get; init; }
+    /// <summary>The lines this rank logged in the run's scope since the last report (Seq 0: the run grain numbers them).</summary>
+    [Id(10)] public ImmutableArray<RunLogLine> Logs { get; init; } = [];
+
+    /// <summary>Carries log lines and nothing else (the run's state does not change).</summary>
+    public bool OnlyLogs => Steps.IsEmpty && CheckpointsWritten.IsEmpty && !Finished && Error is null && FinalValLoss is null && Phases is null;
 }
 
 [GenerateSerializer]

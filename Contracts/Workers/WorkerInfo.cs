@@ -35,6 +35,8 @@ public sealed record WorkerInfo
     [Id(15)] public int Slots { get; init; } = 1;
     /// <summary>Names the physical device the slot computes on ("" : the process's own device).</summary>
     [Id(16)] public string DeviceKey { get; init; } = "";
+    /// <summary>When the coordinator marked it Lost (null while it is not lost).</summary>
+    [Id(17)] public DateTimeOffset? LostAt { get; init; }
 
     /// <summary>The process (silo) this slot lives in.</summary>
     public string ProcessName => Process.Length > 0 ? Process : Id;

@@ -26,6 +26,9 @@ public sealed partial class RunGrain(
     /// <summary>Generations restarted after transient errors without a new checkpoint before the run fails.</summary>
     const int MaxRestartsWithoutProgress = 5;
 
+    /// <summary>The lines the ranks logged, in memory only (a restarted coordinator or a new activation starts empty).</summary>
+    readonly RunLogRing logs = new(time.GetUtcNow());
+
     RunGrainState S => store.State;
     string Id => this.GetPrimaryKeyString();
     RunStatus Status => S.Status ?? throw new UnknownRunException($"no run '{Id}' (`orch run list` shows the runs)");
@@ -161,6 +164,9 @@ public sealed partial class RunGrain(
 
     public async Task<ReportOutcome> ReportAsync(ProgressReport r)
     {
+        if (S.Status is null) return ReportOutcome.Stop;
+        // Lines are kept whatever the report's generation: a rank's last words before a new one or the end still count.
+        if (!r.Logs.IsEmpty) logs.Append(r.Logs, r.WorkerId);
         if (S.Status is not { } st || st.State.IsFinal()) return ReportOutcome.Stop;
         if (!IsCurrentMember(r.Generation, r.Rank, r.WorkerId)) return ReportOutcome.Stale;
 
@@ -228,9 +234,11 @@ public sealed partial class RunGrain(
                 $"taking in {string.Join(", ", st.Joining)} at checkpoint step {committed.Step}");
             return ReportOutcome.Stale;
         }
-        await SaveAsync();
+        if (!r.OnlyLogs) await SaveAsync(); // a report of log lines alone changes nothing persisted
         return ReportOutcome.Continue;
     }
+
+    public Task<RunLogPage> GetLogsAsync(RunLogQuery query) => Task.FromResult(logs.Read(query, Status.State));
 
     /// <summary>Bumps the generation, assigns ranks in member order and tells every member (one-way).</summary>
     async Task StartGenerationAsync(ImmutableArray<string> members, string reason)

@@ -35,7 +35,7 @@ public sealed partial class SchedulerGrain(
             await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(worker.Id, "its process restarted");
         if (worker.Slots < 1 || worker.Slot < 0 || worker.Slot >= worker.Slots)
             throw new ArgumentException($"worker '{worker.Id}': slot {worker.Slot} of {worker.Slots} (slots must be at least 1)");
-        var registered = worker with { State = WorkerState.Idle, RunId = null, Reason = null, RegisteredAt = time.GetUtcNow() };
+        var registered = worker with { State = WorkerState.Idle, RunId = null, Reason = null, LostAt = null, RegisteredAt = time.GetUtcNow() };
         S.Workers[worker.Id] = registered;
         // A process that restarted with fewer slots leaves its old higher slots behind: they are gone.
         foreach (var stale in S.Workers.Values.Where(w => w.ProcessName == worker.ProcessName && w.Slot >= worker.Slots && w.State != WorkerState.Lost).ToList())
@@ -48,6 +48,9 @@ public sealed partial class SchedulerGrain(
 
     public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() =>
         Task.FromResult(S.Workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal).ToImmutableArray());
+
+    public Task<ImmutableArray<WorkerInfo>> ListRecentWorkersAsync() =>
+        Task.FromResult(WorkerAging.Recent(S.Workers.Values.OrderBy(w => w.Id, StringComparer.Ordinal), time.GetUtcNow()));
 
     /// <summary>A process id loses every slot of that process; a slot id only that slot.</summary>
     public async Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null)
@@ -64,7 +67,8 @@ public sealed partial class SchedulerGrain(
 
     async Task MarkLostAsync(WorkerInfo w, string reason)
     {
-        S.Workers[w.Id] = w with { State = WorkerState.Lost, Reason = reason, RunId = null };
+        S.Workers[w.Id] = w with { State = WorkerState.Lost, Reason = reason, RunId = null, LostAt = time.GetUtcNow() };
+        foreach (var gone in WorkerAging.Forgotten(S.Workers.Values).ToList()) S.Workers.Remove(gone);
         await store.WriteStateAsync();
         LogLost(w.Id, reason);
         if (w.RunId is { } runId) await GrainFactory.GetGrain<IRunGrain>(runId).WorkerLostAsync(w.Id, reason);

@@ -1,6 +1,7 @@
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
+using Orchestrator.Contracts.Workers;
 using Orchestrator.Experiments.Reports;
 using Orchestrator.Experiments.Sweeps;
 using Orleans.Runtime;
@@ -18,8 +19,9 @@ public static class ApiQueries
     public const int DefaultBootstrap = 200;
     public const int MaxBootstrap = 5000;
 
-    public static async Task<WorkerJson[]> WorkersAsync(IGrainFactory grains) =>
-        [.. (await Scheduler(grains).ListWorkersAsync()).Select(WorkerJson.From)];
+    /// <summary>The live workers and the recently lost (<see cref="WorkerAging"/>); with <paramref name="all"/> every one kept.</summary>
+    public static async Task<WorkerJson[]> WorkersAsync(IGrainFactory grains, bool all = false) =>
+        [.. (all ? await Scheduler(grains).ListWorkersAsync() : await Scheduler(grains).ListRecentWorkersAsync()).Select(WorkerJson.From)];
 
     public static async Task<RunJson[]> RunsAsync(IGrainFactory grains)
     {

@@ -10,7 +10,8 @@ namespace Orchestrator.Worker.Hosting;
 /// every step boundary it checks the mailbox (a newer generation or a release wins), and it reports metrics in batches
 /// (every ReportEvery, at checkpoints, at the end). Calls to the coordinator happen here, never in a grain turn;
 /// when the coordinator is briefly unreachable the batch is kept and training goes on. Each generation's wall time is
-/// split into phases (<see cref="PhaseClock"/>) that rank 0 reports with its last report.
+/// split into phases (<see cref="PhaseClock"/>) that rank 0 reports with its last report. Every rank's reports carry
+/// the lines logged in the generation's scope (<see cref="RunLogCapture"/>), so a rank with lines waiting reports too.
 /// </summary>
 sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
 {
@@ -32,7 +33,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
     {
         using var scope = log.BeginScope("run {RunId} rank {Rank} generation {Generation}", a.RunId, a.Rank, a.Generation);
         var run = rt.Grains.GetGrain<IRunGrain>(a.RunId);
-        var buffer = new ReportBuffer(slot.Info.Id, a);
+        var buffer = new ReportBuffer(slot.Info.Id, a, rt.RunLogs);
         var clock = new PhaseClock();
         ITrainingJob? job = null;
         try
@@ -126,6 +127,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
+            SendLastLines(run, buffer);
             slot.Busy = false;
         }
     }
@@ -149,6 +151,17 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         return outcome;
     }
 
+    /// <summary>
+    /// Lines logged after the generation's last report (its end, a stale rendezvous) go in a report of their own; the run
+    /// grain keeps lines of any generation. Skipped while the process stops or pauses (the coordinator may be gone).
+    /// </summary>
+    void SendLastLines(IRunGrain run, ReportBuffer buffer)
+    {
+        if (rt.Stopping.IsCancellationRequested || slot.Pausing || !buffer.HasLines) return;
+        var lines = buffer.Peek();
+        TryCall(() => run.ReportAsync(new ProgressReport { WorkerId = lines.WorkerId, Generation = lines.Generation, Rank = lines.Rank, Logs = lines.Logs }), out _);
+    }
+
     bool TryCall<T>(Func<Task<T>> call, out T value)
     {
         try
@@ -165,10 +178,11 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
     }
 
     /// <summary>Steps, checkpoints and end state waiting to be reported; only rank 0 sends its step metrics.</summary>
-    sealed class ReportBuffer(string workerId, RunAssignment a)
+    sealed class ReportBuffer(string workerId, RunAssignment a, RunLogCapture capture)
     {
         const int MaxSteps = 10_000;
         readonly List<MetricPoint> steps = [];
+        readonly List<RunLogLine> logs = [];
         readonly List<CheckpointRef> checkpoints = [];
         bool finished;
         double? finalVal;
@@ -178,7 +192,10 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         public RunPhases? Phases { get; set; }
         bool transient;
 
-        public bool IsEmpty => steps.Count == 0 && checkpoints.Count == 0 && !finished && error is null;
+        public bool IsEmpty => steps.Count == 0 && checkpoints.Count == 0 && !finished && error is null && !HasLines;
+
+        /// <summary>Log lines wait: taken from the capture but not yet sent, or still in the capture.</summary>
+        public bool HasLines => logs.Count > 0 || capture.HasLines(a.RunId, a.Rank);
 
         public void Add(StepOutcome o)
         {
@@ -193,15 +210,23 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
 
         public void Fail(string message, bool isTransient) { error = message; transient = isTransient; }
 
-        public ProgressReport Peek() => new()
+        /// <summary>The report to send; the log lines waiting move into the buffer (kept until <see cref="Clear"/>).</summary>
+        public ProgressReport Peek()
         {
-            WorkerId = workerId, Generation = a.Generation, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
-            Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient, Phases = finished ? Phases : null,
-        };
+            logs.AddRange(capture.Take(a.RunId, a.Rank));
+            // An unreachable coordinator: the oldest lines go (the capture already told of its own drops).
+            if (logs.Count > RunLogLimits.MaxPending) logs.RemoveRange(0, logs.Count - RunLogLimits.MaxPending);
+            return new()
+            {
+                WorkerId = workerId, Generation = a.Generation, Rank = a.Rank, Steps = [.. steps], CheckpointsWritten = [.. checkpoints],
+                Finished = finished, FinalValLoss = finalVal, Error = error, ErrorIsTransient = transient, Phases = finished ? Phases : null,
+                Logs = [.. logs],
+            };
+        }
 
         public void Clear()
         {
-            steps.Clear(); checkpoints.Clear(); finished = false; error = null;
+            steps.Clear(); checkpoints.Clear(); logs.Clear(); finished = false; error = null;
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed record WorkerRuntimeOptions
 /// </summary>
 public sealed partial class WorkerRuntime(
     IGrainFactory grains, ITrainingJobFactory jobs, WorkerRuntimeOptions options,
-    IHostApplicationLifetime lifetime, ILogger<WorkerRuntime> log) : IHostedService
+    IHostApplicationLifetime lifetime, ILogger<WorkerRuntime> log, RunLogCapture runLogs) : IHostedService
 {
     readonly CancellationTokenSource stopping = new();
     readonly WorkerSlot[] slots = options.Slots >= 1
@@ -45,6 +45,8 @@ public sealed partial class WorkerRuntime(
     internal WorkerRuntimeOptions Options => options;
     internal ILogger Log => log;
     internal ITrainingJobFactory Jobs => jobs;
+    /// <summary>The lines logged in each run's scope, waiting for that rank's next report.</summary>
+    internal RunLogCapture RunLogs => runLogs;
     internal CancellationToken Stopping => stopping.Token;
 
     /// <summary>The slot a worker grain key names; throws for a slot this process does not have.</summary>

@@ -47,6 +47,7 @@ public sealed class FakeSchedulerGrain : Grain, ISchedulerGrain
 
     public Task<WorkerInfo> RegisterWorkerAsync(WorkerInfo worker) => throw new NotSupportedException();
     public Task<ImmutableArray<WorkerInfo>> ListWorkersAsync() => Task.FromResult(ImmutableArray<WorkerInfo>.Empty);
+    public Task<ImmutableArray<WorkerInfo>> ListRecentWorkersAsync() => Task.FromResult(ImmutableArray<WorkerInfo>.Empty);
     public Task WorkerLostAsync(string workerId, string reason, string? siloAddress = null) => Task.CompletedTask;
     public Task<ImmutableArray<string>> ListRunsAsync() => Task.FromResult(ImmutableArray<string>.Empty);
     /// <summary>No devices to fit, but every spec must pass the coordinator's real validation (a branch's among them).</summary>
@@ -121,6 +122,7 @@ public sealed class FakeRunGrain : Grain, IRunGrain
     public Task WorkerLostAsync(string workerId, string reason) => Task.CompletedTask;
     public Task<RendezvousReply> RendezvousAsync(RendezvousRequest request) => throw new NotSupportedException();
     public Task<ReportOutcome> ReportAsync(ProgressReport report) => throw new NotSupportedException();
+    public Task<RunLogPage> GetLogsAsync(RunLogQuery query) => throw new NotSupportedException();
 }
 
 /// <summary>The coordinator's control-plane director lives in Coordinator; in this one-silo cluster any silo will do.</summary>

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Orchestrator.Cli.Hosting;
+using Orchestrator.Contracts.Runs;
+using Orchestrator.Coordinator.Hosting;
+using Orchestrator.Dashboard.Documents;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>
+/// `orch run logs ID [-f]`: the lines a run's ranks logged, read from the run grain's in-memory ring through the
+/// control plane (the console need not see the workers' machines). Follows by sequence number: each poll asks for
+/// the lines after the last one printed, so nothing is printed twice or skipped while the ring holds it; a ring that
+/// restarted (its Since changed) is read again from its start, said on stderr.
+/// </summary>
+static class RunLogsCommand
+{
+    static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
+    static readonly JsonSerializerOptions JsonLines = new(ApiJson.Options) { WriteIndented = false };
+
+    public static Command Create()
+    {
+        var id = new Argument<string>("ID") { Description = "Run id, a unique prefix of one, or a run's name" };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines (polled every second) until the run ends, then exit 0; Ctrl-C stops sooner" };
+        var rank = new Option<int?>("--rank") { Description = "Only this rank's lines (--rank 0: rank 0's)" };
+        var tail = new Option<int?>("--tail") { Description = $"Only the last N lines (1..{RunLogLimits.MaxLines}); with -f, then the new ones" };
+        var cmd = new Command("logs",
+            $"The lines a run's workers logged while training it, every rank's, each with its time, rank, worker and level. The " +
+            $"coordinator keeps the last {RunLogLimits.MaxLines:N0} lines or {RunLogLimits.MaxChars / (1 << 20)} MiB of them per run, in memory only " +
+            "(a restarted coordinator has none)")
+            { id, follow, rank, tail, ConsoleOptions.Json, ConsoleOptions.Coordinator, ConsoleOptions.Cluster, ConsoleOptions.Redis };
+        CliAction.Set(cmd, async (pr, ct) =>
+        {
+            var query = new RunLogQuery { Rank = pr.GetValue(rank), Tail = pr.GetValue(tail) };
+            query.Validate(); // bad flags fail before any connection
+            using var host = await ConsoleOptions.ConnectAsync(pr, ct);
+            var client = host.Client();
+            var runId = await RunCommands.RunIdAsync(client, pr.GetValue(id)!);
+            bool json = pr.GetValue(ConsoleOptions.Json);
+            if (!pr.GetValue(follow)) return await PrintAsync(client.GetGrain<IRunGrain>(runId), runId, query, json, ct);
+            try { await FollowAsync(client.GetGrain<IRunGrain>(runId), query, json, ct); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* Ctrl-C: the user stopped following */ }
+            return CliAction.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>Every line held now (paged), as text or one JSON document.</summary>
+    static async Task<int> PrintAsync(IRunGrain grain, string runId, RunLogQuery query, bool json, CancellationToken ct)
+    {
+        var lines = new List<RunLogLine>();
+        long dropped = 0;
+        RunLogPage page;
+        var q = query;
+        do
+        {
+            page = await grain.GetLogsAsync(q).WaitAsync(ct);
+            dropped += page.Dropped;
+            lines.AddRange(page.Lines);
+            q = q with { After = page.Next, Tail = null };
+        } while (page.More);
+        if (json)
+        {
+            JsonOutput.Write(new RunLogsJson(runId, page.State.ToString(), dropped, page.Next, lines));
+            return CliAction.Ok;
+        }
+        if (dropped > 0) Console.Out.WriteLine(DroppedLine(dropped));
+        foreach (var l in lines) Console.Out.WriteLine(Text(l));
+        if (lines.Count == 0) Console.Error.WriteLine($"run {runId} ({page.State}) has no log lines{(query.Rank is int r ? $" from rank {r}" : "")} yet");
+        return CliAction.Ok;
+    }
+
+    /// <summary>Prints what is there, then every new line as it arrives, until the run ended (one more poll after that for its last lines).</summary>
+    static async Task FollowAsync(IRunGrain grain, RunLogQuery query, bool json, CancellationToken ct)
+    {
+        var q = query;
+        DateTimeOffset? since = null;
+        bool endSeen = false;
+        while (true)
+        {
+            var page = await grain.GetLogsAsync(q).WaitAsync(ct);
+            if (since is { } known && known != page.Since)
+            {
+                Console.Error.WriteLine("the coordinator's copy of this run's log started again (a coordinator restart or a reactivation): reading it from its start");
+                since = page.Since;
+                q = q with { After = 0, Tail = null };
+                continue;
+            }
+            since = page.Since;
+            if (page.Dropped > 0)
+            {
+                if (json) Console.Error.WriteLine(DroppedLine(page.Dropped));
+                else Console.Out.WriteLine(DroppedLine(page.Dropped));
+            }
+            foreach (var l in page.Lines) Console.Out.WriteLine(json ? JsonSerializer.Serialize(l, JsonLines) : Text(l));
+            q = q with { After = page.Next, Tail = null };
+            if (page.More) continue;
+            if (page.State.IsFinal())
+            {
+                if (endSeen) return;
+                endSeen = true;
+            }
+            await Task.Delay(Poll, ct);
+        }
+    }
+
+    static string DroppedLine(long n) => $"… {n} earlier line{(n == 1 ? "" : "s")} dropped (the coordinator keeps the last {RunLogLimits.MaxLines:N0} lines or {RunLogLimits.MaxChars / (1 << 20)} MiB per run)";
+
+    /// <summary>"2026-12-04T10:02:11.123Z rank 0 worker-1 INFO message".</summary>
+    internal static string Text(RunLogLine l) =>
+        $"{l.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} rank {l.Rank} {l.WorkerId} {l.Level.ToUpperInvariant(),-5} {l.Message}";
+}
