@@ -48,19 +48,26 @@ public static class CurveSegments
     }
 
     /// <summary>
-    /// Exponential moving average in steps, not in samples (thinned samples are further apart, and weigh the past
-    /// less): s_0 = y_0, s_i = s_{i−1} + (1 − e^{−Δstep/τ}) (y_i − s_{i−1}). Restarted at each segment, so a smoothed
-    /// line never carries a value across a gap either.
+    /// Centred moving mean: each sample becomes the mean of itself and the k samples on either side, k the most that lie
+    /// within ±h steps on both sides (so the window is symmetric in steps and in samples, and shrinks to nothing at a
+    /// segment's ends, where there is no other side). Unlike an EMA it does not lag a falling loss (a lagging curve would
+    /// sit above the raw all through the early drop, and a WSD branch point would float off it); unevenly spaced samples
+    /// (the first report, a thinned stretch) are not pulled toward their denser side. Per segment: never across a gap.
     /// </summary>
-    public static IReadOnlyList<Sample> Ema(IReadOnlyList<Sample> segment, double tauSteps)
+    public static IReadOnlyList<Sample> CentredMean(IReadOnlyList<Sample> segment, int halfWidthSteps)
     {
-        if (!(tauSteps > 0)) throw new ArgumentOutOfRangeException(nameof(tauSteps), tauSteps, "EMA time constant must be > 0 steps");
+        if (halfWidthSteps < 0) throw new ArgumentOutOfRangeException(nameof(halfWidthSteps), halfWidthSteps, "smoothing half-width must be >= 0 steps");
         var smoothed = new List<Sample>(segment.Count);
-        double s = 0;
+        if (segment.Count == 0) return smoothed;
         for (int i = 0; i < segment.Count; i++)
         {
-            s = i == 0 ? segment[0].Y : s + (1 - Math.Exp(-(segment[i].Step - segment[i - 1].Step) / tauSteps)) * (segment[i].Y - s);
-            smoothed.Add(segment[i] with { Y = s });
+            int step = segment[i].Step, left = 0, right = 0;
+            while (i - left > 0 && segment[i - left - 1].Step >= step - halfWidthSteps) left++;
+            while (i + right + 1 < segment.Count && segment[i + right + 1].Step <= step + halfWidthSteps) right++;
+            int k = Math.Min(left, right);
+            double sum = 0;
+            for (int j = i - k; j <= i + k; j++) sum += segment[j].Y;
+            smoothed.Add(segment[i] with { Y = sum / (2 * k + 1) });
         }
         return smoothed;
     }

@@ -6,8 +6,8 @@ namespace Orchestrator.Experiments.Reports.Plots;
 /// Train loss against tokens, one panel per model size N (small multiples, shared axes). One panel per N rather than
 /// one line style per D: a sweep has up to a dozen token counts per size, more than line styles a reader tells apart
 /// (and Skia's SVG backend draws no dashes), while within one panel the runs differ only in D, which the shade and the
-/// legend give and where each curve ends shows. Each curve: the EMA (τ in steps, on the axis label) drawn over the raw
-/// reports drawn faint; never a line across steps no report covers (<see cref="CurveSegments"/>). A WSD trunk's
+/// legend give and where each curve ends shows. Each curve: a centred mean (its half-width in steps on the axis label)
+/// drawn over the raw reports drawn faint; never a line across steps no report covers (<see cref="CurveSegments"/>). A WSD trunk's
 /// branch points stay marked on it. Axis limits come from the data, shared by every panel so they compare.
 /// </summary>
 public static class LossCurvesPlot
@@ -19,7 +19,7 @@ public static class LossCurvesPlot
     {
         var runs = r.Runs.Where(x => x.Curve.Any(p => p.Tokens > 0)).OrderBy(x => x.N).ThenBy(x => x.D).ToList();
         if (runs.Count == 0) return null;
-        double tau = SmoothingSteps(runs);
+        int halfWidth = SmoothingSteps(runs);
         var colors = PlotStyle.RunColors(runs);
         var raw = runs.ToDictionary(x => x.Key, x => CurveSegments.Split(
             [.. x.Curve.Where(p => p.Tokens > 0).Select(p => new Sample(p.Step, p.WindowSteps, Math.Log10(p.Tokens), p.Loss))]));
@@ -29,12 +29,12 @@ public static class LossCurvesPlot
         var panels = new List<Plot>();
         foreach (var size in runs.GroupBy(x => x.N))
         {
-            var plot = PlotWriter.New(PlotStyle.SizeLabel(size.Key), PlotStyle.TokensLogAxis, PlotStyle.TrainLossEmaLabel(tau), logX: true);
+            var plot = PlotWriter.New(PlotStyle.SizeLabel(size.Key), PlotStyle.TokensLogAxis, PlotStyle.TrainLossSmoothedLabel(halfWidth), logX: true);
             foreach (var run in size)
             {
                 var color = colors[run.Key];
                 PlotStyle.Draw(plot, raw[run.Key], color.WithAlpha(PlotStyle.FaintAlpha), PlotStyle.FaintLineWidth, pointSize: 3);
-                var smooth = PlotStyle.Draw(plot, [.. raw[run.Key].Select(seg => CurveSegments.Ema(seg, tau))], color, PlotStyle.LineWidth);
+                var smooth = PlotStyle.Draw(plot, [.. raw[run.Key].Select(seg => CurveSegments.CentredMean(seg, halfWidth))], color, PlotStyle.LineWidth);
                 if (smooth is not null) smooth.LegendText = $"{PlotStyle.TokensLabel(run.D)}{(run.Role == "Single" ? "" : $" ({run.Role.ToLowerInvariant()})")}";
             }
             MarkBranchPoints(plot, r.Runs.Where(x => x.N == size.Key).ToList());
@@ -45,18 +45,17 @@ public static class LossCurvesPlot
         int columns = panels.Count == 1 ? 1 : panels.Count <= 4 ? 2 : 3;
         if (panels.Count == 1) PlotWriter.SaveGrid(panels, 1, dir, Name, PlotWriter.Width, PlotWriter.Height);
         else PlotWriter.SaveGrid(panels, columns, dir, Name);
-        return new ReportFigure(Name, $"Train loss against tokens, one panel per model size N (shade: D); EMA with τ = {tau:G3} steps over the raw reports (faint); no line across unlogged steps.");
+        return new ReportFigure(Name, $"Train loss against tokens, one panel per model size N (shade: D); the mean over ±{halfWidth} steps over the raw reports (faint); no line across unlogged steps.");
     }
 
     /// <summary>
-    /// The EMA's time constant: four logging intervals (the median run's smallest report spacing), so it smooths the
-    /// reports' noise without lagging the early drop, which a constant tied to run length would (a long run's τ is
-    /// then longer than a short run's whole descent). Whole steps, at least one.
+    /// The smoothing half-width: two logging intervals (the median run's smallest report spacing), so each point is the
+    /// mean of about five reports: enough to calm the reports' noise, short against any run's descent. Whole steps.
     /// </summary>
-    public static double SmoothingSteps(IReadOnlyList<RunResult> runs)
+    public static int SmoothingSteps(IReadOnlyList<RunResult> runs)
     {
         var intervals = runs.Select(x => CurveSegments.BaseStep([.. x.Curve.Select(p => new Sample(p.Step, p.WindowSteps, 0, 0))])).Order().ToList();
-        return Math.Max(1, 4 * intervals[intervals.Count / 2]);
+        return 2 * intervals[intervals.Count / 2];
     }
 
     /// <summary>A WSD branch leaves its trunk's curve at its fork: a diamond on the trunk there, one legend entry for all.</summary>

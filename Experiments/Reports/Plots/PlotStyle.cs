@@ -20,8 +20,8 @@ public static class PlotStyle
     public const string TokensLogAxis = "tokens trained (log scale)";
     public const string StepAxis = "optimizer step";
 
-    /// <summary>The y label of a train-loss axis that shows the EMA over the raw, with the EMA's time constant.</summary>
-    public static string TrainLossEmaLabel(double tau) => $"train loss (EMA, τ = {tau:G3} steps; raw faint)";
+    /// <summary>The y label of a train-loss axis that shows a centred mean over the raw, with the mean's half-width.</summary>
+    public static string TrainLossSmoothedLabel(int halfWidthSteps) => $"train loss (mean over ±{halfWidthSteps} steps; raw faint)";
 
     /// <summary>
     /// The label of a run's final loss: "final val loss", unless some run reported no validation and its final loss is

@@ -65,9 +65,9 @@ public sealed class ReportFiguresTests : IDisposable
         }
         Assert.False(File.Exists(Path.Combine(report, "isoflop.png"))); // no FLOP budgets in this sweep
 
-        // Labels say which loss: the EMA's τ on the train axis, val on the val axis, "final val loss" for the law's points.
+        // Labels say which loss: the smoothing's width on the train axis, val on the val axis, "final val loss" for the law's points.
         var curves = Texts(Path.Combine(report, "loss_curves.svg"));
-        Assert.Contains(curves, t => t.StartsWith("train loss (EMA, τ = ") && t.EndsWith(" steps; raw faint)"));
+        Assert.Contains("train loss (mean over ±20 steps; raw faint)", curves); // reports every 10 steps
         Assert.Equal(["N = 9.83E+04", "N = 9.95E+05", "N = 9.98E+06"], curves.Where(t => t.StartsWith("N = ")).ToArray());
         Assert.Contains("D = 1E+07", curves.Select(t => t.Length > 9 ? t[..9] : t));
         Assert.Contains("val loss", Texts(Path.Combine(report, "val_loss_curves.svg")));
@@ -143,15 +143,18 @@ public sealed class ReportFiguresTests : IDisposable
     }
 
     [Fact]
-    public void The_ema_weighs_by_steps_and_starts_at_the_first_sample()
+    public void The_smoothing_is_a_centred_mean_that_narrows_at_the_ends()
     {
-        var seg = new[] { S(10, 10, 4), S(20, 10, 2), S(40, 10, 2) };
-        var ema = CurveSegments.Ema(seg, tauSteps: 10);
-        double a1 = 1 - Math.Exp(-1), a2 = 1 - Math.Exp(-2);
-        double s1 = 4 + a1 * (2 - 4);
-        Assert.Equal([4, s1, s1 + a2 * (2 - s1)], ema.Select(s => s.Y).ToArray());
-        Assert.Equal([10.0, 20, 40], ema.Select(s => s.X).ToArray());
-        Assert.Throws<ArgumentOutOfRangeException>(() => CurveSegments.Ema(seg, 0));
+        var seg = new[] { S(10, 10, 1), S(20, 10, 2), S(30, 10, 6), S(40, 10, 3), S(50, 10, 8), S(60, 10, 4) };
+        var mean = CurveSegments.CentredMean(seg, halfWidthSteps: 20);
+        // Ends unsmoothed; step 20 one sample each side (one lies left of it); 30 and 40 two each side; 50 one.
+        Assert.Equal([1, (1 + 2 + 6) / 3.0, (1 + 2 + 6 + 3 + 8) / 5.0, (2 + 6 + 3 + 8 + 4) / 5.0, (3 + 8 + 4) / 3.0, 4], mean.Select(s => s.Y).ToArray());
+        Assert.Equal([10.0, 20, 30, 40, 50, 60], mean.Select(s => s.X).ToArray());
+        // Uneven spacing: at step 30 two samples lie within 20 steps on the right, one on the left: one each side.
+        var thin = new[] { S(10, 10, 1), S(30, 10, 3), S(40, 10, 4), S(50, 10, 5) };
+        Assert.Equal([1, (1 + 3 + 4) / 3.0, (3 + 4 + 5) / 3.0, 5], CurveSegments.CentredMean(thin, 20).Select(s => s.Y).ToArray());
+        Assert.Equal(seg.Select(s => s.Y).ToArray(), CurveSegments.CentredMean(seg, 0).Select(s => s.Y).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => CurveSegments.CentredMean(seg, -1));
     }
 
     static int[][] Steps(IReadOnlyList<IReadOnlyList<Sample>> segments) => [.. segments.Select(s => s.Select(x => x.Step).ToArray())];
