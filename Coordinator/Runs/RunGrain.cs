@@ -323,12 +323,18 @@ public sealed partial class RunGrain(
         return events;
     }
 
-    /// <summary>Keeps the history bounded: past the cap, every other old point goes (the newest half stays dense).</summary>
+    /// <summary>
+    /// Keeps the history bounded: past the cap, every other old point goes (the newest half stays dense), except points
+    /// that carry a validation loss (rare, and the only record of it a sweep report's val curve has), unless keeping them
+    /// would leave the history over the cap (validation at most reports): then every other old point goes regardless.
+    /// </summary>
     static ImmutableArray<MetricPoint> Thin(ImmutableArray<MetricPoint> h)
     {
         if (h.Length <= MaxHistory) return h;
         int half = h.Length / 2;
-        return [.. h.Take(half).Where((_, i) => i % 2 == 0), .. h.Skip(half)];
+        var older = h.Take(half).Where((p, i) => i % 2 == 0 || p.ValLoss is not null).ToList();
+        if (older.Count + h.Length - half > MaxHistory) older = [.. h.Take(half).Where((_, i) => i % 2 == 0)];
+        return [.. older, .. h.Skip(half)];
     }
 
     Task SaveAsync() => store.WriteStateAsync();

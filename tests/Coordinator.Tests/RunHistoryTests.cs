@@ -47,6 +47,23 @@ public sealed class RunHistoryTests : ClusterTest
     }
 
     [Fact]
+    public async Task Thinning_the_history_keeps_every_validation_loss()
+    {
+        var (id, a) = await StartWithThreeAsync(every: 1000, steps: 3000);
+        for (int from = 1; from <= 3000; from += 10)
+            await Run(id).ReportAsync(Steps(a[0], from, from + 9) with
+            {
+                Steps = [.. Enumerable.Range(from, 10).Select(s => new MetricPoint(s, 5.0 / s, 1000, null, DateTimeOffset.UnixEpoch, ValLoss: s % 100 == 0 ? 4.0 : null))],
+            });
+
+        var s = await Run(id).GetStatusAsync();
+        Assert.InRange(s.History.Length, 256, 512); // thinned, and bounded
+        Assert.Equal(Enumerable.Range(1, 30).Select(k => 100 * k), s.History.Where(p => p.ValLoss is not null).Select(p => p.Step));
+        Assert.Equal(3000, s.History[^1].Step);
+        Assert.Equal(Enumerable.Range(2745, 256), s.History.TakeLast(256).Select(p => p.Step)); // the newest reports stay dense
+    }
+
+    [Fact]
     public async Task Past_the_cap_checkpoint_events_go_first_and_membership_events_stay()
     {
         var (id, a) = await StartWithThreeAsync(every: 1, steps: 400);
