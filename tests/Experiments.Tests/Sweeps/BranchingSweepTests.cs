@@ -88,6 +88,12 @@ public sealed class BranchingSweepTests(SweepClusterFixture fx)
             Assert.Contains($"| {trunkKey} | trunk |", md);
             Assert.Contains($"| branch | {trunkKey} |", md);
             Assert.True(File.Exists(Path.Combine(report, "loss_curves.png")));
+            // The branch points stay marked on the trunks' curves (one legend entry in each size's panel that has them).
+            var texts = System.Xml.Linq.XDocument.Load(Path.Combine(report, "loss_curves.svg"))
+                .Descendants((System.Xml.Linq.XNamespace)"http://www.w3.org/2000/svg" + "text").Select(t => t.Value.Trim()).ToList();
+            Assert.Contains("branch points", texts);
+            Assert.Contains(texts, t => t.EndsWith(" (trunk)"));
+            Assert.True(File.Exists(Path.Combine(report, "loss_vs_flops.png")));
         }
         finally { FakeCoordinator.FailOnce.TryRemove(trunkKey, out _); }
     }
