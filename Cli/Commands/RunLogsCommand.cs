@@ -38,7 +38,7 @@ static class RunLogsCommand
             var client = host.Client();
             var runId = await RunCommands.RunIdAsync(client, pr.GetValue(id)!);
             bool json = pr.GetValue(ConsoleOptions.Json);
-            if (!pr.GetValue(follow)) return await PrintAsync(client.GetGrain<IRunGrain>(runId), runId, query, json, ct);
+            if (!pr.GetValue(follow)) return await PrintAsync(client, runId, query, json, ct);
             try { await FollowAsync(client.GetGrain<IRunGrain>(runId), query, json, ct); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* Ctrl-C: the user stopped following */ }
             return CliAction.Ok;
@@ -47,27 +47,17 @@ static class RunLogsCommand
     }
 
     /// <summary>Every line held now (paged), as text or one JSON document.</summary>
-    static async Task<int> PrintAsync(IRunGrain grain, string runId, RunLogQuery query, bool json, CancellationToken ct)
+    static async Task<int> PrintAsync(IGrainFactory client, string runId, RunLogQuery query, bool json, CancellationToken ct)
     {
-        var lines = new List<RunLogLine>();
-        long dropped = 0;
-        RunLogPage page;
-        var q = query;
-        do
-        {
-            page = await grain.GetLogsAsync(q).WaitAsync(ct);
-            dropped += page.Dropped;
-            lines.AddRange(page.Lines);
-            q = q with { After = page.Next, Tail = null };
-        } while (page.More);
+        var logs = await ApiQueries.RunLogsAsync(client, runId, query, ct);
         if (json)
         {
-            JsonOutput.Write(new RunLogsJson(runId, page.State.ToString(), dropped, page.Next, lines));
+            JsonOutput.Write(logs);
             return CliAction.Ok;
         }
-        if (dropped > 0) Console.Out.WriteLine(DroppedLine(dropped));
-        foreach (var l in lines) Console.Out.WriteLine(Text(l));
-        if (lines.Count == 0) Console.Error.WriteLine($"run {runId} ({page.State}) has no log lines{(query.Rank is int r ? $" from rank {r}" : "")} yet");
+        if (logs.Dropped > 0) Console.Out.WriteLine(DroppedLine(logs.Dropped));
+        foreach (var l in logs.Lines) Console.Out.WriteLine(Text(l));
+        if (logs.Lines.Count == 0) Console.Error.WriteLine($"run {runId} ({logs.State}) has no log lines{(query.Rank is int r ? $" from rank {r}" : "")} yet");
         return CliAction.Ok;
     }
 

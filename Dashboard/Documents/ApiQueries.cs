@@ -37,6 +37,25 @@ public static class ApiQueries
         return RunJson.From(status, SweepOf(status, await SweepIdsAsync(grains)));
     }
 
+    /// <summary>Every log line the run grain holds that the query asks for (paged through), as `orch run logs ID --json` prints them.</summary>
+    public static async Task<RunLogsJson> RunLogsAsync(IGrainFactory grains, string id, RunLogQuery query, CancellationToken ct = default)
+    {
+        query.Validate();
+        var grain = grains.GetGrain<IRunGrain>(id);
+        var lines = new List<RunLogLine>();
+        long dropped = 0;
+        RunLogPage page;
+        var q = query;
+        do
+        {
+            page = await grain.GetLogsAsync(q).WaitAsync(ct);
+            dropped += page.Dropped;
+            lines.AddRange(page.Lines);
+            q = q with { After = page.Next, Tail = null };
+        } while (page.More);
+        return new RunLogsJson(id, page.State.ToString(), dropped, page.Next, lines);
+    }
+
     public static async Task<SweepJson[]> SweepsAsync(IGrainFactory grains)
     {
         var ids = await SweepIdsAsync(grains);

@@ -15,6 +15,7 @@ namespace Orchestrator.Dashboard.Web;
 ///   /api/cluster                 orch cluster status --json
 ///   /api/workers                 orch workers list --json
 ///   /api/runs, /api/runs/ID      orch run list --json, orch run status ID --json
+///   /api/runs/ID/logs            orch run logs ID --json [--tail N] [--rank R] (?tail=N&amp;rank=R)
 ///   /api/sweeps, /api/sweeps/ID  orch sweep list --json, orch sweep status ID --json
 ///   /api/sweeps/ID/analysis      orch sweep analysis ID --json [--bootstrap N]
 ///   /api/sweeps/ID/report.md     the Markdown report of that analysis
@@ -35,6 +36,8 @@ public static partial class ApiRoutes
         app.MapGet("/api/workers", (IGrainFactory g) => Json(() => ApiQueries.WorkersAsync(g)));
         app.MapGet("/api/runs", (IGrainFactory g) => Json(() => ApiQueries.RunsAsync(g)));
         app.MapGet("/api/runs/{id}", (string id, IGrainFactory g) => WithId(id, () => Json(() => ApiQueries.RunAsync(g, id))));
+        app.MapGet("/api/runs/{id}/logs", (string id, int? tail, int? rank, IGrainFactory g, CancellationToken ct) =>
+            WithId(id, () => Json(() => ApiQueries.RunLogsAsync(g, id, new RunLogQuery { Tail = tail, Rank = rank }, ct))));
         app.MapGet("/api/sweeps", (IGrainFactory g) => Json(() => ApiQueries.SweepsAsync(g)));
         app.MapGet("/api/sweeps/{id}", (string id, IGrainFactory g) => WithId(id, () => Json(() => ApiQueries.SweepAsync(g, id))));
         app.MapGet("/api/sweeps/{id}/analysis", (string id, int? bootstrap, IGrainFactory g, AnalysisCache cache, CancellationToken ct) =>

@@ -80,6 +80,9 @@ const RunsPage = {
 const EVENT_KINDS = ["WorkerLost", "WorkerJoined", "Restarted", "Checkpoint"];
 const MAX_EVENT_ROWS = 30; // the newest; the charts mark them all
 
+/** The newest log lines a run page shows (the whole ring: `orch run logs`). */
+const LOG_LINES = 200;
+
 const RunPage = {
   mount(root, params, id) {
     const head = h("div"), stats = h("div");
@@ -87,13 +90,14 @@ const RunPage = {
     const box = () => h("div", { class: "chart-plot" });
     const lossBox = box(), lrBox = box(), tpsBox = box(), mfuBox = box(), worldBox = box();
     const chart = (title, el, extra) => h("div", { class: "chart", "data-chart": title }, h("h3", {}, title, extra), el);
-    const checkpoints = h("div"), events = h("div"), transitions = h("div"), spec = h("pre", { id: "spec" });
+    const checkpoints = h("div"), events = h("div"), transitions = h("div"), spec = h("pre", { id: "spec" }), log = h("pre", { id: "run-log" });
     root.append(head, stats,
       h("div", { class: "charts" },
         chart("loss", lossBox, h("span", {}, "against ", xSelect)),
         chart("world size", worldBox, markerLegend()),
         chart("tokens/s", tpsBox), chart("learning rate", lrBox), chart("MFU", mfuBox)),
       h("h2", {}, "Checkpoints"), checkpoints, h("h2", {}, "Events"), events, h("h2", {}, "State changes"), transitions,
+      h("h2", {}, "Log ", h("span", { class: "muted" }, `(last ${LOG_LINES} lines; orch run logs ${id})`)), log,
       h("h2", {}, "Spec"), spec);
     const loss = new Chart(lossBox, { series: [{ label: "train loss" }, { label: "val loss", points: true, line: false, color: PALETTE[1] }], x: { label: "step" }, y: { label: "loss", log: true } });
     const lr = new Chart(lrBox, { series: [{ label: "lr", color: PALETTE[4] }], x: { label: "step" }, y: { label: "lr" }, empty: "this trainer reports no learning rate" });
@@ -147,6 +151,9 @@ const RunPage = {
           h("td", { class: "num" }, String(e.world_size)), h("td", {}, e.detail)))));
         swap(transitions, table(["time", "state", "generation", "reason"], r.transitions.map(x => h("tr", {},
           h("td", {}, F.time(x.at)), h("td", {}, stateBadge(x.state)), h("td", { class: "num" }, String(x.generation)), h("td", {}, x.reason)))));
+        const lg = await api("/api/runs/" + encodeURIComponent(id) + "/logs?tail=" + LOG_LINES);
+        const logText = lg.lines.map(l => `${l.at} rank ${l.rank} ${l.worker_id} ${l.level.toUpperCase()} ${l.message}`).join("\n") || "no lines yet";
+        if (log.textContent !== logText) log.textContent = logText;
         const specText = JSON.stringify(r.spec, null, 2);
         if (spec.textContent !== specText) spec.textContent = specText;
       },

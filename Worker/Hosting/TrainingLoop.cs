@@ -74,6 +74,8 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                 var o = job.Step();
                 clock.Stretch(o.Metrics);
                 buffer.Add(o);
+                if (o.Checkpoint is { } written) log.LogInformation("checkpoint step {Step}: this rank's shard written", written.Step);
+                if (o.Finished) log.LogInformation("finished the run's {Total} steps", a.TotalSteps);
                 if (pauseAsked && !o.Finished)
                 {
                     // The coordinator is gone: the job stopped with a checkpoint; a new coordinator resumes from it.

@@ -22,6 +22,8 @@ public sealed class ApiTests(LocalDashboard cluster) : IClassFixture<LocalDashbo
             (["workers", "list"], "api/workers", []),
             (["run", "list"], "api/runs", []),
             (["run", "status", run], $"api/runs/{run}", []),
+            (["run", "logs", run], $"api/runs/{run}/logs", []),
+            (["run", "logs", run, "--tail", "1", "--rank", "0"], $"api/runs/{run}/logs?tail=1&rank=0", []),
             (["sweep", "list"], "api/sweeps", []),
             (["sweep", "status", cluster.SweepId], $"api/sweeps/{cluster.SweepId}", []),
             (["sweep", "analysis", cluster.SweepId], $"api/sweeps/{cluster.SweepId}/analysis", []),
@@ -40,6 +42,9 @@ public sealed class ApiTests(LocalDashboard cluster) : IClassFixture<LocalDashbo
         var status = await cluster.ApiAsync($"api/runs/{run}");
         Assert.Equal(("Completed", 60, 60), (status["state"]!.GetValue<string>(), status["step"]!.GetValue<int>(), status["history"]!.AsArray().Count));
         Assert.Equal(60 * 16 * 128L, status["history"]!.AsArray()[^1]!["tokens"]!.GetValue<long>());
+        var logs = await cluster.ApiAsync($"api/runs/{run}/logs");
+        Assert.Equal((run, "Completed"), (logs["run_id"]!.GetValue<string>(), logs["state"]!.GetValue<string>()));
+        Assert.Contains(logs["lines"]!.AsArray(), l => l!["message"]!.GetValue<string>() == "started at step 1 of 60 with 1 ranks" && l["rank"]!.GetValue<int>() == 0);
         var sweep = await cluster.ApiAsync($"api/sweeps/{cluster.SweepId}");
         Assert.Equal(6, sweep["done"]!.GetValue<int>());
         var analysis = await cluster.ApiAsync($"api/sweeps/{cluster.SweepId}/analysis");
@@ -59,6 +64,10 @@ public sealed class ApiTests(LocalDashboard cluster) : IClassFixture<LocalDashbo
         Assert.Equal(HttpStatusCode.NotFound, sweep.StatusCode);
         using var bad = await cluster.Http.GetAsync(cluster.Url + $"api/sweeps/{cluster.SweepId}/analysis?bootstrap=100000");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        using var noLogs = await cluster.Http.GetAsync(cluster.Url + "api/runs/no-such-run/logs");
+        Assert.Equal(HttpStatusCode.NotFound, noLogs.StatusCode);
+        using var badTail = await cluster.Http.GetAsync(cluster.Url + "api/runs/no-such-run/logs?tail=0");
+        Assert.Equal(HttpStatusCode.BadRequest, badTail.StatusCode);
         using var post = await cluster.Http.PostAsync(cluster.Url + "api/runs", new StringContent("{}"));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }

@@ -100,6 +100,12 @@ public sealed class BrowserTests(LocalDashboard cluster, ITestOutputHelper outpu
         Assert.Equal(r["events"]!.AsArray().Count(e => e!["kind"]!.GetValue<string>() == "WorkerLost"),
             await Count(".chart[data-chart='world size'] .marker.WorkerLost"));
         Assert.Equal(1, await Count(".chart[data-chart='loss'] canvas"));
+        // The log: the API's last lines, one a line, each rank's start among them.
+        var log = (await cluster.ApiAsync($"api/runs/{run}/logs?tail=200"))["lines"]!.AsArray()
+            .Select(l => $"{l!["at"]!.GetValue<string>()} rank {l["rank"]} {l["worker_id"]!.GetValue<string>()} {l["level"]!.GetValue<string>().ToUpperInvariant()} {l["message"]!.GetValue<string>()}").ToList();
+        await page.WaitForFunctionAsync($"() => document.querySelector('#run-log')?.textContent.split('\\n').length === {log.Count}", Wait(20));
+        Assert.Equal(log, (await Text("#run-log")).Split('\n'));
+        Assert.Contains(log, l => l.Contains(" rank 0 ") && l.Contains(" INFO started at step "));
     }
 
     async Task RunsPageMatchesAsync()
