@@ -10,6 +10,13 @@ foreach (var command in CommandCatalog.All()) root.Subcommands.Add(command);
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
 {
+    // A renamed flag is refused with its new spelling (docs/CLI.md "Vocabulary"), not as an unknown token.
+    var flags = parsed.CommandResult.Command.Options.SelectMany(o => o.Aliases.Prepend(o.Name)).ToList();
+    if (parsed.UnmatchedTokens.Select(t => Orchestrator.Contracts.Specs.Vocabulary.RenamedFlag(t, flags)).FirstOrDefault(m => m is not null) is { } renamed)
+    {
+        Console.Error.WriteLine("error: " + renamed);
+        return CliAction.BadInput;
+    }
     foreach (var error in parsed.Errors) Console.Error.WriteLine("error: " + error.Message);
     Console.Error.WriteLine("Run 'orch --help' (or 'orch COMMAND --help') for usage.");
     return CliAction.BadInput;

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Orchestrator.Cli.Commands;
 
 /// <summary>
-/// `orch bench comm [--backend ring|nccl] [--nproc P] [--min 1M] [--max 1G] [--iters N] [--warmup N]
+/// `orch bench comm [--backend ring|nccl] [--nproc P] [--min 1M] [--max 1G] [--iters N] [--warmup-iters N]
 /// [--dtype float32|bfloat16] [--json]`: all-reduce bus bandwidth per size, nccl-tests' definition. Without
 /// RANK in the environment and with --nproc > 1 it launches P copies of itself (one per GPU for NCCL) and
 /// prints rank 0's result; bench/allreduce_torch.py prints the same table through torch.distributed.
@@ -27,7 +27,7 @@ public static class BenchCommCommand
         var min = new Option<string>("--min") { Description = "Smallest message (bytes, K/M/G)", DefaultValueFactory = _ => "1M" };
         var max = new Option<string>("--max") { Description = "Largest message (bytes, K/M/G); sizes double from --min", DefaultValueFactory = _ => "1G" };
         var iters = new Option<int>("--iters") { Description = "Timed iterations per size", DefaultValueFactory = _ => 20 };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per size", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup-iters") { Description = "Untimed iterations per size", DefaultValueFactory = _ => 5 };
         var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16", DefaultValueFactory = _ => "float32" };
         dtype.AcceptOnlyFromAmong("float32", "bfloat16");
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };

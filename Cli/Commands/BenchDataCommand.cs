@@ -18,8 +18,8 @@ public static class BenchDataCommand
         var data = new Option<string>("--data") { Description = "A prepared corpus folder", Required = true };
         var split = new Option<string>("--split") { Description = "train or val", DefaultValueFactory = _ => "train" };
         var batch = new Option<int>("--batch") { Description = "Sequences per batch", DefaultValueFactory = _ => 16 };
-        var block = new Option<int>("--block") { Description = "Tokens per sequence (default: the corpus block size)" };
-        var world = new Option<int>("--world") { Description = "World size to simulate (this process is one rank)", DefaultValueFactory = _ => 1 };
+        var block = new Option<int>("--block-size") { Description = "Tokens per sequence (default: the corpus block size)" };
+        var world = new Option<int>("--world-size") { Description = "World size to simulate (this process is one rank)", DefaultValueFactory = _ => 1 };
         var rank = new Option<int>("--rank") { Description = "Rank to simulate", DefaultValueFactory = _ => 0 };
         var maxTokens = new Option<long>("--max-tokens") { Description = "Stop after this many tokens (default: the rank's whole epoch)", DefaultValueFactory = _ => long.MaxValue };
         var seconds = new Option<double>("--seconds") { Description = "Stop after this many seconds", DefaultValueFactory = _ => 600 };
@@ -37,7 +37,7 @@ public static class BenchDataCommand
             else
             {
                 Console.WriteLine($"loader: {r.TokensPerSecond / 1e6:F1} M tokens/s wall, {r.TokensPerCpuSecond / 1e6:F1} M tokens per CPU-second");
-                Console.WriteLine($"        {r.Tokens:N0} tokens in {r.Seconds:F1} s ({r.CpuSeconds:F1} CPU-s), rank {r.Rank}/{r.WorldSize}, batch {r.Batch} x {r.Block}");
+                Console.WriteLine($"        {r.Tokens:N0} tokens in {r.Seconds:F1} s ({r.CpuSeconds:F1} CPU-s), rank {r.Rank}/{r.WorldSize}, batch {r.Batch} x {r.BlockSize}");
                 Console.WriteLine($"        peak RSS {r.PeakRssMb:F0} MB streaming a {r.CorpusMb:F0} MB corpus");
             }
             return CliAction.Ok;

@@ -15,7 +15,7 @@ namespace Orchestrator.Cli.Commands;
 public static class BenchTrainCommand
 {
     public sealed record Result(
-        string Model, long Parameters, long NonEmbeddingParameters, int Batch, int Block, int GradAccum, string Device,
+        string Model, long Parameters, long NonEmbeddingParameters, int Batch, int BlockSize, int GradAccum, string Device,
         string Dtype, int Steps, int WarmupSteps, double TokensPerSecond, double MsPerStep, double? Mfu, double? PeakTflops,
         double FinalLoss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases, bool CudaGraphs);
 
@@ -24,7 +24,7 @@ public static class BenchTrainCommand
         var model = new Option<string>("--model") { Description = $"Preset: {string.Join(", ", GptPresets.Names)}", DefaultValueFactory = _ => "gpt2" };
         var set = new Option<string?>("--set") { Description = "Model overrides: n_layer=..,n_head=..,n_embd=..,block_size=..,vocab_size=.." };
         var batch = new Option<int>("--batch") { Description = "Sequences per step (per rank)", DefaultValueFactory = _ => 12 };
-        var block = new Option<int>("--block") { Description = "Tokens per sequence", DefaultValueFactory = _ => 1024 };
+        var block = new Option<int>("--block-size") { Description = "Tokens per sequence", DefaultValueFactory = _ => 1024 };
         var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
         var steps = new Option<int>("--steps") { Description = "Timed steps", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup-steps") { Description = "Untimed steps first", DefaultValueFactory = _ => 5 };

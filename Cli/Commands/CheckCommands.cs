@@ -39,7 +39,7 @@ public static class CheckCommands
         var steps = new Option<int>("--steps") { Description = "Training steps at each width", DefaultValueFactory = _ => d.Steps };
         var lr = new Option<double>("--lr") { Description = "Constant learning rate", DefaultValueFactory = _ => d.LearningRate };
         var batch = new Option<int>("--batch") { Description = "Sequences per step", DefaultValueFactory = _ => d.BatchSize };
-        var block = new Option<int>("--block") { Description = "Tokens per sequence", DefaultValueFactory = _ => d.BlockSize };
+        var block = new Option<int>("--block-size") { Description = "Tokens per sequence", DefaultValueFactory = _ => d.BlockSize };
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary of the random tokens (without --data)", DefaultValueFactory = _ => d.VocabSize };
         var data = new Option<string?>("--data") { Description = "A prepared corpus (default: uniformly random tokens)" };
         var seed = new Option<int>("--seed") { Description = "Seed of the models and the data", DefaultValueFactory = _ => d.Seed };

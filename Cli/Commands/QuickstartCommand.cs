@@ -5,6 +5,7 @@ using Orchestrator.Cli.Hosting;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Coordinator.Hosting;
 using Orchestrator.Dashboard.Web;
+using Orchestrator.Experiments.Fitting;
 using Orchestrator.Experiments.Specs;
 using Orchestrator.Experiments.Sweeps;
 using Orchestrator.Sharding.Launch;
@@ -27,9 +28,18 @@ public static class QuickstartCommand
         var trainer = new Option<string>("--trainer") { Description = "gpt (real training) or light (control-plane job: checks the plumbing in seconds)", DefaultValueFactory = _ => "gpt" };
         trainer.AcceptOnlyFromAmong("gpt", "light");
         var timeout = new Option<int>("--timeout-min") { Description = "Give up after this many minutes", DefaultValueFactory = _ => 10 };
-        var cmd = new Command("quickstart", "Fetch the Brown corpus, prepare it, run a small scaling-law sweep on CPU, fit and report") { workers, dir, trainer, timeout };
+        var json = new Option<bool>("--json") { Description = "Print one JSON document at the end (sweep, folder, report, spec, seconds, fit, notes); the progress goes to stderr" };
+        var cmd = new Command("quickstart", "Fetch the Brown corpus, prepare it, run a small scaling-law sweep on CPU, fit and report") { workers, dir, trainer, timeout, json };
         CliAction.Set(cmd, async (pr, ct) =>
         {
+            bool asJson = pr.GetValue(json);
+            // With --json stdout holds the one document: every step's progress goes to stderr.
+            var stdout = Console.Out;
+            if (asJson)
+            {
+                Console.SetOut(Console.Error); // the steps' child processes too
+                AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            }
             int n = pr.GetValue(workers);
             if (n is < 1 or > 16) throw new BadInputException($"--workers {n}: give 1..16");
             var root = RepoRoot();
@@ -80,7 +90,15 @@ public static class QuickstartCommand
                 AnsiConsole.MarkupLineInterpolated($"[yellow]first failure:[/] {failed.Failures[0]}");
             Step(5, "fit L(N, D) and write the report");
             var (report, analysis) = SweepView.WriteReport(final, Path.Combine(work, $"report-{final.Id}"), bootstrap: 200, deadline.Token);
-            SweepView.PrintSummary(analysis, report);
+            Console.SetOut(stdout);
+            if (asJson)
+                JsonOutput.Write(new
+                {
+                    sweep = final.Id, folder = final.Folder, report, spec = specPath, seconds = sw.Elapsed.TotalSeconds,
+                    fit = analysis.Chinchilla is { } f ? FitDocument.Build(f, analysis.Budgets, analysis.Verdict, analysis.Holdout, analysis.LeaveOneOut) : null,
+                    notes = analysis.Notes,
+                });
+            else SweepView.PrintSummary(analysis, report);
             AnsiConsole.MarkupLineInterpolated($"done in {sw.Elapsed.TotalMinutes:F1} min; sweep folder {final.Folder}");
             return watched == CliAction.Ok && analysis.Chinchilla is not null ? CliAction.Ok : CliAction.Failure;
         });
@@ -116,7 +134,8 @@ public static class QuickstartCommand
         concurrency: {workers}
         retries: 2
         trainer: {trainer}
-        checkpoint_every: 500
+        checkpoint:
+          every: 500
         report_budgets: [1e13, 1e15, 1e17]
         holdout: largest
         """;

@@ -39,7 +39,7 @@ public static class TrainCommands
         var baseWidth = new Option<int?>("--base-width") { Description = "mup: the width (n_embd) whose hyperparameters transfer; at most the model's n_embd" };
         var steps = new Option<int>("--steps") { Description = "Run horizon in optimizer steps (the LR schedule spans it)", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "Micro-batch in sequences per rank", DefaultValueFactory = _ => 12 };
-        var block = new Option<int?>("--block") { Description = "Tokens per sequence (default: the smaller of the model's and the corpus' block size)" };
+        var block = new Option<int?>("--block-size") { Description = "Tokens per sequence trained on (default: the smaller of the model's block_size and the corpus' block size)" };
         var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => 1 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 6e-4 };
         var minLr = new Option<double?>("--min-lr") { Description = "The LR floor (default lr/10 for cosine, 0 for wsd)" };
@@ -51,14 +51,15 @@ public static class TrainCommands
         var checkpointAt = new Option<string?>("--checkpoint-at") { Description = "Also checkpoint at these steps (comma separated), never pruned: fork points" };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from another run's checkpoint folder (or run folder) with this run's schedule: a fork" };
         var forkStep = new Option<int?>("--fork-step") { Description = "The step of --init-from's checkpoint to fork at (a run folder's ckpt of that step)" };
-        var warmup = new Option<int?>("--warmup") { Description = "Warm-up steps (default min(2000, steps/10))" };
+        var warmup = new Option<int?>("--warmup-steps") { Description = "Warm-up steps (default min(2000, steps/10))" };
         var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => 0.1 };
         var clip = new Option<double>("--grad-clip") { Description = "Clip the global gradient norm to this (0: off)", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int>("--seed") { Description = "Seed of the model's initialisation, dropout and data order", DefaultValueFactory = _ => 1337 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "auto (bf16 compute + fp32 masters on CUDA, fp32 on CPU), fp32 or bf16", DefaultValueFactory = _ => "auto" };
         dtype.AcceptOnlyFromAmong("auto", "fp32", "bf16");
-        var nproc = new Option<int>("--nproc") { Description = "Local ranks (like torchrun --standalone)", DefaultValueFactory = _ => 1 };
+        var nproc = new Option<int>("--nproc") { Description = "Local ranks (like torchrun --standalone): the world size", DefaultValueFactory = _ => 1 };
+        var allRanks = new Option<bool>("--all-ranks") { Description = "With --nproc N: print every rank's progress, each line prefixed [rank R] (default: rank 0 speaks for the run; other ranks' warnings and errors still show, prefixed)" };
         var backend = new Option<string>("--backend") { Description = "Collectives between --nproc ranks: ring (TCP, CPU or GPU) or nccl (GPUs)", DefaultValueFactory = _ => "ring" };
         backend.AcceptOnlyFromAmong("ring", "nccl");
         var zero = new Option<int>("--zero") { Description = "ZeRO stage 0..3 with --nproc N: 0 replicates everything (DDP), 1 shards optimizer states, 2 also gradients, 3 also parameters", DefaultValueFactory = _ => 0 };
@@ -78,7 +79,7 @@ public static class TrainCommands
         var cmd = new Command("train", "Train a GPT model on a prepared corpus")
         {
             data, outDir, model, set, parametrization, baseWidth, steps, batch, block, accum, lr, minLr, warmup, schedule, cooldownFraction, cooldownShape, wd, clip, seed,
-            device, dtype, nproc, backend, zero, ckptEvery, ckptMinutes, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
+            device, dtype, nproc, allRanks, backend, zero, ckptEvery, ckptMinutes, keep, checkpointAt, stopAfter, resume, noCheckpoint, initFrom, forkStep,
             evalEvery, evalBatches, logEvery, json, graphs, tensorboard,
         };
         GracefulStop.Mark(cmd);
@@ -95,13 +96,14 @@ public static class TrainCommands
                 using var launcherStop = new GracefulStop(
                     s => Console.Error.WriteLine($"{s}: asking the ranks to stop after the current step with a checkpoint (signal again to kill them)"),
                     () => abort.Cancel());
-                return await RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, abort.Token, launcherStop.Token);
+                return await RankSession.LaunchAsync(pr.GetValue(nproc), pr.GetValue(backend)!, pr.GetValue(allRanks), abort.Token, launcherStop.Token);
             }
             var inRank = RankEnvironment.Current is not null;
-            using var stop = new GracefulStop(
-                s => Console.Error.WriteLine($"{s}: stopping after the current step with a checkpoint" + (inRank ? "" : " (signal again to stop at once, without one)")),
-                inRank ? null : () => { Console.Error.WriteLine("stopping now, without a checkpoint"); Environment.Exit(130); });
             if (ranks.Rank != 0) Console.SetOut(TextWriter.Null); // rank 0 speaks for the run
+            bool progress = ranks.Rank == 0 || pr.GetValue(allRanks); // other ranks print warnings and errors only
+            using var stop = new GracefulStop(
+                s => { if (progress) Console.Error.WriteLine($"{s}: stopping after the current step with a checkpoint" + (inRank ? "" : " (signal again to stop at once, without one)")); },
+                inRank ? null : () => { Console.Error.WriteLine("stopping now, without a checkpoint"); Environment.Exit(130); });
             var dataDir = pr.GetValue(data)!;
             if (pr.GetValue(noCheckpoint) && pr.GetValue(resume))
                 throw new ArgumentException("--resume reads checkpoints and --no-checkpoint writes none: pass one of them");
@@ -118,7 +120,7 @@ public static class TrainCommands
             config = (config with { Parametrization = pr.GetValue(parametrization)!, BaseWidth = pr.GetValue(baseWidth) ?? 0 }).Validate();
             int t = pr.GetValue(block) ?? Math.Min(config.BlockSize, corpusBlock ?? config.BlockSize);
             if (corpusBlock is int cb && t > cb)
-                throw new ArgumentException($"--block {t} is larger than the corpus' block size {cb}; use --block {cb} or less, or prepare the corpus with --block-size {t}");
+                throw new ArgumentException($"--block-size {t} is larger than the corpus' block size {cb}; use --block-size {cb} or less, or prepare the corpus with orch data prepare --block-size {t}");
             var options = new TrainOptions
             {
                 Steps = pr.GetValue(steps), BatchSize = pr.GetValue(batch), BlockSize = t, GradAccum = pr.GetValue(accum),
@@ -142,15 +144,23 @@ public static class TrainCommands
             if (!pr.GetValue(noCheckpoint) && ranks.Rank == 0) WritableFolder.Require(pr.GetValue(outDir)!, "--out");
             var asJson = pr.GetValue(json);
             options = ranks.Apply(options);
-            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.Communicator);
+            var explicitModel = ExplicitModelKeys(pr, model, set, parametrization, baseWidth);
+            var explicitRun = new (Option Option, string Flag)[] { (batch, "--batch"), (block, "--block-size"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
+                (warmup, "--warmup-steps"), (seed, "--seed"), (wd, "--weight-decay"), (clip, "--grad-clip"), (schedule, "--schedule"),
+                (cooldownFraction, "--cooldown-fraction"), (cooldownShape, "--cooldown-shape") }.Where(x => Given(pr, x.Option)).Select(x => x.Flag).ToList();
+            var asked = options;
+            using var trainer = new Trainer(config, options, CorpusSources.Open, w => Console.Error.WriteLine("warning: " + w), ranks.Communicator,
+                checkResume: state => ResumeCheck.Require(state, config, explicitModel, Trainer.RunSettingsOf(asked), explicitRun));
             var c = trainer.Config;
-            Console.Error.WriteLine(
+            var o = trainer.Options;
+            if (progress) Console.Error.WriteLine(
                 $"model: {c.NLayer} layers, {c.NHead} heads, {c.NEmbd} wide{(c.Mup ? $" (μP, base width {c.BaseWidth})" : "")}, vocab {c.VocabSize} (padded {c.PaddedVocabSize}); " +
                 $"{c.ParameterCount / 1e6:F2}M parameters ({c.NonEmbeddingParameterCount / 1e6:F2}M non-embedding); device {trainer.Device.Name}, " +
-                $"{trainer.Options.BatchSize}x{trainer.Options.BlockSize}x{trainer.Options.GradAccum} = {trainer.Options.BatchSize * trainer.Options.BlockSize * trainer.Options.GradAccum:N0} tokens/step" +
+                $"batch {o.BatchSize} x block_size {o.BlockSize} x grad_accum {o.GradAccum}" + (o.WorldSize > 1 ? $" x {o.WorldSize} ranks" : "") +
+                $" = {(long)o.BatchSize * o.BlockSize * o.GradAccum * o.WorldSize:N0} tokens/step (global)" +
                 (trainer.ResumedFrom is null ? "" : $"; resumed from {trainer.ResumedFrom} at step {trainer.StartStep}"));
-            var bar = new ProgressLine();
-            var result = trainer.Run(bar.Report, default, stopRequested: () => stop.Requested);
+            var bar = new ProgressLine(o.WorldSize);
+            var result = trainer.Run(progress ? bar.Report : _ => { }, default, stopRequested: () => stop.Requested);
             bar.Finish();
             if (asJson)
                 JsonOutput.Write(new TrainJson(result.Steps, result.FinalTrainLoss, result.FinalValLoss, result.TokensPerSecond, result.Mfu,
@@ -159,9 +169,9 @@ public static class TrainCommands
                     result.CheckpointWriteMs, result.CheckpointFinalWaitMs, result.Checkpoints));
             else
                 Console.WriteLine($"step {result.Steps}: train loss {Fmt(result.FinalTrainLoss)}, val loss {Fmt(result.FinalValLoss)}, " +
-                    $"{result.TokensPerSecond:N0} tokens/s{(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");
+                    $"{result.TokensPerSecond:N0} tokens/s (global){(result.Mfu is double m ? $", MFU {m:P1}" : "")}; checkpoint {result.Checkpoint}");
             if (!result.Stopped) return CliAction.Ok;
-            Console.Error.WriteLine(result.Checkpoint is null
+            if (progress) Console.Error.WriteLine(result.Checkpoint is null
                 ? $"stopped by {stop.Signal} at step {result.Steps} (--no-checkpoint: nothing saved)"
                 : $"stopped by {stop.Signal} at step {result.Steps}; checkpoint {result.Checkpoint}; continue with the same command and --resume");
             return stop.Signal == "SIGINT" ? 130 : 143;
@@ -289,6 +299,22 @@ public static class TrainCommands
             return CliAction.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>True when the user gave <paramref name="option"/> (not its default).</summary>
+    static bool Given(ParseResult pr, Option option) => pr.GetResult(option) is { Implicit: false };
+
+    /// <summary>The model settings the user asked for explicitly: a preset's shape, --set keys, the parametrization.</summary>
+    static List<string> ExplicitModelKeys(ParseResult pr, Option<string> model, Option<string?> set, Option<string> parametrization, Option<int?> baseWidth)
+    {
+        var keys = new List<string>();
+        if (Given(pr, model)) keys.AddRange(["n_layer", "n_head", "n_embd", "block_size", "bias", "dropout"]);
+        if (pr.GetValue(set) is string overrides)
+            keys.AddRange(overrides.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(kv => kv.Split('=', 2)[0].Trim().ToLowerInvariant()));
+        if (Given(pr, parametrization)) keys.Add("parametrization");
+        if (Given(pr, baseWidth)) keys.Add("base_width");
+        return keys;
     }
 
     static string Fmt(double? v) => v is double d ? d.ToString("F4") : "n/a";

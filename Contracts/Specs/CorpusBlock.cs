@@ -4,7 +4,7 @@ namespace Orchestrator.Contracts.Specs;
 
 /// <summary>
 /// The sequence length a prepared corpus stores (manifest.json's <c>block_size</c>), read where a spec is checked:
-/// a model whose block is longer than the corpus' cannot train on it, and is refused the way `orch train --block`
+/// a model whose block is longer than the corpus' cannot train on it, and is refused the way `orch train --block-size`
 /// refuses it instead of silently training shorter sequences. Null when the folder is not reachable from here or
 /// holds a nanoGPT .bin corpus (any window length works).
 /// </summary>

@@ -125,7 +125,7 @@ public static class StrictYaml
             {
                 var key = (k as YamlScalarNode)?.Value ?? "";
                 if (!props.TryGetValue(key, out var prop))
-                    throw At(k, $"unknown key '{key}'{(path.Length == 0 ? "" : $" in {path}")} (known keys: {string.Join(", ", props.Keys)})");
+                    throw At(k, Vocabulary.RenamedKey(key) ?? $"unknown key '{key}'{(path.Length == 0 ? "" : $" in {path}")} (known keys: {string.Join(", ", props.Keys)})");
                 CheckNode(v, prop.PropertyType, Join(path, key));
             }
             return;

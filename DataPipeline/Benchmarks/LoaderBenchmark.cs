@@ -11,7 +11,7 @@ namespace Orchestrator.DataPipeline.Benchmarks;
 public static class LoaderBenchmark
 {
     public sealed record Result(
-        string Data, int Rank, int WorldSize, int Batch, int Block, long Tokens, long CorpusTokens, double Seconds, double CpuSeconds,
+        string Data, int Rank, int WorldSize, int Batch, int BlockSize, long Tokens, long CorpusTokens, double Seconds, double CpuSeconds,
         double TokensPerSecond, double TokensPerCpuSecond, double PeakRssMb, double CorpusMb,
         double AllocatedBytesPerToken, double GcCommittedMb, int Gen2Collections);
 

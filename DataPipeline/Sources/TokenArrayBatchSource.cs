@@ -15,7 +15,7 @@ public sealed class TokenArrayBatchSource : IBatchSource
     public TokenArrayBatchSource(int[] tokens, int vocabSize, int batchSize, int blockSize, int seed = 1337, LoaderCursor? resume = null, int rank = 0, int worldSize = 1)
     {
         if (tokens.Length < blockSize + 1)
-            throw new ArgumentException($"the token stream has {tokens.Length} tokens, fewer than block size {blockSize} + 1; use a smaller --block");
+            throw new ArgumentException($"the token stream has {tokens.Length} tokens, fewer than block size {blockSize} + 1; use a smaller --block-size");
         _tokens = tokens;
         VocabSize = vocabSize;
         BatchSize = batchSize;

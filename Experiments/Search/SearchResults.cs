@@ -31,7 +31,7 @@ public static class SearchResults
     {
         if (status.Spec?.Search is null) return;
         var inv = CultureInfo.InvariantCulture;
-        var all = new StringBuilder("N,key,lr,warmup,weight_decay,beta2,batch,state,final_loss,stopped_at_tokens,rung_losses\n");
+        var all = new StringBuilder("N,key,lr,warmup_steps,weight_decay,beta2,batch,state,final_loss,stopped_at_tokens,rung_losses\n");
         foreach (var r in status.Runs.Where(r => r.Plan.Trial is not null))
         {
             var t = r.Plan.Trial!;
@@ -39,7 +39,7 @@ public static class SearchResults
                .Append(inv, $"{(r.StoppedAtTokens is not null ? "Stopped" : r.State?.ToString() ?? "Queued")},{r.ValLoss:G6},{r.StoppedAtTokens},")
                .Append(string.Join(' ', r.RungLosses.Select(l => l.ToString("G6", inv)))).Append('\n');
         }
-        var best = new StringBuilder("N,key,lr,warmup,weight_decay,beta2,batch,loss\n");
+        var best = new StringBuilder("N,key,lr,warmup_steps,weight_decay,beta2,batch,loss\n");
         var curves = new StringBuilder("N,key,step,loss\n");
         foreach (var b in BestPerSize(status.Runs))
         {

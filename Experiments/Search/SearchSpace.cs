@@ -10,10 +10,10 @@ using Orchestrator.Contracts.Experiments;
 public static class SearchSpace
 {
     /// <summary>In the order a configuration lists them.</summary>
-    public static readonly string[] Names = ["lr", "warmup", "weight_decay", "beta2", "batch"];
+    public static readonly string[] Names = ["lr", "warmup_steps", "weight_decay", "beta2", "batch"];
 
     public static bool IsLog(string name) => name == "lr";
-    public static bool IsInteger(string name) => name is "warmup" or "batch";
+    public static bool IsInteger(string name) => name is "warmup_steps" or "batch";
 
     public static IReadOnlyList<double> GridValues(SearchParam p)
     {

@@ -11,7 +11,7 @@ namespace Orchestrator.Experiments.Search;
 //     seed: 1
 //     tokens: 2e6                    # each trial's budget
 //     lr: { min: 1e-4, max: 1e-2 }   # a range (log-uniform for lr; grid needs points: K) or { values: [...] }
-//     warmup: { values: [0, 20] }
+//     warmup_steps: { values: [0, 20] }
 //     weight_decay: { values: [0, 0.1] }
 //     beta2: { min: 0.9, max: 0.999 }
 //     batch: { values: [8, 16] }
@@ -24,7 +24,7 @@ sealed class SearchYaml
     public int? Seed { get; set; }
     public double? Tokens { get; set; }
     public SearchParamYaml? Lr { get; set; }
-    public SearchParamYaml? Warmup { get; set; }
+    public SearchParamYaml? WarmupSteps { get; set; }
     public SearchParamYaml? WeightDecay { get; set; }
     public SearchParamYaml? Beta2 { get; set; }
     public SearchParamYaml? Batch { get; set; }
@@ -49,7 +49,7 @@ sealed class EarlyStopYaml
 
 static class SearchYamlReader
 {
-    public const string Keys = "method, trials, seed, tokens, lr, warmup, weight_decay, beta2, batch, early_stop";
+    public const string Keys = "method, trials, seed, tokens, lr, warmup_steps, weight_decay, beta2, batch, early_stop";
     public const string ParamKeys = "values, min, max, points";
     public const string EarlyStopKeys = "method, rungs, min_tokens, reduction_factor";
 
@@ -60,11 +60,11 @@ static class SearchYamlReader
         if (method is not ("grid" or "random")) throw new ArgumentException($"search.method '{method}' is not one of grid, random");
         var ps = new List<SearchParam>();
         Add("lr", y.Lr);
-        Add("warmup", y.Warmup);
+        Add("warmup_steps", y.WarmupSteps);
         Add("weight_decay", y.WeightDecay);
         Add("beta2", y.Beta2);
         Add("batch", y.Batch);
-        if (ps.Count == 0) throw new ArgumentException($"search has no parameters: give at least one of lr, warmup, weight_decay, beta2, batch");
+        if (ps.Count == 0) throw new ArgumentException($"search has no parameters: give at least one of lr, warmup_steps, weight_decay, beta2, batch");
         int trials = 0;
         if (method == "random")
         {
@@ -91,12 +91,12 @@ static class SearchYamlReader
             Func<double, bool> valid = name switch
             {
                 "lr" => v => v > 0,
-                "warmup" => v => v >= 0,
+                "warmup_steps" => v => v >= 0,
                 "weight_decay" => v => v >= 0,
                 "beta2" => v => v > 0 && v < 1,
                 _ => v => v >= 1,
             };
-            string rule = name switch { "lr" => "> 0", "warmup" or "weight_decay" => ">= 0", "beta2" => "in (0, 1)", _ => ">= 1" };
+            string rule = name switch { "lr" => "> 0", "warmup_steps" or "weight_decay" => ">= 0", "beta2" => "in (0, 1)", _ => ">= 1" };
             if (hasValues)
             {
                 if (p.Values!.Count == 0) throw new ArgumentException($"{key}.values is empty: give at least one value");

@@ -171,7 +171,7 @@ public static partial class SweepSpecYaml
             Device = device,
             Backend = OneOf(d.Backend ?? (device == "cuda" ? "nccl" : "ring"), "backend", "ring", "nccl"),
             Trainer = OneOf(d.Trainer ?? "gpt", "trainer", "gpt", "light"),
-            CheckpointEvery = Positive(d.CheckpointEvery ?? 100, "checkpoint_every"),
+            CheckpointEvery = Positive(d.Checkpoint?.Every ?? 100, "checkpoint.every"),
             EvalEvery = NonNegative(d.EvalEvery ?? 0, "eval_every"),
             Options = (d.Options ?? []).ToImmutableDictionary(),
             ReportBudgets = Budgets(d.ReportBudgets, "report_budgets").ToImmutableArray(),
@@ -251,10 +251,11 @@ public static partial class SweepSpecYaml
             string type = unknown.Groups[2].Value;
             var known = type.EndsWith(nameof(ModelYaml)) ? "n_layer, n_head, n_embd, params"
                 : type.EndsWith(nameof(LrRuleYaml)) ? "reference_params, exponent"
+                : type.EndsWith(nameof(SweepCheckpointYaml)) ? "checkpoint: every"
                 : type.EndsWith("SearchYaml") ? "search: " + Search.SearchYamlReader.Keys
                 : type.EndsWith("SearchParamYaml") ? "a searched parameter: " + Search.SearchYamlReader.ParamKeys
                 : type.EndsWith("EarlyStopYaml") ? "search.early_stop: " + Search.SearchYamlReader.EarlyStopKeys
-                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint_every, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs, search, parametrization, base_width";
+                : "name, data, storage, models, params, tokens, flop_budgets, seeds, batch, block_size, lr, lr_rule, warmup_steps, workers, concurrency, retries, device, backend, trainer, checkpoint, eval_every, options, report_budgets, cuda_graphs, device_share, schedule, min_lr, cooldown_fraction, cooldown_shape, branching, holdout, max_epochs, search, parametrization, base_width";
             return $"unknown key '{unknown.Groups[1].Value}' (known keys: {known})";
         }
         return message;

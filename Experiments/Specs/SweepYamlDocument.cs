@@ -18,6 +18,7 @@ namespace Orchestrator.Experiments.Specs;
 //   workers: 1
 //   concurrency: 2
 //   retries: 2
+//   checkpoint: { every: 100 }       # each run checkpoints every 100 steps
 //   schedule: wsd                    # cosine | wsd | constant
 //   cooldown_fraction: 0.2           # wsd: the last 20% of each run cools down
 //   branching: true                  # wsd's default: one trunk per model, a cooldown branch per budget
@@ -50,7 +51,8 @@ sealed class SweepYamlDocument
     public string? Device { get; set; }
     public string? Backend { get; set; }
     public string? Trainer { get; set; }
-    public int? CheckpointEvery { get; set; }
+    /// <summary>{ every: N }: every run checkpoints each N steps (RunSpec checkpoint.every; orch train --checkpoint-every).</summary>
+    public SweepCheckpointYaml? Checkpoint { get; set; }
     public int? EvalEvery { get; set; }
     public Dictionary<string, string>? Options { get; set; }
     public List<double>? ReportBudgets { get; set; }
@@ -75,6 +77,11 @@ sealed class ModelYaml
     public int? NEmbd { get; set; }
     /// <summary>A target non-embedding parameter count instead of n_layer/n_head/n_embd.</summary>
     public double? Params { get; set; }
+}
+
+sealed class SweepCheckpointYaml
+{
+    public int? Every { get; set; }
 }
 
 sealed class LrRuleYaml

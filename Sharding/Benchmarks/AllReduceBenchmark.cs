@@ -19,7 +19,7 @@ public static class AllReduceBenchmark
         ScalarType dtype, Device device, Action<AllReduceSample>? progress = null)
     {
         if (minBytes < 4 || maxBytes < minBytes) throw new ArgumentException($"sizes: need 4 <= --min <= --max, got {minBytes} and {maxBytes}");
-        if (iters < 1 || warmup < 0) throw new ArgumentException("--iters must be >= 1 and --warmup >= 0");
+        if (iters < 1 || warmup < 0) throw new ArgumentException("--iters must be >= 1 and --warmup-iters >= 0");
         var results = new List<AllReduceSample>();
         var es = dtype == ScalarType.BFloat16 ? 2 : 4;
         for (var bytes = minBytes; bytes <= maxBytes; bytes *= 2)

@@ -44,7 +44,7 @@ public sealed record CoordinateCheckOptions
         if (Layers is < 1 or > 48) throw new ArgumentException($"--layers {Layers}: must be 1..48");
         if (Steps is < 1 or > MaxSteps) throw new ArgumentException($"--steps {Steps}: must be 1..{MaxSteps}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentException($"--lr {LearningRate}: must be a positive number");
-        if (BatchSize < 1 || BlockSize < 1) throw new ArgumentException($"--batch {BatchSize} and --block {BlockSize} must be at least 1");
+        if (BatchSize < 1 || BlockSize < 1) throw new ArgumentException($"--batch {BatchSize} and --block-size {BlockSize} must be at least 1");
         return this;
     }
 }

@@ -51,7 +51,7 @@ public sealed record TrainOptions
     {
         if (Steps < 1) throw new ArgumentException($"--steps {Steps}: must be at least 1");
         if (BatchSize < 1) throw new ArgumentException($"--batch {BatchSize}: must be at least 1");
-        if (BlockSize < 1) throw new ArgumentException($"--block {BlockSize}: must be at least 1");
+        if (BlockSize < 1) throw new ArgumentException($"--block-size {BlockSize}: must be at least 1");
         if (GradAccum < 1) throw new ArgumentException($"--grad-accum {GradAccum}: must be at least 1");
         if (LearningRate <= 0) throw new ArgumentException($"--lr {LearningRate}: must be positive");
         if (StopAfter is < 1) throw new ArgumentException($"--stop-after {StopAfter}: must be at least 1");
@@ -66,7 +66,7 @@ public sealed record TrainOptions
         if (CudaGraphs is not ("on" or "off" or "auto")) throw new ArgumentException($"--cuda-graphs {CudaGraphs}: must be on, off or auto");
         if (LogEvery < 1) throw new ArgumentException($"--log-every {LogEvery}: must be at least 1");
         if (!(LogSeconds >= 0) || !double.IsFinite(LogSeconds)) throw new ArgumentException($"log seconds {LogSeconds}: must be 0 (off) or more");
-        if (WarmupSteps is < 0) throw new ArgumentException($"--warmup {WarmupSteps}: must not be negative");
+        if (WarmupSteps is < 0) throw new ArgumentException($"--warmup-steps {WarmupSteps}: must not be negative");
         var schedule = LrScheduleSpec.Problems(Schedule, CooldownFraction, CooldownShape, MinLearningRate, LearningRate, Steps, Warmup,
             k => "--" + k.Replace('_', '-'));
         if (schedule.Count > 0) throw new ArgumentException(schedule[0]);

@@ -58,8 +58,9 @@ public sealed class Trainer : IDisposable
     /// <param name="config">Model shape (ignored when resuming: the checkpoint's shape wins).</param>
     /// <param name="open">Opens a split of the corpus (defaults elsewhere to <c>CorpusSources.Open</c>).</param>
     /// <param name="communicator">This rank's world (its rank and size must match the options'); null: world 1, made here.</param>
+    /// <param name="checkResume">Called with the state of the checkpoint a resume continues, before anything is built (throws to refuse it).</param>
     public Trainer(GptConfig config, TrainOptions options, Func<LoaderOptions, IBatchSource> open, Action<string>? warn = null,
-        ICommunicator? communicator = null)
+        ICommunicator? communicator = null, Action<TrainerState>? checkResume = null)
     {
         TorchRuntime.Initialize();
         _o = options.Validate();
@@ -87,6 +88,7 @@ public sealed class Trainer : IDisposable
         if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
         else if (ckpt is not null)
         {
+            checkResume?.Invoke(ckpt.State);
             var r = ckpt.State.Run;
             config = ckpt.State.Model;
             _o = _o with
@@ -100,7 +102,7 @@ public sealed class Trainer : IDisposable
         }
         Config = config.Validate();
         if (_o.BlockSize > Config.BlockSize)
-            throw new ArgumentException($"--block {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block {Config.BlockSize} or less");
+            throw new ArgumentException($"--block-size {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block-size {Config.BlockSize} or less");
         manual_seed(_o.Seed);
         Model = new Gpt(Config, _o.Seed);
         Model.to(Device.Device);
@@ -383,7 +385,7 @@ public sealed class Trainer : IDisposable
         return _writer.Save(state);
     }
 
-    static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
+    public static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
         o.MinLr, o.Warmup, o.Adam.WeightDecay, o.Adam.Beta1, o.Adam.Beta2, o.Adam.GradClip, o.Seed,
         o.Schedule, o.CooldownFraction, o.CooldownShape);
 

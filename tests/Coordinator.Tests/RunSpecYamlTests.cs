@@ -80,6 +80,9 @@ public sealed class RunSpecYamlTests
     }
 
     [Theory]
+    [InlineData("warmup: 5\n", "s.yaml: line 1, column 1: warmup was renamed warmup_steps")]
+    [InlineData("checkpoint_every: 5\n", "s.yaml: line 1, column 1: checkpoint_every was renamed checkpoint.every")]
+    [InlineData("model: { block: 64 }\n", "s.yaml: line 1, column 10: block was renamed block_size")]
     [InlineData("steps: 20\nsteps: 99999\n", "s.yaml: line 2, column 1: duplicate key 'steps': give each key once (YAML would let the last one win)")]
     [InlineData("checkpoint: { path: /a, path: /b }\n", "s.yaml: line 1, column 25: duplicate key 'path': give each key once (YAML would let the last one win)")]
     [InlineData("steps: [1, 2]\n", "s.yaml: line 1, column 8: steps: expected an integer, got a list")]

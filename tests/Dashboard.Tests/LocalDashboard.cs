@@ -44,7 +44,8 @@ public sealed class LocalDashboard : IAsyncLifetime
             block_size: 32
             concurrency: 1
             trainer: light
-            checkpoint_every: 8
+            checkpoint:
+              every: 8
             """);
         var launched = await Orch("sweep", "launch", spec, "--json");
         Assert.True(launched.Exit == 0, launched.Stderr);

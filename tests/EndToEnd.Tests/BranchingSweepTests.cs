@@ -33,7 +33,8 @@ public sealed class BranchingSweepTests
             warmup_steps: 10
             schedule: wsd
             concurrency: 2
-            checkpoint_every: 20
+            checkpoint:
+              every: 20
             """);
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";

@@ -46,6 +46,42 @@ public sealed class CliContractTests
     }
 
     [Fact]
+    public void Every_command_that_prints_a_result_takes_json()
+    {
+        string[] services = ["orch coordinator", "orch worker", "orch local"]; // they print log lines (--log-format json)
+        var without = Leaves(CommandCatalog.All(), "orch")
+            .Where(x => !services.Contains(x.Path) && !x.Command.Options.Any(o => o.Name == "--json")).Select(x => x.Path).ToList();
+        Assert.Empty(without);
+    }
+
+    [Fact]
+    public void Usage_lines_say_orch_and_a_renamed_flag_names_its_new_spelling()
+    {
+        var help = CliProcess.Run(null, "train", "--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("  orch train [options]", help.Stdout);
+        Assert.DoesNotContain("Orchestrator.Cli", help.Stdout);
+        Assert.Contains("--block-size", help.Stdout);
+
+        var old = CliProcess.Run(null, "train", "--data", "/d", "--out", "/o", "--block", "64");
+        Assert.Equal((2, "", "error: --block was renamed --block-size"), (old.ExitCode, old.Stdout, old.Stderr.Trim()));
+    }
+
+    [Fact]
+    public void Every_renamed_flag_and_key_points_at_a_name_in_use()
+    {
+        var flags = Leaves(CommandCatalog.All(), "orch").SelectMany(x => x.Command.Options.Select(o => o.Name)).ToHashSet();
+        foreach (var (old, now) in Orchestrator.Contracts.Specs.Vocabulary.RenamedFlags)
+        {
+            Assert.DoesNotContain(old, flags);
+            Assert.Contains(now, n => flags.Contains(n));
+            Assert.Contains($"`{old}`", Section("## Vocabulary")!);
+        }
+        foreach (var old in Orchestrator.Contracts.Specs.Vocabulary.RenamedKeys.Keys)
+            Assert.Contains($"`{old}`", Section("## Vocabulary")!);
+    }
+
+    [Fact]
     public void Every_RunSpec_and_sweep_YAML_key_is_in_docs_CLI_md()
     {
         var runSpec = Section("## RunSpec YAML")!;

@@ -104,7 +104,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     public void Bench_train_prints_throughput_on_the_cpu()
     {
         var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
-            "--batch", "2", "--block", "16", "--steps", "3", "--warmup-steps", "1", "--json");
+            "--batch", "2", "--block-size", "16", "--steps", "3", "--warmup-steps", "1", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         double tps = j.GetProperty("tokens_per_second").GetDouble(), ms = j.GetProperty("ms_per_step").GetDouble();
@@ -121,7 +121,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     public void Bench_train_profile_reports_each_phase_of_the_step()
     {
         var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
-            "--batch", "2", "--block", "16", "--steps", "3", "--warmup-steps", "1", "--grad-clip", "0", "--profile", "--json");
+            "--batch", "2", "--block-size", "16", "--steps", "3", "--warmup-steps", "1", "--grad-clip", "0", "--profile", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(0.0, j.GetProperty("grad_clip").GetDouble());
@@ -162,7 +162,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
             (["train", "--data", "/nonexistent/corpus", "--out", fresh], "--data /nonexistent/corpus"),
             (["train", "--data", empty, "--out", fresh], "not a prepared corpus"),
             (["train", "--data", _run.Corpus, "--out", fresh, "--set", "n_embd=30,n_head=4"], "not divisible by n_head"),
-            (["train", "--data", _run.Corpus, "--out", fresh, "--block", "64"], "larger than the corpus' block size 32"),
+            (["train", "--data", _run.Corpus, "--out", fresh, "--block-size", "64"], "larger than the corpus' block size 32"),
             (["train", "--data", _run.Corpus, "--out", _run.RunDir, "--steps", "8"], "--resume"),
             (["train", "--data", _run.Corpus, "--out", _run.RunDir, "--resume", "--no-checkpoint"], "--no-checkpoint writes none"),
             (["train", "--data", _run.Corpus, "--out", fresh, "--no-checkpoint", "--checkpoint-every", "2"], "drop --checkpoint-every"),

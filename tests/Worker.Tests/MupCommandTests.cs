@@ -25,7 +25,7 @@ public sealed class MupCommandTests(ITestOutputHelper output)
     public void Check_mup_prints_rows_and_growths_as_json_and_writes_the_plots()
     {
         var dir = Path.Combine(TestData.TempDir("coord"), "out");
-        var r = OrchProcess.Run("check", "mup", "--widths", "32,64", "--steps", "2", "--batch", "2", "--block", "8", "--vocab", "64", "--out", dir, "--json");
+        var r = OrchProcess.Run("check", "mup", "--widths", "32,64", "--steps", "2", "--batch", "2", "--block-size", "8", "--vocab", "64", "--out", dir, "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(32, j.GetProperty("base_width").GetInt32());

@@ -41,7 +41,7 @@ public sealed class StopAndCheckTests
     {
         var data = TestData.PatternCorpus();
         var outDir = Path.Combine(TestData.TempDir("stop2"), "run");
-        var (exit, err) = await TrainUntilSignalled(["train", "--data", data, "--out", outDir, "--steps", "100000", "--nproc", "2", "--zero", "1", .. Tiny],
+        var (exit, err) = await TrainUntilSignalled(["train", "--data", data, "--out", outDir, "--steps", "100000", "--nproc", "2", "--zero", "1", "--all-ranks", .. Tiny],
             "[rank 0] step 3/", "TERM", TimeSpan.FromMinutes(3), "orch train --nproc 2");
         Assert.True(exit == 143, err);
         var lines = err.Split('\n').Where(l => l.Contains("] stopped by SIGTERM at step ", StringComparison.Ordinal)).ToList();

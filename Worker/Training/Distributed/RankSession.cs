@@ -43,15 +43,21 @@ public sealed class RankSession : IDisposable
     /// <summary>The trainer's options for this rank.</summary>
     public TrainOptions Apply(TrainOptions o) => o with { Rank = Rank, WorldSize = WorldSize, Zero = _zero };
 
-    /// <summary>Starts the ranks; rank 0's stdout is this command's stdout, everything else goes to stderr prefixed by rank.</summary>
+    /// <summary>
+    /// Starts the ranks; rank 0's stdout is this command's stdout and rank 0's stderr its stderr (rank 0 speaks for
+    /// the run); the other ranks print only warnings and errors (the rank itself leaves out its progress), which go to
+    /// stderr prefixed by rank. With <paramref name="allRanks"/> every rank prints its progress and every stderr line
+    /// is prefixed, rank 0's too.
+    /// </summary>
     /// <param name="stop">When cancelled, every rank is sent SIGTERM (they agree on a step, checkpoint and end).</param>
-    public static async Task<int> LaunchAsync(int nproc, string backend, CancellationToken ct, CancellationToken stop = default)
+    public static async Task<int> LaunchAsync(int nproc, string backend, bool allRanks, CancellationToken ct, CancellationToken stop = default)
     {
         var (file, prefix) = LocalLauncher.Self();
         var args = prefix.Concat(Environment.GetCommandLineArgs().Skip(1)).ToList();
         var result = await LocalLauncher.RunAsync(new LaunchSpec(file, args, nproc, backend), (rank, line, err) =>
         {
             if (rank == 0 && !err) Console.Out.WriteLine(line);
+            else if (rank == 0 && !allRanks) Console.Error.WriteLine(line);
             else Console.Error.WriteLine($"[rank {rank}] {line}");
         }, ct, stop);
         if (result.Succeeded) return 0;

@@ -55,7 +55,8 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
             concurrency: 1
             retries: 2
             trainer: light
-            checkpoint_every: 10
+            checkpoint:
+              every: 10
             """);
         string[] at = ["--coordinator", $"127.0.0.1:{gw}", "--redis", redis];
         var launch = await Orch.RunAsync(TimeSpan.FromMinutes(2), ["sweep", "launch", spec, "--json", .. at]);

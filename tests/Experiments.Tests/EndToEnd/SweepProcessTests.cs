@@ -36,7 +36,8 @@ public sealed class SweepProcessTests : IDisposable
             block_size: 32
             concurrency: 2
             trainer: light
-            checkpoint_every: 10
+            checkpoint:
+              every: 10
             """);
         (int Code, string Stdout, string Stderr) launched;
         try

@@ -63,6 +63,9 @@ public sealed class SweepSpecYamlTests
 
     [Theory]
     [InlineData("colour: red", "sweep.yaml:10: unknown key 'colour' (known keys: name, data, storage,")]
+    [InlineData("checkpoint_every: 10", "sweep.yaml:10: checkpoint_every was renamed checkpoint.every")]
+    [InlineData("warmup: 10", "sweep.yaml:10: warmup was renamed warmup_steps")]
+    [InlineData("checkpoint: { every: 0 }", "sweep.yaml: checkpoint.every 0 must be >= 1")]
     [InlineData("models: [{ n_layer: 2, n_head: 3, n_embd: 64 }]", "sweep.yaml: models[0]: n_embd 64 is not divisible by n_head 3; pick n_head dividing n_embd")]
     [InlineData("models: [{ n_layer: 2, n_heads: 2, n_embd: 64 }]", "sweep.yaml:4: unknown key 'n_heads' in models[0] (known keys: n_layer, n_head, n_embd, params)")]
     [InlineData("storage: /s/../etc", "sweep.yaml: storage '/s/../etc' holds '..': give the folder without parent steps")]
