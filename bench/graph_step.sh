@@ -12,7 +12,7 @@ source scripts/gpu-env.sh
 export CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-0}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader -i 0; date -u
 STEPS="${STEPS:-300}"
-pick() { python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print(json.dumps({k: d[k] for k in ("ms_per_step","tokens_per_second","mfu","final_loss","cuda_graphs")}))'; }
+pick() { python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print(json.dumps({k: d[k] for k in ("ms_per_step","tokens_per_second","mfu","loss","cuda_graphs")}))'; }
 for shape in ${SHAPES:-3:3:192 6:6:384}; do
   IFS=: read -r L H C <<<"$shape"
   for round in $(seq 1 "${ROUNDS:-2}"); do

@@ -48,7 +48,7 @@ def loss(p, w, lr):
     except Exception: return "fail"
     if j.get("diverged"): return "div"
     if j.get("failed"): return "fail"
-    v = j.get("final_val_loss")
+    v = j.get("val_loss")
     return v if isinstance(v, (int, float)) and math.isfinite(v) else "div"
 rows = []
 for p in ("sp", "mup"):

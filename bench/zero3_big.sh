@@ -29,7 +29,7 @@ ours() { # name, zero
   echo "$name: rc=$rc wall=$(( $(date +%s) - start ))s peak_mem_mib=$(peak "$OUTDIR/mem_$name.csv")"
   grep -h -m1 "^model:" "$OUTDIR/train_$name.err"
   grep -h -m3 -iE "error|out of memory" "$OUTDIR/train_$name.err" | cut -c1-300
-  python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t[t.index('{'):]); print({k: d.get(k) for k in ('world_size','tokens_per_second','final_train_loss')})" "$OUTDIR/train_$name.json" 2>/dev/null || true
+  python3 -c "import json,sys; t=open(sys.argv[1]).read(); d=json.loads(t[t.index('{'):]); print({k: d.get(k) for k in ('world_size','tokens_per_second','loss')})" "$OUTDIR/train_$name.json" 2>/dev/null || true
 }
 ours zero3 3
 start=$(date +%s)

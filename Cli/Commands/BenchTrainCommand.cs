@@ -17,7 +17,7 @@ public static class BenchTrainCommand
     public sealed record Result(
         string Model, long Parameters, long NonEmbeddingParameters, int Batch, int BlockSize, int GradAccum, string Device,
         string Dtype, int Steps, int WarmupSteps, double TokensPerSecond, double MsPerStep, double? Mfu, double? PeakTflops,
-        double FinalLoss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases, bool CudaGraphs);
+        double Loss, long? GpuMemoryUsedMb, double GradClip, IReadOnlyList<PhaseTime>? Phases, bool CudaGraphs);
 
     public static Command Create()
     {

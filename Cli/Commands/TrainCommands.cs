@@ -23,7 +23,7 @@ public static class TrainCommands
     public static IEnumerable<Command> Create() => [Train(), Eval(), Sample(), ExportCommand()];
 
     public sealed record TrainJson(
-        long Steps, double? FinalTrainLoss, double? FinalValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
+        long Steps, double? Loss, double? ValLoss, double TokensPerSecond, double? Mfu, int WorldSize,
         string? Checkpoint, string? ResumedFrom, long Parameters, long NonEmbeddingParameters, string Device, double? ModelStateMib,
         double CheckpointBlockedMs, int CheckpointWrites, double? CheckpointLoadMs, bool Stopped,
         double CheckpointWriteMs, double CheckpointFinalWaitMs, IReadOnlyList<CheckpointTiming> Checkpoints);

@@ -31,8 +31,8 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     {
         var j = _run.TrainJson;
         Assert.Equal(6, j.GetProperty("steps").GetInt64());
-        Assert.True(j.GetProperty("final_train_loss").GetDouble() > 0);
-        Assert.True(j.GetProperty("final_val_loss").GetDouble() > 0);
+        Assert.True(j.GetProperty("loss").GetDouble() > 0);
+        Assert.True(j.GetProperty("val_loss").GetDouble() > 0);
         Assert.True(j.GetProperty("tokens_per_second").GetDouble() > 0);
         Assert.Equal(JsonValueKind.Null, j.GetProperty("mfu").ValueKind);
         Assert.Equal(1, j.GetProperty("world_size").GetInt32());
@@ -50,7 +50,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         double loss = j.GetProperty("val_loss").GetDouble();
         Assert.Equal(Math.Exp(loss), j.GetProperty("perplexity").GetDouble(), 9);
         // The run's final val loss used the same val batches (same seed, same batch size 4, 2 batches).
-        Assert.Equal(_run.TrainJson.GetProperty("final_val_loss").GetDouble(), loss, 4);
+        Assert.Equal(_run.TrainJson.GetProperty("val_loss").GetDouble(), loss, 4);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         Assert.Equal("Float32", j.GetProperty("dtype").GetString());
         Assert.Equal(JsonValueKind.Null, j.GetProperty("mfu").ValueKind);
         Assert.Equal(JsonValueKind.Null, j.GetProperty("gpu_memory_used_mb").ValueKind);
-        Assert.InRange(j.GetProperty("final_loss").GetDouble(), 3.0, 5.0); // about ln 64 = 4.16 on random tokens
+        Assert.InRange(j.GetProperty("loss").GetDouble(), 3.0, 5.0); // about ln 64 = 4.16 on random tokens
     }
 
     [Fact]
