@@ -82,7 +82,7 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Gateway port (consoles connect here)", DefaultValueFactory = _ => ClusterNames.DefaultGatewayPort };
         var metrics = new Option<int>("--metrics-port") { Description = "Prometheus scrape port (/metrics); 0: off", DefaultValueFactory = _ => 9464 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other hosts reach this one at (cluster mode); default $POD_IP or 127.0.0.1" };
-        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, MetricsBind, advertise, ClusterId, StateDir, Ephemeral, ProbeMs, MissedProbes, LogFormat };
+        var cmd = new Command("coordinator", "Run the coordinator silo (runs, scheduler, worker registry) and its web dashboard") { Redis, port, gateway, metrics, MetricsBind, advertise, ClusterId, StateDir, Ephemeral, ProbeMs, MissedProbes, LogFormat, ClusterTokens.TokenFile };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
@@ -91,9 +91,11 @@ public static class ClusterCommands
             var redis = RedisOf(pr);
             var stateFolder = StateFolderOf(pr, clusterId, redis);
             using var stateLock = stateFolder is null ? null : StateFolderLock.Take(stateFolder);
+            // Before the silo listens: a worker or console on this machine reads the file once the coordinator answers.
+            var (token, tokenWhere) = ClusterTokens.ForCoordinator(pr.GetValue(ClusterTokens.TokenFile), clusterId);
             var settings = new SiloSettings
             {
-                Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = redis, ClusterId = clusterId, StateFolder = stateFolder,
+                Name = ClusterNames.CoordinatorPrefix, IsCoordinator = true, Redis = redis, ClusterId = clusterId, StateFolder = stateFolder, Token = token,
                 SiloPort = pr.GetValue(port), GatewayPort = pr.GetValue(gateway), Advertise = AdvertiseOf(pr.GetValue(advertise)),
             };
             settings = WithProbes(settings, pr);
@@ -101,7 +103,7 @@ public static class ClusterCommands
             await StartOrExplainAsync(host, $"the coordinator on ports {settings.SiloPort}/{settings.GatewayPort}", ct);
             await using var dashboard = web.Enabled ? await StartDashboardAsync(web, DashboardFlags.IsDefaultPort(pr), host, ct) : null;
             Console.Out.WriteLine($"coordinator up: cluster {clusterId}, silo {settings.Advertise}:{settings.SiloPort}, gateway {settings.Advertise}:{settings.GatewayPort}, " +
-                $"{(settings.Redis is not null ? "Redis " + settings.Redis : stateFolder is null ? "embedded (in-memory state)" : $"embedded (state in {stateFolder})")}" +
+                $"{(settings.Redis is not null ? "Redis " + settings.Redis : stateFolder is null ? "embedded (in-memory state)" : $"embedded (state in {stateFolder})")}, cluster {tokenWhere}" +
                 (pr.GetValue(metrics) > 0 ? $", metrics http://{CoordinatorHost.ListenerHost(pr.GetValue(MetricsBind)!)}:{pr.GetValue(metrics)}/metrics" : "") + DashboardFlags.Describe(dashboard?.Options ?? web));
             await WaitForShutdownAsync(host, ct);
             return CliAction.Ok;
@@ -124,7 +126,7 @@ public static class ClusterCommands
         };
         var joinFor = new Option<int>("--join-timeout-s") { Description = "How long to keep trying to join the coordinator (at start and after losing it), 1..86400", DefaultValueFactory = _ => 120 };
         var lease = new Option<int>("--coordinator-lease-s") { Description = "How long the coordinator may be unreachable before runs pause with a checkpoint and the worker rejoins, 2..3600", DefaultValueFactory = _ => 30 };
-        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, joinFor, lease, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes, LogFormat };
+        var cmd = new Command("worker", "Run a worker process for one device") { coordinator, device, name, port, advertise, reportMs, joinFor, lease, Slots, DeviceKey, Mps, moduleLoading, Redis, ClusterId, ProbeMs, MissedProbes, LogFormat, ClusterTokens.TokenFile };
         CliAction.Set(cmd, async (pr, ct) =>
         {
             var dev = pr.GetValue(device)!;
@@ -137,6 +139,7 @@ public static class ClusterCommands
             var clusterId = pr.GetValue(ClusterId) is null && Environment.GetEnvironmentVariable("ORCH_CLUSTER") is null or "" && redis is null
                 && System.Net.IPAddress.IsLoopback(primary.Address)
                 && LocalClusters.AllLive().FirstOrDefault(e => e.SiloPort == primary.Port) is { } local ? local.ClusterId : ClusterIdOf(pr);
+            var tokenOf = ClusterTokens.ForWorker(pr.GetValue(ClusterTokens.TokenFile), clusterId);
             if (pr.GetValue(Mps) && dev == "cpu") throw new ArgumentException("--mps: needs --device cuda:N (MPS shares a GPU between processes)");
             if (pr.GetValue(joinFor) is < 1 or > 86_400) throw new ArgumentException($"--join-timeout-s: {pr.GetValue(joinFor)} is not 1..86400");
             if (pr.GetValue(lease) is < 2 or > 3600) throw new ArgumentException($"--coordinator-lease-s: {pr.GetValue(lease)} is not 2..3600");
@@ -167,7 +170,7 @@ public static class ClusterCommands
             settings = WithProbes(settings, pr);
             var supervision = new WorkerSupervision(TimeSpan.FromSeconds(pr.GetValue(joinFor)), TimeSpan.FromSeconds(pr.GetValue(lease)),
                 redis is null ? (_, c) => LocalPorts.CanConnectAsync(primary, c) : (h, _) => Task.FromResult(h is null || CoordinatorActive(h)),
-                redis is null ? $"the coordinator at {primary}" : $"the coordinator registered in Redis at {redis}");
+                redis is null ? $"the coordinator at {primary}" : $"the coordinator registered in Redis at {redis}") { Token = tokenOf };
             return await WorkerHost.RunAsync(settings, info, TimeSpan.FromMilliseconds(pr.GetValue(reportMs)), slots, pr.GetValue(LogFormat)!, supervision,
                 () => Console.Out.WriteLine($"worker {id} up: {dev}{(slots > 1 ? $" ({slots} slots)" : "")}{(loading is null ? "" : $", {CudaModuleLoading.Variable}={loading}")}, silo port {settings.SiloPort}, pid {Environment.ProcessId}"), ct);
         });
@@ -183,7 +186,7 @@ public static class ClusterCommands
         var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (default 0: a free one)" };
         var metrics = new Option<int?>("--metrics-port") { Description = "Prometheus scrape port (default: a free one); 0: off" };
         var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine as cluster NAME (Ctrl-C stops them all); console commands find it through its connection file")
-        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes, LogFormat };
+        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes, LogFormat, ClusterTokens.TokenFile };
         foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
         CliAction.Set(cmd, async (pr, ct) =>
         {
@@ -204,6 +207,11 @@ public static class ClusterCommands
             string[] redisArgs = redis is null ? [] : ["--redis", redis];
             string[] stateArgs = stateFolder is null ? (redis is null ? ["--ephemeral"] : []) : ["--state-dir", stateFolder];
             string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
+            // The token: the file given, else $ORCH_CLUSTER_TOKEN (inherited), else the coordinator's default file,
+            // which its workers and this user's consoles read (the connection file names a given one).
+            var tokenFile = pr.GetValue(ClusterTokens.TokenFile) is { } tf ? Path.GetFullPath(tf) : null;
+            if (tokenFile is not null) ClusterToken.ReadFile(tokenFile, "--token-file");
+            string[] tokenArgs = tokenFile is null ? [] : ["--token-file", tokenFile];
             // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
             // Per process, whatever its slots: the slots share the process's pool, and a run's floating-point sums
             // depend on the thread count, so a packed run gives exactly the losses it gives alone.
@@ -213,7 +221,7 @@ public static class ClusterCommands
             // The coordinator says where its dashboard listens (the default port may be taken: then any free one).
             var dashboardUrl = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             var coord = cluster.StartSelf("coordinator", ["coordinator", "--cluster", clusterId, "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
-                "--metrics-port", $"{metricsPort}", "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. stateArgs, .. probeArgs, .. DashboardFlags.Args(pr)],
+                "--metrics-port", $"{metricsPort}", "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. stateArgs, .. probeArgs, .. tokenArgs, .. DashboardFlags.Args(pr)],
                 onLine: (line, err) =>
                 {
                     (err ? Console.Error : Console.Out).WriteLine($"[coordinator] {line}");
@@ -224,14 +232,14 @@ public static class ClusterCommands
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
                 cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}",
-                    "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. probeArgs]);
+                    "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. probeArgs, .. tokenArgs]);
             string dashboard = "";
             if (web.Enabled)
             {
                 try { dashboard = await dashboardUrl.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); }
                 catch (TimeoutException) { } // it says why on its own lines; the summary goes without the URL
             }
-            LocalClusters.Write(new(clusterId, gw.ToString(), siloPort, metricsPort > 0 ? metricsPort : null, Environment.ProcessId, stateFolder, DateTimeOffset.UtcNow));
+            LocalClusters.Write(new(clusterId, gw.ToString(), siloPort, metricsPort > 0 ? metricsPort : null, Environment.ProcessId, stateFolder, DateTimeOffset.UtcNow, tokenFile));
             try
             {
                 Console.Out.WriteLine($"local cluster: {clusterId}, coordinator gateway {gw} (silo {siloPort}), {n} workers, " +

@@ -5,7 +5,8 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>Every top-level `orch` command, in the order `orch --help` lists them. One file per area.</summary>
 public static class CommandCatalog
 {
-    public static IEnumerable<Command> All() =>
+    /// <summary>Every console command (those with --coordinator) also gets --token-file, here in one place.</summary>
+    public static IEnumerable<Command> All() => ConsoleOptions.WithTokenFlag(
     [
         DoctorCommand.Create(),
         QuickstartCommand.Create(),
@@ -20,5 +21,5 @@ public static class CommandCatalog
         ClusterStatusCommand.Create(),
         SweepCommands.Create(),
         FitCommand.Create(),
-    ];
+    ]);
 }

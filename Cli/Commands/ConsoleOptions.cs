@@ -28,10 +28,29 @@ static class ConsoleOptions
     };
     public static readonly Option<string?> Redis = new("--redis") { Description = "Cluster mode: find the gateways through Redis; default $ORCH_REDIS" };
 
+    /// <summary>`--token-file`: every console command has it (<see cref="WithTokenFlag"/> adds it where --coordinator is).</summary>
+    public static Option<string?> TokenFile => ClusterTokens.TokenFile;
+
     public static async Task<IHost> ConnectAsync(ParseResult pr, CancellationToken ct)
     {
         var (gateway, redis, clusterId) = Resolve(pr);
-        return await ClusterClientFactory.ConnectAsync(gateway, redis, clusterId, ct);
+        var local = redis is null ? LocalClusters.Live(clusterId) is { } e && e.Gateway == gateway.ToString() ? e : null : null;
+        var token = ClusterTokens.ForConsole(pr.GetValue(TokenFile), clusterId, local?.TokenFile);
+        return await ClusterClientFactory.ConnectAsync(gateway, redis, clusterId, token, ct);
+    }
+
+    /// <summary>Adds --token-file to every command (at any depth) that connects as a console, i.e. has --coordinator.</summary>
+    public static IReadOnlyList<Command> WithTokenFlag(IEnumerable<Command> commands)
+    {
+        var list = commands.ToList();
+        foreach (var c in list) AddTokenFlag(c);
+        return list;
+    }
+
+    static void AddTokenFlag(Command c)
+    {
+        if (c.Options.Contains(Coordinator) && !c.Options.Contains(TokenFile)) c.Options.Add(TokenFile);
+        foreach (var sub in c.Subcommands) AddTokenFlag(sub);
     }
 
     /// <summary>The gateway, Redis and cluster id to ask for.</summary>

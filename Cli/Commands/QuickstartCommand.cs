@@ -78,7 +78,7 @@ public static class QuickstartCommand
             var specPath = Path.Combine(work, "quickstart.yaml");
             File.WriteAllText(specPath, SweepYaml(corpus, Path.Combine(work, "sweeps"), n, pr.GetValue(trainer)!));
             var spec = SweepSpecYaml.Load(specPath);
-            using var host = await ClusterClientFactory.ConnectAsync(gateway, null, deadline.Token);
+            using var host = await ClusterClientFactory.ConnectAsync(gateway, null, ClusterNames.ClusterId, ClusterTokens.ForConsole(null, ClusterNames.ClusterId, null), deadline.Token);
             var client = host.Client();
             var launched = await client.LaunchSweepAsync(spec);
             AnsiConsole.MarkupLineInterpolated($"  sweep {launched.Id}: {launched.Runs.Length} runs, spec {specPath}");

@@ -6,7 +6,7 @@ namespace Orchestrator.Cli.Hosting;
 /// Wraps every command body with docs/CLI.md's exit-code contract: 0 success, 2 bad input (one line on stderr naming
 /// the problem), 1 anything else. Bad input is what a user can fix: <see cref="ArgumentException"/>,
 /// <see cref="InvalidDataException"/>, <see cref="FileNotFoundException"/>, <see cref="DirectoryNotFoundException"/>
-/// <see cref="BadInputException"/> and a cluster that is not the one asked for. ORCH_DEBUG=1 adds the stack trace.
+/// <see cref="BadInputException"/>, a cluster that is not the one asked for, and a cluster token it refused. ORCH_DEBUG=1 adds the stack trace.
 /// </summary>
 public static class CliAction
 {
@@ -45,6 +45,7 @@ public static class CliAction
 
     public static bool IsBadInput(Exception e) => e is ArgumentException or InvalidDataException
         or FileNotFoundException or DirectoryNotFoundException or BadInputException or Coordinator.Hosting.ClusterMismatchException
+        or Contracts.Cluster.ClusterTokenRefusedException
         || (e is AggregateException a && a.InnerExceptions.Count == 1 && IsBadInput(a.InnerExceptions[0]));
 
     static void WriteError(Exception e)

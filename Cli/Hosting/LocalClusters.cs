@@ -12,7 +12,10 @@ namespace Orchestrator.Cli.Hosting;
 /// </summary>
 public static class LocalClusters
 {
-    public sealed record Entry(string ClusterId, string Gateway, int SiloPort, int? MetricsPort, int Pid, string? StateFolder, DateTimeOffset StartedAt);
+    /// <param name="TokenFile">The cluster token's file when `orch local --token-file` named one (null: the default file,
+    /// <see cref="TokenFileOf"/>, or $ORCH_CLUSTER_TOKEN); a path, never the token.</param>
+    public sealed record Entry(string ClusterId, string Gateway, int SiloPort, int? MetricsPort, int Pid, string? StateFolder, DateTimeOffset StartedAt,
+        string? TokenFile = null);
 
     public static string StateRoot()
     {
@@ -27,6 +30,9 @@ public static class LocalClusters
 
     /// <summary>Where a cluster's coordinator keeps its grain state by default.</summary>
     public static string StateFolderOf(string clusterId) => Path.Combine(Folder, clusterId, "state");
+
+    /// <summary>Where a cluster's coordinator keeps the token it generated (mode 0600), and its workers and consoles look.</summary>
+    public static string TokenFileOf(string clusterId) => Path.Combine(Folder, clusterId, "token");
 
     public static void RequireValidId(string id, string flag)
     {

@@ -15,7 +15,11 @@ namespace Orchestrator.Cli.Hosting;
 /// <param name="Lease">How long the coordinator may be unreachable before the worker pauses its runs and leaves.</param>
 /// <param name="CoordinatorUp">Whether the coordinator answers now (embedded mode: its silo port; cluster mode: membership).</param>
 /// <param name="Where">The coordinator as the messages name it.</param>
-public sealed record WorkerSupervision(TimeSpan JoinFor, TimeSpan Lease, Func<IHost?, CancellationToken, Task<bool>> CoordinatorUp, string Where);
+public sealed record WorkerSupervision(TimeSpan JoinFor, TimeSpan Lease, Func<IHost?, CancellationToken, Task<bool>> CoordinatorUp, string Where)
+{
+    /// <summary>The cluster token, read at each join (once the coordinator answers, so its token file exists).</summary>
+    public Func<ClusterToken>? Token { get; init; }
+}
 
 /// <summary>
 /// Builds and supervises the worker process, as <see cref="CoordinatorHost"/> builds the coordinator's: a silo (the
@@ -74,7 +78,8 @@ public static class WorkerHost
             while (true)
             {
                 await WaitForCoordinatorAsync(sup, deadline, ct);
-                host = Build(settings, info, reportEvery, slots, logFormat, Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(5)));
+                var joining = sup.Token is null ? settings : settings with { Token = sup.Token() };
+                host = Build(joining, info, reportEvery, slots, logFormat, Max(deadline - DateTime.UtcNow, TimeSpan.FromSeconds(5)));
                 var loss = host.Services.GetRequiredService<MembershipLoss>();
                 // A coordinator that dies while this silo joins or registers ends the membership mid-start: give up on
                 // this silo at once rather than retry registering through it until the deadline.

@@ -21,17 +21,13 @@ public sealed class ClusterMismatchException(string message, string asked, strin
 public static class ClusterClientFactory
 {
     /// <summary>
-    /// Connects to the gateway at <paramref name="gateway"/> (embedded mode) or through Redis membership.
-    /// Throws <see cref="CoordinatorUnreachableException"/> naming the address when nobody answers.
+    /// Connects to the gateway at <paramref name="gateway"/> (embedded mode) or through Redis membership, to the
+    /// cluster <paramref name="clusterId"/>: a gateway serving another cluster is refused with
+    /// <see cref="ClusterMismatchException"/> (Orleans checks the id in the connection preamble). Throws
+    /// <see cref="CoordinatorUnreachableException"/> naming the address when nobody answers. Every call carries
+    /// <paramref name="token"/>; without the cluster's token each call fails with <see cref="ClusterTokenRefusedException"/>.
     /// </summary>
-    public static Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, CancellationToken ct) =>
-        ConnectAsync(gateway, redis, ClusterNames.ClusterId, ct);
-
-    /// <summary>
-    /// As above, to the cluster <paramref name="clusterId"/>: a gateway serving another cluster is refused with
-    /// <see cref="ClusterMismatchException"/> (Orleans checks the id in the connection preamble).
-    /// </summary>
-    public static async Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, string clusterId, CancellationToken ct)
+    public static async Task<IHost> ConnectAsync(IPEndPoint gateway, string? redis, string clusterId, ClusterToken? token, CancellationToken ct)
     {
         // Orleans' client retries a refused gateway for its whole start timeout; one TCP connect says it in milliseconds.
         if (redis is null && await GatewayProblemAsync(gateway, ct) is { } problem)
@@ -47,6 +43,7 @@ public static class ClusterClientFactory
             else c.UseStaticClustering(gateway);
             c.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = ClusterNames.ServiceId; });
             c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            c.AddClusterToken(token);
         });
         var host = builder.Build();
         var where = redis is not null ? $"the cluster registered in Redis at {redis}" : $"the coordinator at {gateway}";

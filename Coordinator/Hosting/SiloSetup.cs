@@ -20,6 +20,9 @@ public sealed record SiloSettings
     /// <summary>Silo name: "coordinator" for coordinators, the worker id for workers (placement relies on it).</summary>
     public required string Name { get; init; }
     public required bool IsCoordinator { get; init; }
+    /// <summary>The cluster's shared token: this silo sends it on its calls and refuses calls without it (required:
+    /// a worker sets it when it joins, having read its token file then).</summary>
+    public ClusterToken? Token { get; init; }
     /// <summary>The cluster's id: processes (and consoles) of another cluster are refused when they connect.</summary>
     public string ClusterId { get; init; } = ClusterNames.ClusterId;
     /// <summary>Embedded coordinator: the folder its grain state is kept in across restarts; null keeps it in memory.</summary>
@@ -74,6 +77,7 @@ public static class SiloSetup
             o.NumVotesForDeathDeclaration = 1;
         });
         silo.AddPlacement();
+        silo.AddClusterToken(s.Token ?? throw new InvalidOperationException($"silo {s.Name}: no cluster token (SiloSettings.Token)"));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton<CoordinatorMetrics>();
         if (s.IsCoordinator) silo.Services.AddHostedService<MembershipWatcher>();

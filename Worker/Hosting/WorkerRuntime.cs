@@ -67,7 +67,7 @@ public sealed partial class WorkerRuntime(
                 LogRegistered(slots[i].Info.Id, slots[i].Info.Device);
                 break;
             }
-            catch (IncompatibleWorkerException e)
+            catch (Exception e) when (e is IncompatibleWorkerException or ClusterTokenRefusedException)
             {
                 LogRefused(e.Message);
                 Console.Error.WriteLine("error: " + e.Message);

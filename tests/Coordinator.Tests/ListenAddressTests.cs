@@ -18,7 +18,7 @@ public sealed class ListenAddressTests
         var settings = new SiloSettings
         {
             Name = "coordinator", IsCoordinator = true, Redis = "127.0.0.1:1", SiloPort = 21113, GatewayPort = 31003,
-            Advertise = IPAddress.Parse(address),
+            Advertise = IPAddress.Parse(address), Token = ClusterToken.Generate(),
         };
         var builder = Host.CreateApplicationBuilder([]);
         builder.UseOrleans(silo => silo.Configure(settings));

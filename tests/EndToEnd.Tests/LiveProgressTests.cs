@@ -46,7 +46,7 @@ public sealed class LiveProgressTests
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
 
-        using var client = await ClusterClientFactory.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway), null, ClusterNames.LocalClusterName, CancellationToken.None);
+        using var client = await ClusterClientFactory.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway), null, ClusterNames.LocalClusterName, OrchProcess.TokenOf(ClusterNames.LocalClusterName), CancellationToken.None);
         var grains = client.Client();
         // Every change of the reported step, with when it was seen (polled every 100 ms).
         var changes = new List<(TimeSpan At, int Step)>();

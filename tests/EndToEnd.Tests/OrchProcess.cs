@@ -19,6 +19,10 @@ public sealed class OrchProcess : IAsyncDisposable
     /// files and kept grain state stay out of the user's state folder and away from other test runs on the machine.
     /// </summary>
     public static readonly string StateDir = Directory.CreateTempSubdirectory("orch-e2e-state-").FullName;
+
+    /// <summary>The token a coordinator of cluster <paramref name="clusterId"/> started by this test run generated, for in-process clients.</summary>
+    public static Orchestrator.Coordinator.Hosting.ClusterToken TokenOf(string clusterId) =>
+        Orchestrator.Coordinator.Hosting.ClusterToken.ReadFile(Path.Combine(StateDir, "clusters", clusterId, "token"), "the test cluster's token file");
     readonly Process process;
     readonly StringBuilder output = new();
     readonly List<(Regex Pattern, TaskCompletionSource<Match> Done)> waiters = [];

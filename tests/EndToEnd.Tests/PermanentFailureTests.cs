@@ -47,7 +47,7 @@ public sealed class PermanentFailureTests : IDisposable
         Assert.Equal($"error: invalid run spec: {problem}\n", submit.Stderr);
 
         // A console that cannot see the folder (another machine) submits it anyway: the worker's failure ends the run.
-        using var host = await ClusterClientFactory.ConnectAsync(gateway, null, "permanent", CancellationToken.None);
+        using var host = await ClusterClientFactory.ConnectAsync(gateway, null, "permanent", OrchProcess.TokenOf("permanent"), CancellationToken.None);
         var client = host.Client();
         var spec = RunSpecYaml.Load(specPath);
         var id = (await client.SubmitRunAsync(spec)).Id;

@@ -81,7 +81,7 @@ public sealed class PodSpecTests
         var set = o.Single<V1StatefulSet>("orch-worker");
         var c = set.Spec.Template.Spec.Containers.Single();
         string[] packing = gpus > 0 ? ["--slots", "4", "--mps"] : [];
-        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)", .. packing], c.Args);
+        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)", .. packing, "--token-file", "/var/run/orch-cluster/token"], c.Args);
         Assert.Equal(11111, c.Ports.Single(p => p.Name == "silo").ContainerPort);
         Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "silo" && p.Port == 11111);
         Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
@@ -145,7 +145,7 @@ public sealed class PodSpecTests
     {
         var o = RenderedOverlay.Get(overlay);
         var c = o.Coordinator.Spec.Containers.Single();
-        Assert.Equal(["coordinator", "--redis", "orch-redis:6379", "--web-bind", "0.0.0.0", "--web-token-file", "/var/run/orch-web/token", "--metrics-bind", "0.0.0.0"], c.Args);
+        Assert.Equal(["coordinator", "--redis", "orch-redis:6379", "--web-bind", "0.0.0.0", "--web-token-file", "/var/run/orch-web/token", "--metrics-bind", "0.0.0.0", "--token-file", "/var/run/orch-cluster/token"], c.Args);
         // The metrics port is scraped from other pods: bound to every interface, not loopback.
         Assert.Contains(c.Ports, p => p.ContainerPort == 9464);
         Assert.Equal(1, o.Single<V1Deployment>("orch-coordinator").Spec.Replicas);
