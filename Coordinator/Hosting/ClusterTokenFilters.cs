@@ -52,13 +52,16 @@ sealed class OutgoingTokenFilter(ClusterToken? token) : IOutgoingGrainCallFilter
     }
 }
 
-/// <summary>Refuses a grain call without the token; logs refusals, at most one line per 10 s with a count of the rest.</summary>
+/// <summary>
+/// Refuses a grain call without the token; logs refusals at most one line per caller per 10 s, with a count of the
+/// rest (a new caller is always logged; the table of callers is bounded and cleared when full).
+/// </summary>
 sealed partial class IncomingTokenFilter(ClusterToken token, ILogger<IncomingTokenFilter> log) : IIncomingGrainCallFilter
 {
     const long LogEveryMs = 10_000;
+    const int MaxCallers = 1024;
     readonly Lock gate = new();
-    long lastLogged = long.MinValue / 2;
-    int unlogged;
+    readonly Dictionary<string, (long LastLogged, int Unlogged)> callers = [];
 
     public Task Invoke(IIncomingGrainCallContext context)
     {
@@ -73,20 +76,26 @@ sealed partial class IncomingTokenFilter(ClusterToken token, ILogger<IncomingTok
 
     void Note(IIncomingGrainCallContext context)
     {
+        var caller = RequestContext.Get(ClusterTokenFilters.CallerKey) as string ?? "a client without orch's filter";
+        var source = context.SourceId?.ToString() ?? "unknown";
         int more;
         lock (gate)
         {
             long now = Environment.TickCount64;
-            if (now - lastLogged < LogEveryMs) { unlogged++; return; }
-            lastLogged = now;
-            more = unlogged;
-            unlogged = 0;
+            var key = caller + " " + source;
+            if (callers.TryGetValue(key, out var seen) && now - seen.LastLogged < LogEveryMs)
+            {
+                callers[key] = seen with { Unlogged = seen.Unlogged + 1 };
+                return;
+            }
+            if (callers.Count >= MaxCallers) callers.Clear();
+            more = seen.Unlogged;
+            callers[key] = (now, 0);
         }
-        var caller = RequestContext.Get(ClusterTokenFilters.CallerKey) as string ?? "a client without orch's filter";
-        LogRefused(context.InterfaceName, context.MethodName, context.SourceId?.ToString() ?? "unknown", caller,
+        LogRefused(context.InterfaceName, context.MethodName, source, caller,
             RequestContext.Get(ClusterTokenFilters.Key) is null ? "no token" : "a wrong token", more);
     }
 
-    [LoggerMessage(LogLevel.Warning, "refused a grain call with {What}: {Interface}.{Method} from {Source} ({Caller}); {More} more refused since the last such line")]
+    [LoggerMessage(LogLevel.Warning, "refused a grain call with {What}: {Interface}.{Method} from {Source} ({Caller}); {More} more from it since its last such line")]
     partial void LogRefused(string @interface, string method, string source, string caller, string what, int more);
 }

@@ -32,6 +32,7 @@ public sealed class ClusterTokenTests
         var byVariable = await OrchProcess.RunAsync(new Dictionary<string, string> { ["ORCH_CLUSTER_TOKEN"] = new string('y', 32) },
             "run", "list", "--coordinator", gw, "--cluster", "tok");
         Assert.Equal((2, Fix), (byVariable.Exit, byVariable.Stderr.Trim()));
+        await coordinator.WaitForLineAsync(@"refused a grain call with a wrong token: .*ListRunsAsync from sys\.client/\S+ \(\S+ pid \d+\)");
         var byFile = await OrchProcess.RunAsync("workers", "list", "--coordinator", gw, "--cluster", "tok", "--token-file", wrongFile);
         Assert.Equal((2, Fix), (byFile.Exit, byFile.Stderr.Trim()));
 

@@ -75,7 +75,8 @@ public sealed class LiveProgressTests
         var tmux = new Tmux();
         try
         {
-            tmux.Start(220, 12, ["dotnet", OrchProcess.Dll, "run", "status", id, "--watch", "--coordinator", gw, "--cluster", ClusterNames.LocalClusterName]);
+            tmux.Start(220, 12, ["dotnet", OrchProcess.Dll, "run", "status", id, "--watch", "--coordinator", gw, "--cluster", ClusterNames.LocalClusterName,
+                "--token-file", OrchProcess.TokenFileOf(ClusterNames.LocalClusterName)]); // tmux's server does not have the test's ORCH_STATE_DIR
             int seen = await tmux.WaitForStepAsync(steps, after: 0);
             int later = await tmux.WaitForStepAsync(steps, after: seen);
             Assert.True(later > seen, $"{seen} then {later}");

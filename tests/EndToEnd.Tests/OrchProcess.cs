@@ -20,9 +20,12 @@ public sealed class OrchProcess : IAsyncDisposable
     /// </summary>
     public static readonly string StateDir = Directory.CreateTempSubdirectory("orch-e2e-state-").FullName;
 
-    /// <summary>The token a coordinator of cluster <paramref name="clusterId"/> started by this test run generated, for in-process clients.</summary>
+    /// <summary>The token file a coordinator of cluster <paramref name="clusterId"/> started by this test run generated.</summary>
+    public static string TokenFileOf(string clusterId) => Path.Combine(StateDir, "clusters", clusterId, "token");
+
+    /// <summary>That token, for in-process clients.</summary>
     public static Orchestrator.Coordinator.Hosting.ClusterToken TokenOf(string clusterId) =>
-        Orchestrator.Coordinator.Hosting.ClusterToken.ReadFile(Path.Combine(StateDir, "clusters", clusterId, "token"), "the test cluster's token file");
+        Orchestrator.Coordinator.Hosting.ClusterToken.ReadFile(TokenFileOf(clusterId), "the test cluster's token file");
     readonly Process process;
     readonly StringBuilder output = new();
     readonly List<(Regex Pattern, TaskCompletionSource<Match> Done)> waiters = [];
