@@ -60,7 +60,8 @@ public sealed class VocabularyCommandTests
     public void With_nproc_2_rank_0_alone_prints_progress_and_all_ranks_prints_every_ranks()
     {
         var data = TestData.PatternCorpus();
-        var quiet = OrchProcess.Run(["train", "--data", data, "--out", Path.Combine(TestData.TempDir("ranks"), "run"), "--steps", "4",
+        var run = Path.Combine(TestData.TempDir("ranks"), "run");
+        var quiet = OrchProcess.Run(["train", "--data", data, "--out", run, "--steps", "4",
             "--log-every", "2", "--nproc", "2", .. Tiny]);
         Assert.True(quiet.ExitCode == 0, quiet.Stderr);
         var err = Lines(quiet.Stderr);
@@ -83,6 +84,16 @@ public sealed class VocabularyCommandTests
             Assert.Equal(2, every.Count(l => l.StartsWith($"[rank {rank}] step ", StringComparison.Ordinal)));
         }
         Assert.Single(Lines(all.Stdout)); // the summary is rank 0's stdout
+
+        // Both ranks refuse a changed resume the same way: the error shows once, then the launcher's line.
+        var refused = OrchProcess.Run("train", "--data", data, "--out", run, "--steps", "6", "--resume",
+            "--nproc", "2", "--set", "n_layer=2", "--eval-batches", "1");
+        Assert.Equal(2, refused.ExitCode);
+        var lines = Lines(refused.Stderr);
+        Assert.Equal(2, lines.Count);
+        Assert.EndsWith("error: --resume: the checkpoint was trained with n_layer=1, this run asks n_layer=2 (start a new --out, or drop the change)",
+            Assert.Single(lines, l => l.Contains("--resume:", StringComparison.Ordinal)));
+        Assert.Matches(@"^error: rank [01] failed \(exit 2\); the other ranks were stopped$", lines[^1]);
     }
 
     static List<string> Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();

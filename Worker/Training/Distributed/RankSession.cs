@@ -46,7 +46,7 @@ public sealed class RankSession : IDisposable
     /// <summary>
     /// Starts the ranks; rank 0's stdout is this command's stdout and rank 0's stderr its stderr (rank 0 speaks for
     /// the run); the other ranks print only warnings and errors (the rank itself leaves out its progress), which go to
-    /// stderr prefixed by rank. With <paramref name="allRanks"/> every rank prints its progress and every stderr line
+    /// stderr prefixed by rank, an error line that another rank printed already shown once. With <paramref name="allRanks"/> every rank prints its progress and every stderr line
     /// is prefixed, rank 0's too.
     /// </summary>
     /// <param name="stop">When cancelled, every rank is sent SIGTERM (they agree on a step, checkpoint and end).</param>
@@ -54,10 +54,13 @@ public sealed class RankSession : IDisposable
     {
         var (file, prefix) = LocalLauncher.Self();
         var args = prefix.Concat(Environment.GetCommandLineArgs().Skip(1)).ToList();
+        var errors = new HashSet<string>(StringComparer.Ordinal); // every rank refusing the same input says it once
         var result = await LocalLauncher.RunAsync(new LaunchSpec(file, args, nproc, backend), (rank, line, err) =>
         {
-            if (rank == 0 && !err) Console.Out.WriteLine(line);
-            else if (rank == 0 && !allRanks) Console.Error.WriteLine(line);
+            if (rank == 0 && !err) { Console.Out.WriteLine(line); return; }
+            if (!allRanks && line.StartsWith("error: ", StringComparison.Ordinal))
+                lock (errors) if (!errors.Add(line)) return;
+            if (rank == 0 && !allRanks) Console.Error.WriteLine(line);
             else Console.Error.WriteLine($"[rank {rank}] {line}");
         }, ct, stop);
         if (result.Succeeded) return 0;
