@@ -22,7 +22,7 @@ with open(sys.argv[1], "w") as f:
         f.write(random.choice(words) + (".\n" if i % 11 == 10 else " "))
 PYEOF
 "$ORCH" data prepare --input "$WORK/text" --out "$WORK/corpus" --tokenizer bytes --block-size 64 >/dev/null
-"$ORCH" train --data "$WORK/corpus" --out "$WORK/run" --set n_layer=2,n_head=2,n_embd=64,block_size=64 --block 64 --batch 8 \
+"$ORCH" train --data "$WORK/corpus" --out "$WORK/run" --set n_layer=2,n_head=2,n_embd=64,block_size=64 --block-size 64 --batch 8 \
   --steps 200 --log-every 10 --eval-every 50 --eval-batches 4 --device "$DEVICE" --tensorboard --json >/dev/null
 "$PY" - "$WORK/run" <<'PYEOF'
 import json, math, os, sys

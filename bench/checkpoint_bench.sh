@@ -36,7 +36,7 @@ for model in $MODELS; do
   run="$WORK/$model"
   batch=8 steps="${STEPS:-200}" every="${EVERY:-100}"
   [[ "$model" == gpt2-large || "$model" == gpt2-xl ]] && batch=4 steps="${STEPS:-400}" every="${EVERY:-200}"
-  common=(--data "$WORK/data" --out "$run" --model "$model" --batch "$batch" --block 1024 --device cuda --eval-batches 1 --log-every 10 --json)
+  common=(--data "$WORK/data" --out "$run" --model "$model" --batch "$batch" --block-size 1024 --device cuda --eval-batches 1 --log-every 10 --json)
   first="$("$ORCH" train "${common[@]}" --steps "$steps" --checkpoint-every "$every" --keep 1 2>"$WORK/$model.err")" \
     || { cat "$WORK/$model.err" >&2; exit 1; }
   again="$("$ORCH" train "${common[@]}" --steps "$((steps + 1))" --resume 2>>"$WORK/$model.err")" \

@@ -12,11 +12,11 @@ PY="${PYTHON:-python3}"   # the Python that has PyTorch
 STEPS="${STEPS:-50}"
 
 echo "== orch bench train (bias off, as bench.py) ==" >&2
-"$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
+"$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block-size 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
 echo "== orch bench train (GPT-2 with biases) ==" >&2
-"$ORCH" bench train --model gpt2 --batch 12 --block 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
+"$ORCH" bench train --model gpt2 --batch 12 --block-size 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
 echo "== orch bench train, element-wise AdamW (fused kernel off) ==" >&2
-ORCH_ADAMW=unfused "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
+ORCH_ADAMW=unfused "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block-size 1024 --device cuda --steps "$STEPS" --warmup-steps 10 --json
 
 if [[ -n "${NANOGPT_DIR:-}" ]]; then
   cd "$NANOGPT_DIR"

@@ -19,7 +19,7 @@ for shape in ${SHAPES:-3:3:192 6:6:384}; do
     for g in off on; do
       echo "== ${L}x${C} round $round orch --cuda-graphs $g"
       "$ORCH" bench train --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,block_size=256,vocab_size=257,bias=false" \
-        --batch 32 --block 256 --device cuda --warmup-steps 20 --steps "$STEPS" --cuda-graphs "$g" --json | pick
+        --batch 32 --block-size 256 --device cuda --warmup-steps 20 --steps "$STEPS" --cuda-graphs "$g" --json | pick
     done
     echo "== ${L}x${C} round $round torch eager,graph"
     python3 bench/graph_step_torch.py --n-layer "$L" --n-head "$H" --n-embd "$C" --steps "$STEPS"
@@ -27,5 +27,5 @@ for shape in ${SHAPES:-3:3:192 6:6:384}; do
 done
 for g in off auto; do
   echo "== gpt2 124M 12x1024 orch --cuda-graphs $g"
-  "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block 1024 --device cuda --warmup-steps 10 --steps 50 --cuda-graphs "$g" --json | pick
+  "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block-size 1024 --device cuda --warmup-steps 10 --steps 50 --cuda-graphs "$g" --json | pick
 done

@@ -15,7 +15,7 @@ want() { [[ " ${SECTIONS:-doctor bench export parity} " == *" $1 "* ]]; }   # SE
 if want doctor; then echo "== doctor + smoke"; scripts/gpu-doctor.sh; fi
 if want bench; then
 echo "== orch bench train (GPT-2 124M, bias off as in nanoGPT's bench.py)"
-"$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block 1024 --device cuda --steps 30 --json
+"$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block-size 1024 --device cuda --steps 30 --json
 echo "== nanoGPT bench.py eager";   (cd "$NG" && python3 bench.py --real_data=False --compile=False 2>&1 | tail -1)
 echo "== nanoGPT bench.py compile"; (cd "$NG" && python3 bench.py --real_data=False --compile=True 2>&1 | tail -1)
 
@@ -24,7 +24,7 @@ if want export; then
 echo "== export parity"
 T=/tmp/orch-export; rm -rf $T; mkdir -p $T
 "$ORCH" train --data "$NG/data/brownbin" --out $T/run --set n_layer=2,n_head=4,n_embd=128,block_size=128,vocab_size=257 \
-  --block 128 --batch 8 --steps 20 --device cuda --eval-batches 2 --json > $T/train.json || tail -5 $T/train.json
+  --block-size 128 --batch 8 --steps 20 --device cuda --eval-batches 2 --json > $T/train.json || tail -5 $T/train.json
 for layout in nanogpt hf; do
   "$ORCH" export --checkpoint $T/run --out $T/$layout.safetensors --layout $layout
 done
@@ -40,6 +40,6 @@ echo "== loss parity on Brown bytes (4 layers, 256 wide, T=256, B=32, 2000 steps
   --learning_rate=1e-3 --max_iters=2000 --lr_decay_iters=2000 --min_lr=1e-4 --warmup_iters=100 --compile=False \
   --gradient_accumulation_steps=1 --weight_decay=0.1 --grad_clip=1.0 --always_save_checkpoint=False 2>&1 | grep -E "^step|^iter (500|1000|1500|1990)")
 "$ORCH" train --data "$NG/data/brownbin" --out /tmp/orch-brown --set n_layer=4,n_head=4,n_embd=256,block_size=256,vocab_size=257,bias=false \
-  --block 256 --batch 32 --steps 2000 --lr 1e-3 --min-lr 1e-4 --warmup 100 --weight-decay 0.1 --grad-clip 1.0 \
+  --block-size 256 --batch 32 --steps 2000 --lr 1e-3 --min-lr 1e-4 --warmup-steps 100 --weight-decay 0.1 --grad-clip 1.0 \
   --device cuda --eval-every 2000 --eval-batches 100 --log-every 500 --json
 fi

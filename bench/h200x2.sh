@@ -14,7 +14,7 @@ NP="${NPROC:-2}"
 
 if [[ -z "${SKIP_COMM:-}" ]]; then
 echo "== all-reduce fp32: orch (our NCCL bindings)"
-"$ORCH" bench comm --backend nccl --nproc "$NP" --min 1M --max 1G --iters 20 --warmup 5 --json > "$OUTDIR/comm_orch.json"
+"$ORCH" bench comm --backend nccl --nproc "$NP" --min 1M --max 1G --iters 20 --warmup-iters 5 --json > "$OUTDIR/comm_orch.json"
 echo "== all-reduce fp32: torch.distributed"
 "${PYTHON:-python3}" -m torch.distributed.run --standalone --nproc_per_node "$NP" bench/allreduce_torch.py --min-bytes 1M --max-bytes 1G \
   --iters 20 --warmup 5 --json > "$OUTDIR/comm_torch.json" 2> "$OUTDIR/comm_torch.err"
@@ -36,8 +36,8 @@ run() { # name, args...
   rm -rf "/tmp/run-$name" # a repeated round starts afresh (train refuses an --out that holds checkpoints)
   nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 100 > "$OUTDIR/mem_$name.csv" &
   local smi=$!
-  "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch "${BATCH:-12}" --block "${BLOCK:-1024}" \
-    --steps "${STEPS:-50}" --log-every 10 --eval-batches 0 --warmup 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
+  "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set bias=false --device cuda --batch "${BATCH:-12}" --block-size "${BLOCK:-1024}" \
+    --steps "${STEPS:-50}" --log-every 10 --eval-batches 0 --warmup-steps 10 --json "$@" > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
   local rc=$?
   kill $smi 2>/dev/null
   grep -h -m2 -E "warning|error" "$OUTDIR/train_$name.err" || true

@@ -41,7 +41,7 @@ PYEOF
 echo "== ours ==" >&2
 OUT="$(mktemp -d)/run"
 "$ORCH" train --data "$DATA" --out "$OUT" --set n_layer=4,n_head=4,n_embd=256,block_size=256,bias=false,vocab_size=257 \
-  --block 256 --batch 32 --steps "$STEPS" --lr 1e-3 --min-lr 1e-4 --warmup 100 --weight-decay 0.1 --grad-clip 1.0 \
+  --block-size 256 --batch 32 --steps "$STEPS" --lr 1e-3 --min-lr 1e-4 --warmup-steps 100 --weight-decay 0.1 --grad-clip 1.0 \
   --device cuda --eval-every 250 --eval-batches 50 --log-every 50 --json
 
 echo "== nanoGPT train.py ==" >&2

@@ -29,7 +29,7 @@ run_one() {
   local heads=$(( w / HEAD > 0 ? w / HEAD : 1 )) extra=()
   [[ $p == mup ]] && extra=(--parametrization mup --base-width "$BASE")
   $ORCH train --data "$CORPUS" --out "$name.run" --set "n_layer=$LAYERS,n_head=$heads,n_embd=$w,block_size=256" "${extra[@]}" \
-    --steps "$STEPS" --batch "$BATCH" --block 256 --lr "$lr" --warmup $(( STEPS / 10 )) --device "$DEVICE" \
+    --steps "$STEPS" --batch "$BATCH" --block-size 256 --lr "$lr" --warmup-steps $(( STEPS / 10 )) --device "$DEVICE" \
     --no-checkpoint --eval-batches 20 --log-every 50 --json > "$name.json" 2> "$name.log" \
     || { grep -qi diverge "$name.log" && echo '{"diverged": true}' > "$name.json" || echo '{"failed": true}' > "$name.json"; }
 }

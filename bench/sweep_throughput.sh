@@ -149,7 +149,7 @@ echo "== per-shape step times, batch x 256 tokens, byte vocabulary, no biases, b
 export CUDA_VISIBLE_DEVICES=0
 for shape in "3 192 3 32" "6 384 6 32" "6 384 6 128"; do
   read -r L C H B <<< "$shape"
-  ours() { "$ORCH" bench train --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,block_size=256,vocab_size=257,bias=false" --batch "$B" --block 256 \
+  ours() { "$ORCH" bench train --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,block_size=256,vocab_size=257,bias=false" --batch "$B" --block-size 256 \
       --device cuda --steps 300 --warmup-steps 20 --json "$@" 2>/dev/null \
     | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print("%.3f ms/step (MFU %.1f%%)" % (d["ms_per_step"], 100 * (d["mfu"] or 0)))' 2>/dev/null || echo "n/a"; }
   if [[ -n "$GRAPHS" ]]; then eager=$(ours --cuda-graphs off); graphed=$(ours --cuda-graphs on); else eager=$(ours); graphed="(no --cuda-graphs)"; fi

@@ -11,7 +11,7 @@ source scripts/gpu-env.sh
 NG="${NANOGPT_DIR:?set NANOGPT_DIR to a nanoGPT checkout}"
 export CUDA_VISIBLE_DEVICES="${CUDA_VISIBLE_DEVICES:-0}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader -i 0; date -u
-ours() { "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block 1024 --device cuda --warmup-steps 10 "$@"; }
+ours() { "$ORCH" bench train --model gpt2 --set bias=false --batch 12 --block-size 1024 --device cuda --warmup-steps 10 "$@"; }
 for round in 1 2; do
   echo "== round $round: orch bench train --grad-clip 0"; ours --grad-clip 0 --steps 50 --json | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); print({k: d[k] for k in ("tokens_per_second","ms_per_step","mfu","gpu_memory_used_mb")})'
   echo "== round $round: nanoGPT bench.py eager"; (cd "$NG" && python3 bench.py --real_data=False --compile=False 2>&1 | tail -1)

@@ -22,7 +22,7 @@ ours() { # name, zero
   nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 200 > "$OUTDIR/mem_$name.csv" &
   local smi=$!
   "$ORCH" train --data /tmp/synthetic --out "/tmp/run-$name" --model gpt2 --set "n_layer=$L,n_head=$H,n_embd=$C,bias=false" \
-    --device cuda --batch 1 --block 1024 --steps "$STEPS" --log-every 5 --eval-batches 0 --warmup 2 --no-checkpoint \
+    --device cuda --batch 1 --block-size 1024 --steps "$STEPS" --log-every 5 --eval-batches 0 --warmup-steps 2 --no-checkpoint \
     --nproc 2 --backend nccl --zero "$zero" --json > "$OUTDIR/train_$name.json" 2> "$OUTDIR/train_$name.err"
   local rc=$?
   kill $smi 2>/dev/null
