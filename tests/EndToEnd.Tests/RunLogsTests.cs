@@ -7,8 +7,8 @@ namespace Orchestrator.Tests.EndToEnd;
 /// <summary>
 /// `orch run logs` on `orch local` with two worker processes: the lines each rank logged while training reach the
 /// console through the control plane; `-f` started with the run prints them as they come and exits 0 when the run
-/// ends; afterwards the whole log, rank 0's alone, the last line and the JSON document; an unknown run and a bad
-/// flag are one-line errors (exit 2); `workers list` shows both live workers.
+/// ends, and Ctrl-C ends it for a run that goes on (exit 0 both); afterwards the whole log, rank 0's alone, the last line and the JSON document; an unknown run and a bad
+/// flag are one-line errors (exit 2); `workers list` shows both live workers, then a killed one as lost, with when.
 /// </summary>
 public sealed class RunLogsTests : IDisposable
 {
@@ -81,10 +81,56 @@ public sealed class RunLogsTests : IDisposable
         var badTail = await OrchProcess.RunAsync("run", "logs", id, "--tail", "0", "--coordinator", gw);
         Assert.Equal((2, "error: --tail 0: must be 1..5000\n"), (badTail.Exit, badTail.Stderr));
 
+        // Following a run that already ended: its lines as JSON Lines, the same as the document's, then exit 0.
+        var ended = await OrchProcess.RunAsync("run", "logs", id, "-f", "--json", "--coordinator", gw);
+        Assert.True(ended.Exit == 0, ended.Stderr);
+        Assert.Equal(jsonLines.Select(l => l.GetProperty("seq").GetInt64()),
+            ended.Stdout.TrimEnd('\n').Split('\n').Select(l => JsonDocument.Parse(l).RootElement.GetProperty("seq").GetInt64()));
+
+        // Ctrl-C ends a follow of a run that goes on: exit 0.
+        var longSpec = Path.Combine(dir, "long.yaml");
+        File.WriteAllText(longSpec, $$"""
+            name: long
+            trainer: light
+            step_ms: 10
+            steps: 1000000
+            workers: { min: 1, max: 1 }
+            checkpoint: { every: 100000, path: {{dir}}/ckpt-long }
+            """);
+        var longRun = await OrchProcess.RunAsync("run", "submit", longSpec, "--json", "--coordinator", gw);
+        Assert.True(longRun.Exit == 0, longRun.Stderr);
+        var longId = JsonDocument.Parse(longRun.Stdout).RootElement.GetProperty("id").GetString()!;
+        await using (var following = OrchProcess.Start(["run", "logs", longId, "-f", "--coordinator", gw]))
+        {
+            await following.WaitForLineAsync(@" INFO  started at step 1 of 1000000 with 1 ranks$");
+            using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", $"{following.Id}"])) await interrupt.WaitForExitAsync();
+            Assert.Equal(0, await following.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        Assert.Equal(0, (await OrchProcess.RunAsync("run", "cancel", longId, "--coordinator", gw)).Exit);
+        Assert.Equal("Cancelled", JsonDocument.Parse((await OrchProcess.RunAsync("run", "status", longId, "--watch", "--json", "--coordinator", gw)).Stdout)
+            .RootElement.GetProperty("state").GetString());
+
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         Assert.True(workers.Exit == 0, workers.Stderr);
-        Assert.Equal([("worker-1", "Idle", true), ("worker-2", "Idle", true)], JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray()
-            .Select(w => (w.GetProperty("id").GetString(), w.GetProperty("state").GetString(), w.GetProperty("lost_at").ValueKind == JsonValueKind.Null)));
+        var listed = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray().ToList();
+        Assert.Equal([("worker-1", true), ("worker-2", true)],
+            listed.Select(w => (w.GetProperty("id").GetString(), w.GetProperty("state").GetString() != "Lost" && w.GetProperty("lost_at").ValueKind == JsonValueKind.Null)));
+
+        // A worker killed just now is lost, and listed as such (within the window) with when: by default and with --all.
+        System.Diagnostics.Process.GetProcessById(listed[1].GetProperty("process_id").GetInt32()).Kill(); // SIGKILL
+        await local.WaitForLineAsync(@"worker worker-2 lost: declared dead by failure detection");
+        var table = await OrchProcess.RunAsync("workers", "list", "--coordinator", gw);
+        Assert.True(table.Exit == 0, table.Stderr);
+        var rows = table.Stdout.TrimEnd('\n').Split('\n').Select(l => l.Split('\t')).ToList();
+        Assert.Equal(["id", "state", "device", "memory", "host", "pid", "run", "lost at"], rows[0]);
+        Assert.Equal(("worker-1", "-"), (rows[1][0], rows[1][7]));
+        Assert.Equal(("worker-2", "Lost (declared dead by failure detection)"), (rows[2][0], rows[2][1]));
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$", rows[2][7]);
+        Assert.Equal("", table.Stderr);
+        var everyone = await OrchProcess.RunAsync("workers", "list", "--all", "--json", "--coordinator", gw);
+        var lost = JsonDocument.Parse(everyone.Stdout).RootElement.EnumerateArray().Single(w => w.GetProperty("id").GetString() == "worker-2");
+        Assert.Equal("Lost", lost.GetProperty("state").GetString());
+        Assert.InRange(DateTimeOffset.UtcNow - lost.GetProperty("lost_at").GetDateTimeOffset(), TimeSpan.Zero, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>The line TrainingLoop logs once a rank's generation starts (the light job counts steps from 1), as `run logs` prints it.</summary>
