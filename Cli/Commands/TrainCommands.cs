@@ -67,7 +67,7 @@ public static class TrainCommands
         var ckptMinutes = new Option<double>("--checkpoint-minutes") { Description = "Also checkpoint after this many minutes of training since the last one, so a crash loses at most that (0: off)", DefaultValueFactory = _ => 10 };
         var keep = new Option<int>("--keep") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 3 };
         var stopAfter = new Option<int?>("--stop-after") { Description = "End this invocation after N steps, with a checkpoint" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest valid checkpoint in --out, with its model and run settings (a flag asking for other values is refused; --steps may change)" };
         var noCheckpoint = new Option<bool>("--no-checkpoint") { Description = "Write no checkpoints, not even at the end (benchmarks; models whose optimizer state is too large to gather)" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Validation every N steps (0: only at the end)", DefaultValueFactory = _ => 0 };
         var evalBatches = new Option<int>("--eval-batches") { Description = "Validation batches averaged at each evaluation (0: no validation)", DefaultValueFactory = _ => 20 };
