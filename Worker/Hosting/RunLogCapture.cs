@@ -11,8 +11,8 @@ namespace Orchestrator.Worker.Hosting;
 /// takes them to the run grain (<see cref="Take"/>). Lines outside such a scope are not its business (the console
 /// provider prints every line as before). Invariant: bounded: at most <see cref="RunLogLimits.MaxPending"/> lines per
 /// rank wait here (the oldest dropped and the drop told in a line of its own), each cut to the line limit, and at most
-/// <see cref="MaxRanks"/> ranks at once (a line for one more is dropped), so a coordinator that is away for long
-/// costs bounded memory.
+/// <see cref="MaxRanks"/> ranks have an entry (past it, entries with nothing waiting make room; a line for one more
+/// rank with lines waiting is dropped), so a coordinator that is away for long costs bounded memory.
 /// </summary>
 public sealed class RunLogCapture : ILoggerProvider, ISupportExternalScope
 {
@@ -32,9 +32,6 @@ public sealed class RunLogCapture : ILoggerProvider, ISupportExternalScope
     /// <summary>Takes the waiting lines of this run and rank (oldest first), with a line saying how many were dropped.</summary>
     public ImmutableArray<RunLogLine> Take(string runId, int rank) =>
         pending.TryGetValue((runId, rank), out var p) ? p.Take(rank) : [];
-
-    /// <summary>Forgets this run and rank (its generation ended); lines still waiting are dropped.</summary>
-    public void Forget(string runId, int rank) => pending.TryRemove((runId, rank), out _);
 
     public void Dispose() { }
 
@@ -60,10 +57,21 @@ public sealed class RunLogCapture : ILoggerProvider, ISupportExternalScope
         var key = (runId, rank);
         if (!pending.TryGetValue(key, out var p))
         {
+            if (pending.Count >= MaxRanks) DropEmpty();
             if (pending.Count >= MaxRanks) return;
             p = pending.GetOrAdd(key, _ => new Pending());
         }
         p.Add(new RunLogLine(0, DateTimeOffset.UtcNow, rank, "", LevelName(level), RunLogLimits.Clip(message)));
+    }
+
+    /// <summary>
+    /// Makes room for a new rank: entries whose lines were all taken go (ended runs' ranks; a running rank's comes back
+    /// with its next line).
+    /// </summary>
+    void DropEmpty()
+    {
+        foreach (var entry in pending)
+            if (entry.Value.Count == 0) pending.TryRemove(entry);
     }
 
     /// <summary>The short level names the console prints and the JSON carries.</summary>

@@ -7,7 +7,8 @@ namespace Orchestrator.Tests.Worker;
 /// <summary>
 /// The worker's run log capture, behind a real logger factory beside another provider: only lines logged inside a
 /// run's scope are kept, per run and rank, with their level and the exception's message; a long line is cut; more
-/// than the pending bound drops the oldest and says how many in a line of its own; a take empties the queue.
+/// than the pending bound drops the oldest and says how many in a line of its own; a take empties the queue; ranks
+/// whose lines were taken make room for new ones, so a long-lived worker keeps capturing run after run.
 /// </summary>
 public sealed class RunLogCaptureTests
 {
@@ -56,5 +57,25 @@ public sealed class RunLogCaptureTests
         Assert.Equal(("warn", $"5 log lines dropped on the worker: more than {RunLogLimits.MaxPending} waited for the coordinator"), (lines[0].Level, lines[0].Message));
         Assert.Equal(("line 6", $"line {RunLogLimits.MaxPending + 5}"), (lines[1].Message, lines[^1].Message));
         Assert.Empty(capture.Take("r", 0));
+    }
+
+    [Fact]
+    public void Ranks_whose_lines_were_taken_make_room_for_new_ones_past_the_bound()
+    {
+        var capture = new RunLogCapture();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(capture));
+        var log = factory.CreateLogger("Orchestrator.Test");
+        // A long-lived worker trains many runs one after another: each run's lines are taken by its reports.
+        for (int run = 0; run < RunLogCapture.MaxRanks + 10; run++)
+        {
+            using (log.BeginScope("run {RunId} rank {Rank} generation {Generation}", $"r{run}", 0, 1)) log.LogInformation("started");
+            Assert.Equal(["started"], capture.Take($"r{run}", 0).Select(l => l.Message));
+        }
+        // Past the bound with lines waiting everywhere, one more rank's line is dropped rather than held.
+        for (int run = 0; run < RunLogCapture.MaxRanks; run++)
+            using (log.BeginScope("run {RunId} rank {Rank} generation {Generation}", $"w{run}", 0, 1)) log.LogInformation("waiting");
+        using (log.BeginScope("run {RunId} rank {Rank} generation {Generation}", "late", 0, 1)) log.LogInformation("no room");
+        Assert.False(capture.HasLines("late", 0));
+        Assert.True(capture.HasLines($"w{RunLogCapture.MaxRanks - 1}", 0));
     }
 }
