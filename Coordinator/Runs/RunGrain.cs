@@ -29,6 +29,18 @@ public sealed partial class RunGrain(
     /// <summary>The lines the ranks logged, in memory only (a restarted coordinator or a new activation starts empty).</summary>
     readonly RunLogRing logs = new(time.GetUtcNow());
 
+    /// <summary>
+    /// How long a member may stay away from its generation's rendezvous before its assignment is sent again.
+    /// Assignments are one-way messages, and one sent while the cluster re-forms (a silo just declared dead, its
+    /// directory partition moving) can be lost; without a resend the other ranks would wait at the rendezvous for ever.
+    /// A worker that already has the assignment ignores the copy.
+    /// </summary>
+    public static readonly TimeSpan AssignmentResend = TimeSpan.FromSeconds(5);
+
+    // The current generation's assignments (this activation's memory: after a coordinator restart, workers report in anew).
+    ImmutableArray<RunAssignment> sent = [];
+    IGrainTimer? resendTimer;
+
     RunGrainState S => store.State;
     string Id => this.GetPrimaryKeyString();
     RunStatus Status => S.Status ?? throw new UnknownRunException($"no run '{Id}' (`orch run list` shows the runs)");
@@ -262,10 +274,24 @@ public sealed partial class RunGrain(
         await SaveAsync();
         metrics.GenerationStarted();
         LogGeneration(Id, generation, members.Length, resume?.Step ?? 0, reason);
-        for (int rank = 0; rank < members.Length; rank++)
+        sent = [.. Enumerable.Range(0, members.Length).Select(rank => new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, st.TotalSteps))];
+        foreach (var assignment in sent) await GrainFactory.GetGrain<IWorkerGrain>(members[assignment.Rank]).AssignAsync(assignment);
+        resendTimer ??= this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
+    }
+
+    /// <summary>Timer: while the generation's rendezvous waits, sends each member that has not arrived its assignment again.</summary>
+    async Task ResendAssignmentsAsync(CancellationToken ct)
+    {
+        if (S.Status is not { State: RunState.Rendezvous } st || sent.IsEmpty || sent[0].Generation != st.Generation)
         {
-            var assignment = new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, st.TotalSteps);
-            await GrainFactory.GetGrain<IWorkerGrain>(members[rank]).AssignAsync(assignment);
+            resendTimer?.Dispose();
+            resendTimer = null;
+            return;
+        }
+        foreach (var a in sent.Where(a => S.Bootstraps[a.Rank] is null))
+        {
+            LogResent(Id, st.Generation, a.Members[a.Rank], AssignmentResend.TotalSeconds);
+            await GrainFactory.GetGrain<IWorkerGrain>(a.Members[a.Rank]).AssignAsync(a);
         }
     }
 
@@ -343,6 +369,8 @@ public sealed partial class RunGrain(
     partial void LogSubmitted(string runId, int steps, int min, int max);
     [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]
     partial void LogGeneration(string runId, int generation, int worldSize, int step, string reason);
+    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: sent {WorkerId} its assignment again (not at the rendezvous after {Seconds} s)")]
+    partial void LogResent(string runId, int generation, string workerId, double seconds);
     [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: running with {WorldSize} ranks")]
     partial void LogRunning(string runId, int generation, int worldSize);
     [LoggerMessage(LogLevel.Warning, "run {RunId} generation {Generation}: worker {WorkerId} lost: {Reason}")]

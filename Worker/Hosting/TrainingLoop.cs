@@ -21,10 +21,18 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
     public void Run()
     {
         using var stream = rt.Options.Streams.UseStreamForThisThread(slot.Info.Device);
+        RunAssignment? last = null;
         while (!rt.Stopping.IsCancellationRequested && !slot.Pausing)
         {
             var cmd = slot.Mailbox.Take(rt.Stopping);
-            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested && !slot.Pausing) cmd = RunGeneration(a.Assignment);
+            while (cmd is AssignCommand a && !rt.Stopping.IsCancellationRequested && !slot.Pausing)
+            {
+                // A copy of an assignment already taken (the coordinator resends to ranks late at a rendezvous) is not
+                // a new generation: running it again would rendezvous anew into a generation the others are training.
+                if (last is not null && SameGeneration(a.Assignment, last)) break;
+                last = a.Assignment;
+                cmd = RunGeneration(a.Assignment);
+            }
         }
     }
 
@@ -134,14 +142,18 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         }
     }
 
-    /// <summary>The command that ends this generation now, if any (a release of another run is ignored).</summary>
+    /// <summary>The command that ends this generation now, if any (a release of another run is ignored, and so is a copy
+    /// of this generation's own assignment, which the coordinator resends to a rank late at the rendezvous).</summary>
     WorkerCommand? Interrupting(RunAssignment a)
     {
         if (!slot.Mailbox.HasPending) return null;
         var c = slot.Mailbox.TryTake();
         if (c is ReleaseCommand r && r.RunId != a.RunId) return null;
+        if (c is AssignCommand copy && SameGeneration(copy.Assignment, a)) return null;
         return c;
     }
+
+    static bool SameGeneration(RunAssignment x, RunAssignment y) => x.RunId == y.RunId && x.Generation == y.Generation && x.Rank == y.Rank;
 
     /// <summary>Sends the buffered batch; keeps it when the coordinator is unreachable (returns null).</summary>
     ReportOutcome? Flush(IRunGrain run, ReportBuffer buffer)

@@ -1,5 +1,6 @@
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
+using Orchestrator.Coordinator.Runs;
 
 namespace Orchestrator.Tests.Coordinator;
 
@@ -95,6 +96,41 @@ public sealed class ElasticTests : ClusterTest
         await RegisterAsync("w1");
         await Scheduler.WorkerLostAsync("w1", "old process died", "some-older-silo");
         Assert.Equal(WorkerState.Idle, (await Scheduler.ListWorkersAsync()).Single().State);
+    }
+
+    [Fact]
+    public async Task A_member_missing_at_the_rendezvous_gets_its_assignment_again_until_it_arrives()
+    {
+        await RegisterAsync("w1");
+        await RegisterAsync("w2");
+        var id = (await Scheduler.SubmitRunAsync(Spec("resend", 2, 2, 100, 10))).Id;
+        var a1 = await Commands.AssignmentAsync("w1", 1);
+        var a2 = await Commands.AssignmentAsync("w2", 1);
+        // w1 arrives; w2's assignment was lost on the way (one-way messages can be): it never calls.
+        Assert.Equal(RendezvousOutcome.Waiting, (await Run(id).RendezvousAsync(new RendezvousRequest("w1", 1, 0, "host:9000"))).Outcome);
+
+        await WhenAsync(() => Commands.Assignments("w2").Count == 2, () => Time.Advance(RunGrain.AssignmentResend));
+        Assert.Equal(a2, Commands.Assignments("w2")[1]); // the same generation and rank, not a new generation
+        Assert.Single(Commands.Assignments("w1"));        // the member that arrived is left alone
+        Assert.Equal(RendezvousOutcome.Ready, (await Run(id).RendezvousAsync(new RendezvousRequest("w2", 1, 1, "host:9001"))).Outcome);
+
+        // Running: no more copies, however long the run takes.
+        for (int i = 0; i < 3; i++) Time.Advance(RunGrain.AssignmentResend);
+        var s = await Run(id).GetStatusAsync();
+        Assert.Equal((RunState.Running, 1), (s.State, s.Generation));
+        Assert.Equal(2, Commands.Assignments("w2").Count);
+        Assert.Equal(a1, Assert.Single(Commands.Assignments("w1")));
+    }
+
+    /// <summary>Advances the fake clock until the condition holds (a grain timer fires on the silo's scheduler, so each advance is awaited briefly).</summary>
+    static async Task WhenAsync(Func<bool> done, Action advance)
+    {
+        for (int i = 0; i < 200 && !done(); i++)
+        {
+            advance();
+            await Task.Delay(50);
+        }
+        Assert.True(done(), "the condition never held");
     }
 
     async Task<(string, RunAssignment[])> StartAsyncWithThree()

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Orchestrator.Sharding.Launch;
 
 namespace Orchestrator.Tests.EndToEnd;
 
 /// <summary>
 /// A branching WSD sweep with the real GPT trainer on `orch local --workers 2`: two sizes, three token budgets, so two
-/// trunks and six cooldown branches. The worker training a trunk is SIGKILLed after the trunk's first checkpoints; the
+/// trunks and six cooldown branches. The worker training the larger trunk is SIGKILLed after the trunk's first checkpoints; the
 /// trunk resumes on the other worker from its last checkpoint, every branch starts from its fork checkpoint and
 /// completes, and the report shows trunks, branches, branch points and the cost against training from scratch.
 /// </summary>
@@ -44,14 +45,15 @@ public sealed class BranchingSweepTests
         Assert.True(launch.Exit == 0, launch.Stderr);
         string sweepId = JsonDocument.Parse(launch.Stdout).RootElement.GetProperty("id").GetString()!;
 
-        // Kill the worker training a trunk once the trunk has committed a checkpoint.
-        var committed = await local.WaitForLineAsync(@"run (\S+trunk\S+) generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
-        string trunkRun = committed.Groups[1].Value;
-        var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
-        var victim = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray()
-            .Single(w => w.TryGetProperty("run_id", out var r) && r.GetString() == trunkRun);
-        Process.GetProcessById(victim.GetProperty("process_id").GetInt32()).Kill();
-        await local.WaitForLineAsync($@"run {trunkRun} generation \d+: worker {victim.GetProperty("id").GetString()} lost");
+        // Kill the worker training the larger trunk once that trunk has committed a checkpoint. The worker and its pid
+        // come from `orch local`'s own lines, so the kill follows the commit within milliseconds: the trunk still has
+        // 280 of its 320 steps to train (a lookup through another process could lose that race on a fast machine).
+        var started = await local.WaitForLineAsync(@"\[(worker-\d)\] .* run (\S+\.L2-d64-h2-trunk\S+) rank 0 generation 1 started at step 1 ", TimeSpan.FromSeconds(180));
+        string victim = started.Groups[1].Value, trunkRun = started.Groups[2].Value;
+        int pid = int.Parse((await local.WaitForLineAsync($@"\[{victim}\] worker {victim} up: .*, pid (\d+)")).Groups[1].Value);
+        await local.WaitForLineAsync($@"run {Regex.Escape(trunkRun)} generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
+        Process.GetProcessById(pid).Kill();
+        await local.WaitForLineAsync($@"run {Regex.Escape(trunkRun)} generation \d+: worker {victim} lost");
         await local.WaitForLineAsync($@"sweep {sweepId} finished: 8/8 runs completed", TimeSpan.FromSeconds(420));
 
         var status = await OrchProcess.RunAsync("sweep", "status", sweepId, "--json", "--coordinator", gw);

@@ -116,12 +116,21 @@ public sealed class OrchProcess : IAsyncDisposable
     /// <summary>The first and last lines of a long output (the cause of a crash is usually near the top).</summary>
     static string Tail(string s) => s.Length > 8000 ? s[..3000] + "\n...\n" + s[^5000..] : s;
 
+    /// <summary>Where each long-running process's whole output is kept when ORCH_E2E_LOG_DIR is set (test.sh sets it),
+    /// so a failure whose message shows only the head and tail can be read in full.</summary>
+    static readonly string? LogDir = Environment.GetEnvironmentVariable("ORCH_E2E_LOG_DIR");
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+        }
+        if (LogDir is not null)
+        {
+            Directory.CreateDirectory(LogDir);
+            await File.WriteAllTextAsync(Path.Combine(LogDir, $"{DateTime.UtcNow:HHmmss}-{process.Id}.log"), Output);
         }
         process.Dispose();
     }
