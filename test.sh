@@ -6,6 +6,8 @@ cd "$ROOT"
 scripts/setup.sh
 dotnet build Orchestrator.sln -c Release --nologo -v q -clp:ErrorsOnly
 LOG="$(mktemp)"
+# End-to-end tests keep each orch process's whole output here (a failure message shows only its head and tail).
+export ORCH_E2E_LOG_DIR="$ROOT/.build/test-logs"
 set +e
 # --blame: if a test host crashes, the log names the tests it was running (the sequence files land in .build/).
 dotnet test Orchestrator.sln -c Release --no-build --nologo --blame --results-directory "$ROOT/.build/test-results" "$@" 2>&1 | tee "$LOG"

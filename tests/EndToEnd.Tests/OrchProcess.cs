@@ -113,8 +113,18 @@ public sealed class OrchProcess : IAsyncDisposable
         return (p.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>The first and last lines of a long output (the cause of a crash is usually near the top).</summary>
-    static string Tail(string s) => s.Length > 8000 ? s[..3000] + "\n...\n" + s[^5000..] : s;
+    /// <summary>
+    /// The first and last lines of a long output (the cause of a crash is usually near the top, of a hang near the
+    /// end). Orleans' own warnings (membership probes with whole stack traces) are left out of the tail and long lines
+    /// cut, so the tail shows what the orchestrator did last.
+    /// </summary>
+    static string Tail(string s)
+    {
+        if (s.Length <= 8000) return s;
+        var last = s.Split('\n').Where(l => !l.Contains(": Orleans.", StringComparison.Ordinal))
+            .Select(l => l.Length > 400 ? l[..400] + "…" : l).TakeLast(60);
+        return s[..3000] + "\n...\n" + string.Join('\n', last);
+    }
 
     /// <summary>Where each long-running process's whole output is kept when ORCH_E2E_LOG_DIR is set (test.sh sets it),
     /// so a failure whose message shows only the head and tail can be read in full.</summary>
