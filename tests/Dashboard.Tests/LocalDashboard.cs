@@ -2,7 +2,6 @@ using Orchestrator.Sharding.Launch;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Orchestrator.Tests.EndToEnd;
 
 namespace Orchestrator.Tests.Dashboard;
 

@@ -1,7 +1,6 @@
 using Orchestrator.Sharding.Launch;
 using System.Net;
 using System.Net.Http.Headers;
-using Orchestrator.Tests.EndToEnd;
 
 namespace Orchestrator.Tests.Dashboard;
 

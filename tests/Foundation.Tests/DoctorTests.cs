@@ -7,8 +7,8 @@ public sealed class DoctorTests
     [Fact]
     public void DoctorJsonReportsTorchSharpLoadedAndCudaAsTheHostHasIt()
     {
-        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = null, ["ORCH_NCCL"] = null }, "doctor", "--json");
-        Assert.Equal(0, r.ExitCode);
+        var r = OrchProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = null, ["ORCH_NCCL"] = null }, "doctor", "--json");
+        Assert.Equal(0, r.Exit);
         using var doc = JsonDocument.Parse(r.Stdout);
         var root = doc.RootElement;
         Assert.Equal("0.107.0", root.GetProperty("torchsharp").GetString());
@@ -33,8 +33,8 @@ public sealed class DoctorTests
     [Fact]
     public void WrongLibTorchPathIsNamedWithTheFix()
     {
-        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = "/no/such/torch/lib" }, "doctor", "--json");
-        Assert.Equal(1, r.ExitCode);
+        var r = OrchProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = "/no/such/torch/lib" }, "doctor", "--json");
+        Assert.Equal(1, r.Exit);
         using var doc = JsonDocument.Parse(r.Stdout);
         var error = doc.RootElement.GetProperty("torch_error").GetString()!;
         Assert.StartsWith("ORCH_LIBTORCH=/no/such/torch/lib: no such folder.", error);
@@ -45,8 +45,8 @@ public sealed class DoctorTests
     public void LibTorchFolderWithoutLibTorchIsNamed()
     {
         var dir = Directory.CreateTempSubdirectory("orch-notorch").FullName;
-        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = dir }, "doctor", "--json");
-        Assert.Equal(1, r.ExitCode);
+        var r = OrchProcess.Run(new Dictionary<string, string?> { ["ORCH_LIBTORCH"] = dir }, "doctor", "--json");
+        Assert.Equal(1, r.Exit);
         using var doc = JsonDocument.Parse(r.Stdout);
         Assert.Equal($"ORCH_LIBTORCH={dir}: no libtorch.so in that folder. Point it at the folder that holds libtorch.so " +
                      "(a PyTorch install's torch/lib), or unset it to use the bundled CPU libtorch.",
@@ -56,7 +56,7 @@ public sealed class DoctorTests
     [Fact]
     public void MissingNcclLibraryNamesWhatWasTriedAndTheVariable()
     {
-        var r = CliProcess.Run(new Dictionary<string, string?> { ["ORCH_NCCL"] = "/no/such/libnccl.so.2", ["ORCH_LIBTORCH"] = null }, "doctor", "--json");
+        var r = OrchProcess.Run(new Dictionary<string, string?> { ["ORCH_NCCL"] = "/no/such/libnccl.so.2", ["ORCH_LIBTORCH"] = null }, "doctor", "--json");
         using var doc = JsonDocument.Parse(r.Stdout);
         var error = doc.RootElement.GetProperty("nccl_error").GetString()!;
         Assert.Contains("/no/such/libnccl.so.2", error);
@@ -66,8 +66,8 @@ public sealed class DoctorTests
     [Fact]
     public void UnknownFlagIsBadInputWithExitCode2()
     {
-        var r = CliProcess.Run(null, "doctor", "--no-such-flag");
-        Assert.Equal(2, r.ExitCode);
+        var r = OrchProcess.Run("doctor", "--no-such-flag");
+        Assert.Equal(2, r.Exit);
         Assert.Contains("--no-such-flag", r.Stderr);
         Assert.Equal("", r.Stdout);
     }

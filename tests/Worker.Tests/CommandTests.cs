@@ -19,7 +19,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
             RunDir = Path.Combine(TestData.TempDir("run"), "out");
             var r = OrchProcess.Run("train", "--data", Corpus, "--out", RunDir, "--set", "n_layer=1,n_head=2,n_embd=32,block_size=32",
                 "--steps", "6", "--batch", "4", "--checkpoint-every", "2", "--keep", "2", "--eval-batches", "2", "--log-every", "2", "--json");
-            if (r.ExitCode != 0) throw new InvalidOperationException($"orch train failed ({r.ExitCode}): {r.Stderr}");
+            if (r.Exit != 0) throw new InvalidOperationException($"orch train failed ({r.Exit}): {r.Stderr}");
             TrainJson = JsonDocument.Parse(r.Stdout).RootElement;
         }
     }
@@ -45,7 +45,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     public void Eval_reports_val_loss_and_perplexity()
     {
         var r = OrchProcess.Run("eval", "--checkpoint", _run.RunDir, "--data", _run.Corpus, "--batches", "2", "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         double loss = j.GetProperty("val_loss").GetDouble();
         Assert.Equal(Math.Exp(loss), j.GetProperty("perplexity").GetDouble(), 9);
@@ -60,7 +60,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         var a = OrchProcess.Run(Args("1"));
         var b = OrchProcess.Run(Args("1"));
         var c = OrchProcess.Run(Args("2"));
-        Assert.True(a.ExitCode == 0, a.Stderr);
+        Assert.True(a.Exit == 0, a.Stderr);
         var ja = JsonDocument.Parse(a.Stdout).RootElement;
         Assert.StartsWith("The jury", ja.GetProperty("text").GetString());
         Assert.Equal(8 + 20, ja.GetProperty("tokens").GetArrayLength());
@@ -74,7 +74,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         var dir = TestData.TempDir("export");
         var path = Path.Combine(dir, "model.safetensors");
         var r = OrchProcess.Run("export", "--checkpoint", _run.RunDir, "--out", path);
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var (tensors, meta) = Safetensors.Read(path);
         Assert.Contains("transformer.wte.weight", tensors.Keys);
         Assert.Contains("transformer.h.0.attn.c_attn.weight", tensors.Keys);
@@ -83,11 +83,11 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         Assert.Equal(tensors["transformer.wte.weight"].data<float>().ToArray(), tensors["lm_head.weight"].data<float>().ToArray());
         var before = File.ReadAllBytes(path);
         var again = OrchProcess.Run("export", "--checkpoint", _run.RunDir, "--out", path, "--layout", "hf");
-        Assert.Equal(2, again.ExitCode);
+        Assert.Equal(2, again.Exit);
         Assert.Contains("already exists", again.Stderr);
         Assert.Equal(before, File.ReadAllBytes(path));
         var hf = Path.Combine(dir, "hf.safetensors");
-        Assert.Equal(0, OrchProcess.Run("export", "--checkpoint", _run.RunDir, "--out", hf, "--layout", "hf").ExitCode);
+        Assert.Equal(0, OrchProcess.Run("export", "--checkpoint", _run.RunDir, "--out", hf, "--layout", "hf").Exit);
         var (hfTensors, _) = Safetensors.Read(hf);
         Assert.Equal([32L, 96L], hfTensors["transformer.h.0.attn.c_attn.weight"].shape); // Conv1D: (in, out)
     }
@@ -105,7 +105,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     {
         var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
             "--batch", "2", "--block-size", "16", "--steps", "3", "--warmup-steps", "1", "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         double tps = j.GetProperty("tokens_per_second").GetDouble(), ms = j.GetProperty("ms_per_step").GetDouble();
         Assert.True(tps > 0);
@@ -122,7 +122,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
     {
         var r = OrchProcess.Run("bench", "train", "--model", "nano", "--set", "n_layer=1,n_head=2,n_embd=32,vocab_size=64",
             "--batch", "2", "--block-size", "16", "--steps", "3", "--warmup-steps", "1", "--grad-clip", "0", "--profile", "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(0.0, j.GetProperty("grad_clip").GetDouble());
         var phases = j.GetProperty("phases").EnumerateArray().ToList();
@@ -134,7 +134,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         Assert.True(phases.Sum(p => p.GetProperty("host_ms").GetDouble()) <= j.GetProperty("ms_per_step").GetDouble() * 1.05 + 0.5);
 
         var bad = OrchProcess.Run("bench", "train", "--model", "nano", "--grad-clip", "-1");
-        Assert.Equal(2, bad.ExitCode);
+        Assert.Equal(2, bad.Exit);
         Assert.Contains("--grad-clip -1", bad.Stderr);
     }
 
@@ -144,7 +144,7 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         var fresh = Path.Combine(TestData.TempDir("nockpt"), "out");
         var r = OrchProcess.Run("train", "--data", _run.Corpus, "--out", fresh, "--set", "n_layer=1,n_head=2,n_embd=32,block_size=32",
             "--steps", "2", "--batch", "2", "--eval-batches", "1", "--no-checkpoint", "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(2, j.GetProperty("steps").GetInt64());
         Assert.Equal(JsonValueKind.Null, j.GetProperty("checkpoint").ValueKind);
@@ -172,8 +172,8 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         foreach (var (args, expect) in cases)
         {
             var r = OrchProcess.Run(args);
-            output.WriteLine($"orch {string.Join(' ', args)} -> {r.ExitCode}: {r.Stderr.Trim()}");
-            Assert.Equal(2, r.ExitCode);
+            output.WriteLine($"orch {string.Join(' ', args)} -> {r.Exit}: {r.Stderr.Trim()}");
+            Assert.Equal(2, r.Exit);
             Assert.Contains(expect, r.Stderr);
             Assert.Single(r.Stderr.Trim().Split('\n'));
             Assert.Equal("", r.Stdout);
@@ -193,20 +193,20 @@ public sealed class CommandTests(CommandTests.TrainedRun run, ITestOutputHelper 
         bytes[^5] ^= 0x40;
         File.WriteAllBytes(shard, bytes);
         var r = OrchProcess.Run("eval", "--checkpoint", newest, "--data", _run.Corpus);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         Assert.Contains("SHA-256", r.Stderr);
 
         var older = Path.Combine(run, "ckpt-000004", CheckpointStore.ShardFile(0, 1));
         var full = File.ReadAllBytes(older);
         File.WriteAllBytes(older, full[..(full.Length / 2)]);
         r = OrchProcess.Run("eval", "--checkpoint", Path.Combine(run, "ckpt-000004"), "--data", _run.Corpus);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         Assert.Contains("truncated", r.Stderr);
         File.WriteAllBytes(older, full);
 
         // --resume skips the corrupt newest one (with a warning) and continues from step 4; the corrupt folder is set aside, not overwritten.
         r = OrchProcess.Run("train", "--data", _run.Corpus, "--out", run, "--resume", "--steps", "6", "--json");
-        Assert.True(r.ExitCode == 0, $"exit code {r.ExitCode}; stdout: {r.Stdout}; stderr: {r.Stderr}");
+        Assert.True(r.Exit == 0, $"exit code {r.Exit}; stdout: {r.Stdout}; stderr: {r.Stderr}");
         Assert.Contains("skipping checkpoint", r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(Path.Combine(run, "ckpt-000004"), j.GetProperty("resumed_from").GetString());

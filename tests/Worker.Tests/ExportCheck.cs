@@ -14,9 +14,9 @@ static class ExportCheck
         var dir = TestData.TempDir("check");
         string model = Path.Combine(dir, "m.safetensors"), logits = Path.Combine(dir, "l.safetensors");
         var export = OrchProcess.Run("export", "--checkpoint", checkpoint, "--out", model, "--layout", layout);
-        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.True(export.Exit == 0, export.Stderr);
         var s = OrchProcess.Run("sample", "--checkpoint", checkpoint, "--tokens", "84,104,101,32,106,117,114,121", "--max-tokens", "0", "--dump-logits", logits);
-        Assert.True(s.ExitCode == 0, s.Stderr);
+        Assert.True(s.Exit == 0, s.Stderr);
         var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(BrownCorpus.RepoRoot(), "bench", "check_export.py"), model, logits, "--tol", "1e-5" }) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;

@@ -16,7 +16,7 @@ public sealed class MupCommandTests(ITestOutputHelper output)
         var run = Path.Combine(TestData.TempDir("mup-cli"), "out");
         var train = OrchProcess.Run("train", "--data", corpus, "--out", run, "--set", "n_layer=1,n_head=2,n_embd=64,block_size=32",
             "--parametrization", "mup", "--base-width", "16", "--steps", "4", "--batch", "2", "--lr", "1e-2", "--eval-batches", "1", "--json");
-        Assert.True(train.ExitCode == 0, train.Stderr);
+        Assert.True(train.Exit == 0, train.Stderr);
         Assert.Contains("(μP, base width 16)", train.Stderr);
         ExportCheck.LogitsMatch(run, "nanogpt", output);
     }
@@ -26,7 +26,7 @@ public sealed class MupCommandTests(ITestOutputHelper output)
     {
         var dir = Path.Combine(TestData.TempDir("coord"), "out");
         var r = OrchProcess.Run("check", "mup", "--widths", "32,64", "--steps", "2", "--batch", "2", "--block-size", "8", "--vocab", "64", "--out", dir, "--json");
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         var j = JsonDocument.Parse(r.Stdout).RootElement;
         Assert.Equal(32, j.GetProperty("base_width").GetInt32());
         var rows = j.GetProperty("rows").EnumerateArray().ToList();
@@ -56,8 +56,8 @@ public sealed class MupCommandTests(ITestOutputHelper output)
         foreach (var (args, expect) in cases)
         {
             var r = OrchProcess.Run(args);
-            output.WriteLine($"orch {string.Join(' ', args)} -> {r.ExitCode}: {r.Stderr.Trim()}");
-            Assert.Equal(2, r.ExitCode);
+            output.WriteLine($"orch {string.Join(' ', args)} -> {r.Exit}: {r.Stderr.Trim()}");
+            Assert.Equal(2, r.Exit);
             Assert.Contains(expect, r.Stderr);
             Assert.Single(r.Stderr.Trim().Split('\n'));
         }

@@ -31,7 +31,7 @@ public sealed class StopAndCheckTests
         Assert.Contains($"checkpoint {Path.Combine(outDir, CheckpointStore.FolderName(step))}; continue with the same command and --resume", line);
 
         var resumed = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "100000", "--resume", "--stop-after", "2", "--json", .. Tiny]);
-        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.True(resumed.Exit == 0, resumed.Stderr);
         Assert.Contains($"resumed from {Path.Combine(outDir, CheckpointStore.FolderName(step))} at step {step}", resumed.Stderr);
         Assert.Equal(step + 2, JsonDocument.Parse(resumed.Stdout).RootElement.GetProperty("steps").GetInt64());
     }
@@ -81,7 +81,7 @@ public sealed class StopAndCheckTests
         var outDir = Path.Combine(TestData.TempDir("minutes"), "run");
         // 0.00001 minutes (0.6 ms): every step is past the interval, so every step writes a checkpoint.
         var r = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "4", "--checkpoint-minutes", "0.00001", "--keep", "10", .. Tiny]);
-        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(r.Exit == 0, r.Stderr);
         Assert.Equal([1L, 2, 3, 4], new CheckpointStore(outDir).List().Select(c => c.Step));
     }
 
@@ -93,7 +93,7 @@ public sealed class StopAndCheckTests
         foreach (var lr in new[] { "NaN", "Infinity" })
         {
             var r = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "3", "--lr", lr, .. Tiny]);
-            Assert.Equal(2, r.ExitCode);
+            Assert.Equal(2, r.Exit);
             Assert.Equal($"error: --lr {lr.Replace("Infinity", "∞")}: must be a finite number", r.Stderr.Trim().Split('\n')[^1].Replace("Infinity", "∞"));
             Assert.False(Directory.Exists(outDir));
         }
@@ -113,11 +113,11 @@ public sealed class StopAndCheckTests
                  })
         {
             var r = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "3", .. Tiny]);
-            Assert.Equal(2, r.ExitCode);
+            Assert.Equal(2, r.Exit);
             Assert.Equal("error: " + problem, r.Stderr.Trim());
         }
         var proc = OrchProcess.Run(["train", "--data", data, "--out", "/proc/orch-cannot-write", "--steps", "3", .. Tiny]);
-        Assert.Equal(2, proc.ExitCode);
+        Assert.Equal(2, proc.Exit);
         Assert.StartsWith("error: --out '/proc/orch-cannot-write' cannot be written: ", proc.Stderr.Trim());
     }
 
@@ -128,11 +128,11 @@ public sealed class StopAndCheckTests
         File.Delete(Path.Combine(data, "val.bin"));
         var outDir = Path.Combine(TestData.TempDir("noval"), "run");
         var r = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "3", .. Tiny]);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         Assert.Equal($"error: --data {data}: the corpus has no val blocks of 32 tokens, and evaluation needs them: prepare it with --val-fraction above 0 (and enough text), or pass --eval-batches 0", r.Stderr.Trim());
         Assert.False(Directory.Exists(outDir));
         var noEval = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "2", .. Tiny.Select(a => a == "2" ? "0" : a)]);
-        Assert.True(noEval.ExitCode == 0, noEval.Stderr);
+        Assert.True(noEval.Exit == 0, noEval.Stderr);
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class StopAndCheckTests
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(shard, bytes);
         var r = OrchProcess.Run(["train", "--data", data, "--out", Path.Combine(TestData.TempDir("damaged"), "run"), "--steps", "2", .. Tiny]);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         Assert.StartsWith($"error: --data {data}: shard {Path.GetFileName(shard)} is damaged (SHA-256 ", r.Stderr.Trim());
     }
 
@@ -175,7 +175,7 @@ public sealed class StopAndCheckTests
     public void Ranks_per_host_are_limited_before_any_process_starts()
     {
         var r = OrchProcess.Run("train", "--data", TestData.PatternCorpus(), "--out", TestData.TempDir("nproc"), "--nproc", "100000");
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         int max = Math.Max(8, Environment.ProcessorCount);
         Assert.Equal($"error: --nproc 100000: at most {max} ranks on this host (its {Environment.ProcessorCount} cores, at least 8)", r.Stderr.Trim());
     }

@@ -38,10 +38,10 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
         string redis = $"127.0.0.1:{_redisPort}";
         int silo = LocalPorts.FreePort(), gw = LocalPorts.FreePort();
         string[] coordArgs = ["coordinator", "--redis", redis, "--port", $"{silo}", "--gateway-port", $"{gw}", "--metrics-port", "0"];
-        var coordinator = Orch.Start("coordinator up", coordArgs);
-        await coordinator.ReadyAsync(TimeSpan.FromSeconds(120));
-        await using var worker = Orch.Start("up:", "worker", "--redis", redis, "--name", "w1", "--coordinator", $"127.0.0.1:{silo}");
-        await worker.ReadyAsync(TimeSpan.FromSeconds(120));
+        var coordinator = OrchProcess.Start(coordArgs);
+        await coordinator.WaitForLineAsync("coordinator up", TimeSpan.FromSeconds(120));
+        await using var worker = OrchProcess.Start(["worker", "--redis", redis, "--name", "w1", "--coordinator", $"127.0.0.1:{silo}"]);
+        await worker.WaitForLineAsync("up:", TimeSpan.FromSeconds(120));
 
         string spec = Path.Combine(_dir, "sweep.yaml");
         File.WriteAllText(spec, $"""
@@ -59,8 +59,8 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
               every: 10
             """);
         string[] at = ["--coordinator", $"127.0.0.1:{gw}", "--redis", redis];
-        var launch = await Orch.RunAsync(TimeSpan.FromMinutes(2), ["sweep", "launch", spec, "--json", .. at]);
-        Assert.True(launch.Code == 0, launch.Stderr);
+        var launch = await OrchProcess.RunAsync(TimeSpan.FromMinutes(2), ["sweep", "launch", spec, "--json", .. at]);
+        Assert.True(launch.Exit == 0, launch.Stderr);
         string id = JsonDocument.Parse(launch.Stdout).RootElement.GetProperty("id").GetString()!;
 
         // Wait until the first run is done (the sweep's folder mirrors its state), then kill the coordinator hard.
@@ -73,10 +73,10 @@ public sealed class CoordinatorRestartTests : IAsyncLifetime
         }
         await coordinator.DisposeAsync();
 
-        await using var restarted = Orch.Start("coordinator up", coordArgs);
-        await restarted.ReadyAsync(TimeSpan.FromSeconds(120));
-        var watch = await Orch.RunAsync(TimeSpan.FromMinutes(4), ["sweep", "status", id, "--watch", "--json", .. at]);
-        Assert.True(watch.Code == 0, $"{watch.Stdout}\n{watch.Stderr}\ncoordinator:\n{restarted.Stdout}{restarted.Stderr}");
+        await using var restarted = OrchProcess.Start(coordArgs);
+        await restarted.WaitForLineAsync("coordinator up", TimeSpan.FromSeconds(120));
+        var watch = await OrchProcess.RunAsync(TimeSpan.FromMinutes(4), ["sweep", "status", id, "--watch", "--json", .. at]);
+        Assert.True(watch.Exit == 0, $"{watch.Stdout}\n{watch.Stderr}\ncoordinator:\n{restarted.Output}");
         var final = JsonDocument.Parse(watch.Stdout).RootElement;
         Assert.Equal("Completed", final.GetProperty("state").GetString());
         Assert.Equal(4, final.GetProperty("done").GetInt32());

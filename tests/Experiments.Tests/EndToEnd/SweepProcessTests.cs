@@ -20,8 +20,8 @@ public sealed class SweepProcessTests : IDisposable
     [Fact]
     public async Task A_sweep_on_orch_local_completes_and_reports()
     {
-        await using var local = Orch.Start("local cluster:", "local", "--workers", "2", "--port", "0", "--gateway-port", "0", "--metrics-port", "0", "--ephemeral");
-        string line = await local.ReadyAsync(TimeSpan.FromSeconds(120));
+        await using var local = OrchProcess.Start(["local", "--workers", "2", "--port", "0", "--gateway-port", "0", "--metrics-port", "0", "--ephemeral"]);
+        string line = (await local.WaitForLineAsync("local cluster:.*", TimeSpan.FromSeconds(120))).Value;
         string gateway = Regex.Match(line, @"gateway (127\.0\.0\.1:\d+)").Groups[1].Value;
 
         string spec = Write("sweep.yaml", $"""
@@ -39,17 +39,17 @@ public sealed class SweepProcessTests : IDisposable
             checkpoint:
               every: 10
             """);
-        (int Code, string Stdout, string Stderr) launched;
+        (int Exit, string Stdout, string Stderr) launched;
         try
         {
-            launched = await Orch.RunAsync(TimeSpan.FromMinutes(4), "sweep", "launch", spec, "--watch", "--json", "--coordinator", gateway);
+            launched = await OrchProcess.RunAsync(TimeSpan.FromMinutes(4), "sweep", "launch", spec, "--watch", "--json", "--coordinator", gateway);
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException($"{e.Message}\nlocal cluster stdout:\n{local.Stdout}\nstderr:\n{local.Stderr}");
+            throw new TimeoutException($"{e.Message}\nlocal cluster output:\n{local.Output}");
         }
         var (code, stdout, stderr) = launched;
-        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}\nlocal:\n{local.Stdout}{local.Stderr}");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}\nlocal:\n{local.Output}");
         using var status = JsonDocument.Parse(stdout);
         Assert.Equal("Completed", status.RootElement.GetProperty("state").GetString());
         Assert.Equal(4, status.RootElement.GetProperty("done").GetInt32());
@@ -58,8 +58,8 @@ public sealed class SweepProcessTests : IDisposable
         // Each run checkpointed under the sweep's folder.
         Assert.Equal(4, Directory.GetDirectories(Path.Combine(folder, "runs")).Length);
 
-        var report = await Orch.RunAsync(TimeSpan.FromMinutes(2), "sweep", "report", "--folder", folder, "--out", Path.Combine(_dir, "report"), "--bootstrap", "0", "--json");
-        Assert.True(report.Code == 0, report.Stderr);
+        var report = await OrchProcess.RunAsync(TimeSpan.FromMinutes(2), "sweep", "report", "--folder", folder, "--out", Path.Combine(_dir, "report"), "--bootstrap", "0", "--json");
+        Assert.True(report.Exit == 0, report.Stderr);
         Assert.True(File.Exists(Path.Combine(_dir, "report", "report.md")));
         Assert.True(File.Exists(Path.Combine(_dir, "report", "loss_curves.png")));
     }
@@ -71,7 +71,7 @@ public sealed class SweepProcessTests : IDisposable
     public async Task Fit_bad_input_exits_2_with_one_line(string csv, string message)
     {
         string path = Write($"p{Math.Abs(csv.GetHashCode())}.csv", csv);
-        var (code, stdout, stderr) = await Orch.RunAsync(TimeSpan.FromMinutes(1), "fit", "--input", path);
+        var (code, stdout, stderr) = await OrchProcess.RunAsync(TimeSpan.FromMinutes(1), "fit", "--input", path);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains(message, stderr);
@@ -91,7 +91,7 @@ public sealed class SweepProcessTests : IDisposable
             + (extra.StartsWith("tokens") ? "" : "tokens: [1e6]\n") + extra;
         string path = Write($"s{Math.Abs(extra.GetHashCode())}.yaml", body);
         // No coordinator is running on this port: the spec must be refused before any connection is tried.
-        var (code, _, stderr) = await Orch.RunAsync(TimeSpan.FromMinutes(1), "sweep", "launch", path, "--coordinator", "127.0.0.1:1");
+        var (code, _, stderr) = await OrchProcess.RunAsync(TimeSpan.FromMinutes(1), "sweep", "launch", path, "--coordinator", "127.0.0.1:1");
         Assert.Equal(2, code);
         Assert.Contains(message, stderr);
     }

@@ -144,7 +144,7 @@ public sealed class StoredJsonTests : IDisposable
     {
         string folder = BadFolder(kind);
         string report = Path.Combine(_dir, "report-" + kind);
-        var (code, stdout, stderr) = await Orch.RunAsync(TimeSpan.FromMinutes(1), "sweep", "report", "--folder", folder, "--out", report);
+        var (code, stdout, stderr) = await OrchProcess.RunAsync(TimeSpan.FromMinutes(1), "sweep", "report", "--folder", folder, "--out", report);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.StartsWith($"error: {Path.Combine(folder, "status.json")}", stderr);
@@ -158,7 +158,7 @@ public sealed class StoredJsonTests : IDisposable
         string folder = SweepFolders.Completed(Path.Combine(_dir, "sweeps"), "taken");
         string report = Directory.CreateDirectory(Path.Combine(_dir, "taken-report")).FullName;
         File.WriteAllText(Path.Combine(report, "report.md"), "mine");
-        var (code, _, stderr) = await Orch.RunAsync(TimeSpan.FromMinutes(1), "sweep", "report", "--folder", folder, "--out", report);
+        var (code, _, stderr) = await OrchProcess.RunAsync(TimeSpan.FromMinutes(1), "sweep", "report", "--folder", folder, "--out", report);
         Assert.Equal(2, code);
         Assert.Equal($"error: --out '{report}' is not empty: give a new folder (reports are never overwritten)", stderr.TrimEnd());
         Assert.Equal("mine", File.ReadAllText(Path.Combine(report, "report.md")));

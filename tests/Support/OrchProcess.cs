@@ -4,11 +4,13 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Orchestrator.Tests.EndToEnd;
+namespace Orchestrator.Tests.Support;
 
 /// <summary>
-/// A real `orch` process (dotnet Orchestrator.Cli.dll ...) whose output is captured line by line; tests await the
-/// line that marks an event instead of sleeping.
+/// The one harness every test project uses to run the real `orch` (dotnet Orchestrator.Cli.dll, copied beside the
+/// tests): a long-running process (<see cref="Start"/>) whose output is captured line by line, so tests await the line
+/// that marks an event instead of sleeping; a command run to its end (<see cref="RunAsync(string[])"/>, <see cref="Run(string[])"/>);
+/// or the start info alone for tests that drive the process themselves (signals, stdin).
 /// </summary>
 public sealed class OrchProcess : IAsyncDisposable
 {
@@ -18,7 +20,7 @@ public sealed class OrchProcess : IAsyncDisposable
     /// ORCH_STATE_DIR of every process this test run starts (unless a test gives its own): `orch local` connection
     /// files and kept grain state stay out of the user's state folder and away from other test runs on the machine.
     /// </summary>
-    public static readonly string StateDir = Directory.CreateTempSubdirectory("orch-e2e-state-").FullName;
+    public static readonly string StateDir = Directory.CreateTempSubdirectory("orch-test-state-").FullName;
 
     /// <summary>The token file a coordinator of cluster <paramref name="clusterId"/> started by this test run generated.</summary>
     public static string TokenFileOf(string clusterId) => Path.Combine(StateDir, "clusters", clusterId, "token");
@@ -37,15 +39,26 @@ public sealed class OrchProcess : IAsyncDisposable
     public bool HasExited => process.HasExited;
     public string Output { get { lock (gate) return output.ToString(); } }
 
-    public static OrchProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null)
+    /// <summary>How `orch ARGS` is started: output redirected, this test run's state folder, then <paramref name="env"/>
+    /// (a null value removes the variable).</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IEnumerable<KeyValuePair<string, string?>>? env = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_TieredPGO"] = "0";
         psi.Environment["ORCH_STATE_DIR"] = StateDir;
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        var p = new Process { StartInfo = psi };
+        foreach (var (k, v) in env ?? [])
+            if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
+        return psi;
+    }
+
+    /// <summary>As above, for `orch ARGS` with no extra environment.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args) => StartInfo(args, null);
+
+    public static OrchProcess Start(IEnumerable<string> args, IDictionary<string, string>? env = null)
+    {
+        var p = new Process { StartInfo = StartInfo(args, env?.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))) };
         var orch = new OrchProcess(p);
         p.OutputDataReceived += (_, e) => orch.OnLine(e.Data);
         p.ErrorDataReceived += (_, e) => orch.OnLine(e.Data);
@@ -94,23 +107,47 @@ public sealed class OrchProcess : IAsyncDisposable
         return process.ExitCode;
     }
 
-    /// <summary>Runs a short command to the end: exit code, stdout, stderr.</summary>
+    /// <summary>Runs a short command to the end (90 s at most): exit code, stdout, stderr.</summary>
     public static Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
 
     /// <summary>As above, with these environment variables set.</summary>
-    public static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(IDictionary<string, string>? env, params string[] args)
+    public static Task<(int Exit, string Stdout, string Stderr)> RunAsync(IDictionary<string, string>? env, params string[] args) =>
+        RunAsync(TimeSpan.FromSeconds(90), env, args);
+
+    /// <summary>Runs a command to the end within <paramref name="timeout"/> (then kills it and throws with its output).</summary>
+    public static Task<(int Exit, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args) => RunAsync(timeout, null, args);
+
+    static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IDictionary<string, string>? env, string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["ORCH_STATE_DIR"] = StateDir;
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
+        using var p = Process.Start(StartInfo(args, env?.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await p.WaitForExitAsync(cts.Token);
+        using var cts = new CancellationTokenSource(timeout);
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+            throw new TimeoutException($"orch {string.Join(' ', args)} did not finish in {timeout.TotalSeconds:0} s; stdout:\n{await stdout}\nstderr:\n{await stderr}");
+        }
         return (p.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Runs a command to the end on the calling thread (5 minutes at most): exit code, stdout, stderr.</summary>
+    public static (int Exit, string Stdout, string Stderr) Run(params string[] args) => Run(null, args);
+
+    /// <summary>As above, with these environment variables (a null value removes one).</summary>
+    public static (int Exit, string Stdout, string Stderr) Run(IEnumerable<KeyValuePair<string, string?>>? env, params string[] args)
+    {
+        using var p = Process.Start(StartInfo(args, env))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("orch " + string.Join(' ', args) + " did not finish in 5 minutes");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
     /// <summary>
