@@ -80,7 +80,11 @@ public static class SiloSetup
         silo.AddClusterToken(s.Token ?? throw new InvalidOperationException($"silo {s.Name}: no cluster token (SiloSettings.Token)"));
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton<CoordinatorMetrics>();
-        if (s.IsCoordinator) silo.Services.AddHostedService<MembershipWatcher>();
+        if (s.IsCoordinator)
+        {
+            silo.Services.AddHostedService<MembershipWatcher>();
+            silo.Services.AddHostedService<ControlPlaneWaker>();
+        }
         return silo;
     }
 

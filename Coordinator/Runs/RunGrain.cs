@@ -68,6 +68,26 @@ public sealed partial class RunGrain(
 
     public Task<RunStatus> GetStatusAsync() => Task.FromResult(Status);
 
+    /// <summary>An activation that starts mid-rendezvous (the last one was lost) rebuilds the generation's assignments from
+    /// the stored state and resends them to the members not yet there, as the lost activation would have.</summary>
+    public override Task OnActivateAsync(CancellationToken ct)
+    {
+        if (S.Status is { State: RunState.Rendezvous } st && st.Spec is not null && st.Workers.Length == S.Bootstraps.Length)
+        {
+            var resume = st.Checkpoints.LastOrDefault(c => c.Step == S.GenerationStep);
+            sent = [.. Enumerable.Range(0, st.Workers.Length).Select(rank => new RunAssignment(Id, Spec, st.Generation, rank, st.Workers.Length, st.Workers, resume, st.TotalSteps))];
+            resendTimer = this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A run still in flight loses only its resend timer with its activation (its state is stored): say why it ended.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
+    {
+        if (S.Status is { } st && !st.State.IsFinal()) LogDeactivated(Id, st.State, reason.ToString());
+        return Task.CompletedTask;
+    }
+
     public async Task<RunStatus> CancelAsync(string reason)
     {
         if (Status.State.IsFinal()) return Status;
@@ -365,6 +385,8 @@ public sealed partial class RunGrain(
 
     Task SaveAsync() => store.WriteStateAsync();
 
+    [LoggerMessage(LogLevel.Warning, "run {RunId}: its activation ended while {State} ({Reason})")]
+    partial void LogDeactivated(string runId, RunState state, string reason);
     [LoggerMessage(LogLevel.Information, "run {RunId}: submitted, {Steps} steps, {Min}..{Max} workers")]
     partial void LogSubmitted(string runId, int steps, int min, int max);
     [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]

@@ -50,6 +50,16 @@ public sealed partial class ExperimentGrain(
         }
     }
 
+    /// <summary>
+    /// An activation of a sweep that is still running ends only by accident (the runtime moved or dropped it); its timer
+    /// ends with it, and the sweep goes on at the next call or reminder: say so, with the runtime's reason.
+    /// </summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
+    {
+        if (current is { IsFinal: false } running) LogDeactivated(Id, running.Done, running.Runs.Length, reason.ToString());
+        return Task.CompletedTask;
+    }
+
     /// <summary>A reminder tick: activating the grain already restarted its timer; a stale reminder of an ended sweep goes.</summary>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -314,6 +324,8 @@ public sealed partial class ExperimentGrain(
         && a.Seeds.SequenceEqual(b.Seeds) && a.ReportBudgets.SequenceEqual(b.ReportBudgets)
         && a.Options.OrderBy(kv => kv.Key).SequenceEqual(b.Options.OrderBy(kv => kv.Key));
 
+    [LoggerMessage(LogLevel.Warning, "sweep {SweepId}: its activation ended with {Done}/{Runs} runs done ({Reason}); it goes on at the next call or wake-up")]
+    partial void LogDeactivated(string sweepId, int done, int runs, string reason);
     [LoggerMessage(LogLevel.Information, "sweep {SweepId} resumed: {Runs} runs queued again")]
     partial void LogResumed(string sweepId, int runs);
     [LoggerMessage(LogLevel.Information, "sweep {SweepId} launched: {Runs} runs, {Concurrency} at a time")]

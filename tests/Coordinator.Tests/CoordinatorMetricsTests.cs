@@ -32,8 +32,9 @@ public sealed class CoordinatorMetricsTests
         // A recovery back to step 15 (fewer tokens), then training on: only growth counts.
         metrics.Observe(run with { Step = 15, TokensTrained = 1500 }, []);
         metrics.Observe(run with { Step = 25, TokensTrained = 2500 }, []);
-        Assert.Equal([1000L, 1000, 1000], longs.Where(m => m.Name == "orch_run_tokens").Select(m => m.Value));
-        Assert.Equal(10, doubles.Count(m => m.Name == "orch_run_step_seconds" && m.Value == 0.01));
+        // Only this test's run: the meter name is shared with the coordinators other tests run at the same time.
+        Assert.Equal([1000L, 1000, 1000], longs.Where(m => m.Name == "orch_run_tokens" && m.Run == "r1").Select(m => m.Value));
+        Assert.Equal(10, doubles.Count(m => m.Name == "orch_run_step_seconds" && m.Run == "r1" && m.Value == 0.01));
 
         metrics.RunEnded(run with { State = RunState.Completed, Step = 100 }, RunState.Completed);
         time.Advance(CoordinatorMetrics.Retention - TimeSpan.FromSeconds(1));

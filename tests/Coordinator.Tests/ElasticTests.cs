@@ -122,6 +122,29 @@ public sealed class ElasticTests : ClusterTest
         Assert.Equal(a1, Assert.Single(Commands.Assignments("w1")));
     }
 
+    [Fact]
+    public async Task A_run_whose_activation_is_lost_mid_rendezvous_resends_from_its_stored_state()
+    {
+        await RegisterAsync("w1");
+        await RegisterAsync("w2");
+        var id = (await Scheduler.SubmitRunAsync(Spec("lost-activation", 2, 2, 100, 10))).Id;
+        var a2 = await Commands.AssignmentAsync("w2", 1);
+        await Commands.AssignmentAsync("w1", 1);
+        Assert.Equal(RendezvousOutcome.Waiting, (await Run(id).RendezvousAsync(new RendezvousRequest("w1", 1, 0, "host:9000"))).Outcome);
+
+        // The runtime drops the activation (as it does when the silo holding its directory entry dies); the next call
+        // (the coordinator's waker makes one every few seconds) activates it from the stored state.
+        await Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(RunState.Rendezvous, (await Run(id).GetStatusAsync()).State);
+        await WhenAsync(() => Commands.Assignments("w2").Count == 2, () => Time.Advance(RunGrain.AssignmentResend));
+        // The same assignment, rebuilt from stored state (its spec a copy, not the same object).
+        var again = Commands.Assignments("w2")[1];
+        Assert.Equal((a2.RunId, a2.Generation, a2.Rank, a2.WorldSize, a2.TotalSteps, a2.ResumeFrom, a2.Spec.Name),
+            (again.RunId, again.Generation, again.Rank, again.WorldSize, again.TotalSteps, again.ResumeFrom, again.Spec.Name));
+        Assert.Equal(a2.Members, again.Members.AsEnumerable());
+        Assert.Equal(RendezvousOutcome.Ready, (await Run(id).RendezvousAsync(new RendezvousRequest("w2", 1, 1, "host:9001"))).Outcome);
+    }
+
     /// <summary>Advances the fake clock until the condition holds (a grain timer fires on the silo's scheduler, so each advance is awaited briefly).</summary>
     static async Task WhenAsync(Func<bool> done, Action advance)
     {
