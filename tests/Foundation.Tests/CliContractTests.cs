@@ -57,14 +57,14 @@ public sealed class CliContractTests
     [Fact]
     public void Usage_lines_say_orch_and_a_renamed_flag_names_its_new_spelling()
     {
-        var help = CliProcess.Run(null, "train", "--help");
-        Assert.Equal(0, help.ExitCode);
+        var help = OrchProcess.Run("train", "--help");
+        Assert.Equal(0, help.Exit);
         Assert.Contains("  orch train [options]", help.Stdout);
         Assert.DoesNotContain("Orchestrator.Cli", help.Stdout);
         Assert.Contains("--block-size", help.Stdout);
 
-        var old = CliProcess.Run(null, "train", "--data", "/d", "--out", "/o", "--block", "64");
-        Assert.Equal((2, "", "error: --block was renamed --block-size"), (old.ExitCode, old.Stdout, old.Stderr.Trim()));
+        var old = OrchProcess.Run("train", "--data", "/d", "--out", "/o", "--block", "64");
+        Assert.Equal((2, "", "error: --block was renamed --block-size"), (old.Exit, old.Stdout, old.Stderr.Trim()));
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class VocabularyCommandTests
     public void A_renamed_flag_is_refused_with_its_new_name(string message, params string[] args)
     {
         var r = OrchProcess.Run(args);
-        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(2, r.Exit);
         Assert.Equal($"error: {message}", r.Stderr.Trim());
         Assert.Equal("", r.Stdout);
     }
@@ -34,25 +34,25 @@ public sealed class VocabularyCommandTests
         var data = TestData.PatternCorpus();
         var outDir = Path.Combine(TestData.TempDir("resume-check"), "run");
         var first = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "2", "--json", .. Tiny]);
-        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.True(first.Exit == 0, first.Stderr);
         var checkpoints = Directory.GetDirectories(outDir).Order().ToArray();
 
         var layers = OrchProcess.Run("train", "--data", data, "--out", outDir, "--steps", "4", "--resume",
             "--set", "n_layer=2,n_head=2,n_embd=32,block_size=32", "--batch", "4", "--eval-batches", "1");
-        Assert.Equal(2, layers.ExitCode);
+        Assert.Equal(2, layers.Exit);
         Assert.Equal("error: --resume: the checkpoint was trained with n_layer=1, this run asks n_layer=2 (start a new --out, or drop the change)",
             layers.Stderr.Trim());
 
         var several = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "4", "--resume", "--lr", "0.01", "--parametrization", "mup",
             "--base-width", "32", .. Tiny]);
-        Assert.Equal(2, several.ExitCode);
+        Assert.Equal(2, several.Exit);
         Assert.Equal("error: --resume: the checkpoint was trained with parametrization=sp, base_width=0, --lr 0.0006, " +
             "this run asks parametrization=mup, base_width=32, --lr 0.01 (start a new --out, or drop the change)", several.Stderr.Trim());
         Assert.Equal(checkpoints, Directory.GetDirectories(outDir).Order().ToArray()); // nothing trained, nothing written
 
         // The same settings (and a longer horizon, which may change) continue the run.
         var resumed = OrchProcess.Run(["train", "--data", data, "--out", outDir, "--steps", "4", "--resume", "--json", .. Tiny]);
-        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.True(resumed.Exit == 0, resumed.Stderr);
         Assert.Equal(4, JsonDocument.Parse(resumed.Stdout).RootElement.GetProperty("steps").GetInt64());
     }
 
@@ -63,7 +63,7 @@ public sealed class VocabularyCommandTests
         var run = Path.Combine(TestData.TempDir("ranks"), "run");
         var quiet = OrchProcess.Run(["train", "--data", data, "--out", run, "--steps", "4",
             "--log-every", "2", "--nproc", "2", .. Tiny]);
-        Assert.True(quiet.ExitCode == 0, quiet.Stderr);
+        Assert.True(quiet.Exit == 0, quiet.Stderr);
         var err = Lines(quiet.Stderr);
         Assert.DoesNotContain(err, l => l.StartsWith("[rank", StringComparison.Ordinal));
         var banner = Assert.Single(err, l => l.StartsWith("model: ", StringComparison.Ordinal));
@@ -76,7 +76,7 @@ public sealed class VocabularyCommandTests
 
         var all = OrchProcess.Run(["train", "--data", data, "--out", Path.Combine(TestData.TempDir("ranks-all"), "run"), "--steps", "4",
             "--log-every", "2", "--nproc", "2", "--all-ranks", .. Tiny]);
-        Assert.True(all.ExitCode == 0, all.Stderr);
+        Assert.True(all.Exit == 0, all.Stderr);
         var every = Lines(all.Stderr);
         foreach (var rank in new[] { 0, 1 })
         {
@@ -88,7 +88,7 @@ public sealed class VocabularyCommandTests
         // Both ranks refuse a changed resume the same way: the error shows once, then the launcher's line.
         var refused = OrchProcess.Run("train", "--data", data, "--out", run, "--steps", "6", "--resume",
             "--nproc", "2", "--set", "n_layer=2", "--eval-batches", "1");
-        Assert.Equal(2, refused.ExitCode);
+        Assert.Equal(2, refused.Exit);
         var lines = Lines(refused.Stderr);
         Assert.Equal(2, lines.Count);
         Assert.EndsWith("error: --resume: the checkpoint was trained with n_layer=1, this run asks n_layer=2 (start a new --out, or drop the change)",
