@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Orchestrator.Contracts.Runs;
 using Orchestrator.Experiments.Reports;
 using Orchestrator.Experiments.Sweeps;
 using Orchestrator.Tests.Experiments.EndToEnd;
@@ -110,6 +111,23 @@ public sealed class StoredJsonTests : IDisposable
         Assert.Empty(status.Spec!.ReportBudgets);
         var results = SweepFolder.LoadResults(status);
         Assert.Equal(6, results.Runs.Count);
+    }
+
+    [Fact]
+    public void A_metrics_file_from_before_generations_were_named_still_reads()
+    {
+        string folder = SweepFolders.Completed(Path.Combine(_dir, "sweeps"), "legacy-epoch");
+        var status = SweepFolder.ReadStatus(folder);
+        string metrics = SweepFolder.MetricsFile(folder, status.Runs[3].Plan.Key);
+        var run = JsonNode.Parse(File.ReadAllText(metrics))!.AsObject();
+        run["events"] = JsonNode.Parse("""[{"kind": "Epoch", "at": "2026-12-01T00:00:00+00:00", "step": 0, "epoch": 1, "world_size": 1, "detail": "1 workers gathered"}]""");
+        File.WriteAllText(metrics, run.ToJsonString());
+        Assert.Equal(RunEventKind.Generation, Assert.Single(StoredJson.ReadRunMetrics(File.ReadAllText(metrics), metrics).Events).Kind);
+        Assert.Equal(6, SweepFolder.LoadResults(status).Runs.Count); // and the report reads the folder
+
+        run["events"]![0]!["kind"] = "Eon";
+        File.WriteAllText(metrics, run.ToJsonString());
+        Assert.Contains("unknown run event kind 'Eon'", Assert.Throws<InvalidDataException>(() => SweepFolder.LoadResults(status)).Message);
     }
 
     [Theory]
