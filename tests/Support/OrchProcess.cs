@@ -30,7 +30,8 @@ public sealed class OrchProcess : IAsyncDisposable
         Orchestrator.Coordinator.Hosting.ClusterToken.ReadFile(TokenFileOf(clusterId), "the test cluster's token file");
     readonly Process process;
     readonly StringBuilder output = new();
-    readonly List<(Regex Pattern, TaskCompletionSource<Match> Done)> waiters = [];
+    readonly StringBuilder stdout = new();
+    readonly List<(Regex Pattern, Func<Match, bool> Accept, TaskCompletionSource<Match> Done)> waiters = [];
     readonly object gate = new();
 
     OrchProcess(Process p) => process = p;
@@ -38,6 +39,8 @@ public sealed class OrchProcess : IAsyncDisposable
     public int Id => process.Id;
     public bool HasExited => process.HasExited;
     public string Output { get { lock (gate) return output.ToString(); } }
+    /// <summary>Standard output alone (a --json document), without the stderr lines <see cref="Output"/> interleaves.</summary>
+    public string Stdout { get { lock (gate) return stdout.ToString(); } }
 
     /// <summary>How `orch ARGS` is started: output redirected, this test run's state folder, then <paramref name="env"/>
     /// (a null value removes the variable).</summary>
@@ -60,36 +63,40 @@ public sealed class OrchProcess : IAsyncDisposable
     {
         var p = new Process { StartInfo = StartInfo(args, env?.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))) };
         var orch = new OrchProcess(p);
-        p.OutputDataReceived += (_, e) => orch.OnLine(e.Data);
-        p.ErrorDataReceived += (_, e) => orch.OnLine(e.Data);
+        p.OutputDataReceived += (_, e) => orch.OnLine(e.Data, toStdout: true);
+        p.ErrorDataReceived += (_, e) => orch.OnLine(e.Data, toStdout: false);
         p.Start();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return orch;
     }
 
-    void OnLine(string? line)
+    void OnLine(string? line, bool toStdout)
     {
         if (line is null) return;
         lock (gate)
         {
             output.AppendLine(line);
+            if (toStdout) stdout.AppendLine(line);
             foreach (var w in waiters.ToList())
-                if (w.Pattern.Match(line) is { Success: true } m) { w.Done.TrySetResult(m); waiters.Remove(w); }
+                if (w.Pattern.Match(line) is { Success: true } m && w.Accept(m)) { w.Done.TrySetResult(m); waiters.Remove(w); }
         }
     }
 
     /// <summary>Completes with the first line (already seen or to come) matching the pattern; fails after the guard timeout or if the process exits.</summary>
-    public async Task<Match> WaitForLineAsync(string pattern, TimeSpan? timeout = null)
+    public Task<Match> WaitForLineAsync(string pattern, TimeSpan? timeout = null) => WaitForLineAsync(pattern, _ => true, timeout);
+
+    /// <summary>As above, for the first matching line whose match <paramref name="accept"/> takes (e.g. a step at least N).</summary>
+    public async Task<Match> WaitForLineAsync(string pattern, Func<Match, bool> accept, TimeSpan? timeout = null)
     {
         var re = new Regex(pattern);
         TaskCompletionSource<Match> tcs;
         lock (gate)
         {
             foreach (var line in output.ToString().Split('\n'))
-                if (re.Match(line.TrimEnd('\r')) is { Success: true } m) return m;
+                if (re.Match(line.TrimEnd('\r')) is { Success: true } m && accept(m)) return m;
             tcs = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
-            waiters.Add((re, tcs));
+            waiters.Add((re, accept, tcs));
         }
         var exited = process.WaitForExitAsync();
         var guard = Task.Delay(timeout ?? TimeSpan.FromSeconds(120));
