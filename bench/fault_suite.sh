@@ -15,9 +15,9 @@ nproc_=$(nproc); model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); ${nproc_} cores ($model); load $(cut -d' ' -f1-3 /proc/loadavg); seed ${ORCH_FAULT_SEED:-default}"
 start=$(date +%s)
 ORCH_FAULT_REPORT="$REPORT" dotnet test tests/EndToEnd.Tests -c Release --no-build --nologo \
-    --filter "FullyQualifiedName~EndToEnd.FaultSuite" > "$LOG" 2>&1
+    --filter "FullyQualifiedName~EndToEnd.FaultSuite" --logger "console;verbosity=normal" > "$LOG" 2>&1
 rc=$?
-grep -E '^(Passed|Failed)!|Total tests|Passed:|Failed:' "$LOG" | tail -3
+grep -E '^\s+(Passed|Failed) .*\[|^(Passed|Failed)!' "$LOG"
 echo "suite wall time: $(( $(date +%s) - start )) s (test log: $LOG)"
 echo
 echo "| seed | fault | run | step | recovery s | tokens lost |"

@@ -72,13 +72,24 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
             Assert.True(completedBefore.Count < Runs, "the sweep ended before the kill");
 
             // Both workers give the dead coordinator up (they pause and leave) before it is restarted.
+            void Phase(string what) => output.WriteLine($"{(DateTimeOffset.UtcNow - killedAt).TotalSeconds,6:F1} s after the kill: {what}");
             for (int i = 0; i < workers.Count; i++)
+            {
                 await workers[i].WaitForLineAsync($"^worker rw{i + 1}: left the cluster; rejoining once the coordinator registered in Redis", TimeSpan.FromSeconds(180));
+                Phase($"worker rw{i + 1} left the cluster");
+            }
             second = OrchProcess.Start(coordinatorArgs);
             await second.WaitForLineAsync("coordinator up", TimeSpan.FromSeconds(120));
             var upAt = DateTimeOffset.UtcNow;
-            foreach (var name in new[] { "rw1", "rw2" }) await second.WaitForLineAsync($"worker {name} registered", TimeSpan.FromSeconds(180));
+            Phase("the restarted coordinator is up");
+            foreach (var name in new[] { "rw1", "rw2" })
+            {
+                await second.WaitForLineAsync($"worker {name} registered", TimeSpan.FromSeconds(180));
+                Phase($"worker {name} registered again");
+            }
             await second.WaitForLineAsync($@"sweep {id} finished: {Runs}/{Runs} runs completed", TimeSpan.FromSeconds(300));
+            Phase("the sweep finished");
+            output.WriteLine("restarted coordinator's run lines:\n" + string.Join('\n', second.Output.Split('\n').Where(l => l.Contains(" run ") || l.Contains("sweep "))));
 
             var sweep = JsonDocument.Parse((await OrchProcess.RunAsync(["sweep", "status", id, "--json", .. at])).Stdout).RootElement;
             Assert.Equal(("Completed", Runs), (sweep.GetProperty("state").GetString(), sweep.GetProperty("done").GetInt32()));
@@ -94,7 +105,7 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
                 Assert.Single(run.GetProperty("transitions").EnumerateArray(), t => t.GetProperty("state").GetString() == "Completed");
                 if (completedBefore.Contains(rid))
                 {
-                    Assert.DoesNotContain($"run {rid} epoch", second.Output); // never rendezvoused again: not retrained
+                    Assert.DoesNotContain($"run {rid} generation", second.Output); // never rendezvoused again: not retrained
                     continue;
                 }
                 // In flight or not started at the kill: the first step after the restart, and what was trained again.

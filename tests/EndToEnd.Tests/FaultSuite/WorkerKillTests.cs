@@ -11,7 +11,7 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// checkpoint commit), a third of the same spec trains untouched beside them. A replacement worker starts after
 /// each kill and is taken in at a checkpoint. Every faulted run completes with exactly its planned steps and tokens
 /// (the global batch is kept by gradient accumulation at any world size) and a final validation loss within
-/// <see cref="ValLossTolerance"/> of the untouched run's; every kill is seen as a lost worker and a new epoch.
+/// <see cref="ValLossTolerance"/> of the untouched run's; every kill is seen as a lost worker and a new generation.
 /// Risk: timing. Kills land at commit lines (events), at most at 7 of 10 checkpoints, so the run is still training;
 /// the victim's loss is awaited as the coordinator's line, never as time.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
     /// </summary>
     const double ValLossTolerance = 1e-4;
 
-    sealed record Kill(string RunId, string Worker, int Rank, int World, DateTimeOffset At, int CommitStep, int ResumeStep, int EpochAfter);
+    sealed record Kill(string RunId, string Worker, int Rank, int World, DateTimeOffset At, int CommitStep, int ResumeStep, int GenerationAfter);
 
     [Fact]
     public async Task Seeded_sigkills_of_workers_across_concurrent_runs_end_as_the_untouched_run_does()
@@ -90,22 +90,22 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
         async Task<List<Kill>> Fault(string id, IReadOnlyList<PlannedKill> planned)
         {
             var done = new List<Kill>();
-            int minEpoch = 1;
+            int minGeneration = 1;
             foreach (var k in planned)
             {
                 while (true)
                 {
-                    // The world of an epoch after the previous recovery, read while it trains, so the kill at the commit
+                    // The world of a generation after the previous recovery, read while it trains, so the kill at the commit
                     // line below is immediate (no console call between the line and the kill).
-                    await local.WaitForLineAsync($@"run {id} epoch (\d+): running with \d+ ranks", m => int.Parse(m.Groups[1].Value) >= minEpoch, TimeSpan.FromSeconds(300));
+                    await local.WaitForLineAsync($@"run {id} generation (\d+): running with \d+ ranks", m => int.Parse(m.Groups[1].Value) >= minGeneration, TimeSpan.FromSeconds(300));
                     var st = Json(await Cli("run", "status", id, "--json", "--coordinator", gw));
-                    int epoch = st.GetProperty("epoch").GetInt32();
-                    if (st.GetProperty("state").GetString() != "Running") { minEpoch = epoch + 1; continue; } // between epochs again: the next one
+                    int generation = st.GetProperty("generation").GetInt32();
+                    if (st.GetProperty("state").GetString() != "Running") { minGeneration = generation + 1; continue; } // between generations again: the next one
                     var members = st.GetProperty("workers").EnumerateArray().Select(w => w.GetString()!).ToList();
-                    // The first commit at or after the planned checkpoint, in this epoch or a later one.
-                    var commit = await local.WaitForLineAsync($@"run {id} epoch (\d+): checkpoint step (\d+) committed",
-                        m => int.Parse(m.Groups[1].Value) >= epoch && int.Parse(m.Groups[2].Value) >= k.AfterCheckpoint * Every, TimeSpan.FromSeconds(300));
-                    if (int.Parse(commit.Groups[1].Value) != epoch) { minEpoch = epoch + 1; continue; } // the world changed meanwhile: read it again
+                    // The first commit at or after the planned checkpoint, in this generation or a later one.
+                    var commit = await local.WaitForLineAsync($@"run {id} generation (\d+): checkpoint step (\d+) committed",
+                        m => int.Parse(m.Groups[1].Value) >= generation && int.Parse(m.Groups[2].Value) >= k.AfterCheckpoint * Every, TimeSpan.FromSeconds(300));
+                    if (int.Parse(commit.Groups[1].Value) != generation) { minGeneration = generation + 1; continue; } // the world changed meanwhile: read it again
                     string victim = members[k.Rank % members.Count];
                     int pid;
                     await gate.WaitAsync();
@@ -113,13 +113,13 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
                     var at = DateTimeOffset.UtcNow;
                     Process.GetProcessById(pid).Kill(); // SIGKILL
                     await Replace();
-                    var lost = await local.WaitForLineAsync($@"run {id} epoch (\d+): worker {victim} lost", TimeSpan.FromSeconds(180));
-                    int lostEpoch = int.Parse(lost.Groups[1].Value);
-                    var resumed = await local.WaitForLineAsync($@"run {id} epoch (\d+): rendezvous of \d+ ranks from step (\d+)",
-                        m => int.Parse(m.Groups[1].Value) > lostEpoch, TimeSpan.FromSeconds(180));
+                    var lost = await local.WaitForLineAsync($@"run {id} generation (\d+): worker {victim} lost", TimeSpan.FromSeconds(180));
+                    int lostGeneration = int.Parse(lost.Groups[1].Value);
+                    var resumed = await local.WaitForLineAsync($@"run {id} generation (\d+): rendezvous of \d+ ranks from step (\d+)",
+                        m => int.Parse(m.Groups[1].Value) > lostGeneration, TimeSpan.FromSeconds(180));
                     int after = int.Parse(resumed.Groups[1].Value);
                     done.Add(new Kill(id, victim, k.Rank % members.Count, members.Count, at, int.Parse(commit.Groups[2].Value), int.Parse(resumed.Groups[2].Value), after));
-                    minEpoch = after;
+                    minGeneration = after;
                     break;
                 }
             }
@@ -133,7 +133,7 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
 
             var reference = Json(await Cli("run", "status", ids[0], "--json", "--coordinator", gw));
             AssertPlanned(reference);
-            Assert.Equal(1, reference.GetProperty("epoch").GetInt32());
+            Assert.Equal(1, reference.GetProperty("generation").GetInt32());
             double refVal = reference.GetProperty("val_loss").GetDouble();
             output.WriteLine($"untouched run {ids[0]}: val loss {refVal:G9}");
             for (int r = 1; r <= FaultedRuns; r++)
@@ -150,9 +150,9 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
                 {
                     Assert.Contains(lostEvents, e => e.GetProperty("detail").GetString()!.Contains(k.Worker));
                     // Recovery: the kill to the next step reported. Lost: the steps reported before the kill past the checkpoint resumed from.
-                    var epochStarted = s.GetProperty("events").EnumerateArray()
-                        .First(e => e.GetProperty("kind").GetString() == "Epoch" && e.GetProperty("epoch").GetInt32() == k.EpochAfter).GetProperty("at").GetDateTimeOffset();
-                    var next = history.First(h => h.At > epochStarted);
+                    var generationStarted = s.GetProperty("events").EnumerateArray()
+                        .First(e => e.GetProperty("kind").GetString() == "Generation" && e.GetProperty("generation").GetInt32() == k.GenerationAfter).GetProperty("at").GetDateTimeOffset();
+                    var next = history.First(h => h.At > generationStarted);
                     int before = history.Where(h => h.At <= k.At).Select(h => h.Step).DefaultIfEmpty(k.ResumeStep).Max();
                     Assert.True(k.ResumeStep >= k.CommitStep, $"{k}: resumed before the checkpoint committed before the kill");
                     FaultReport.Add(output, plan.Seed, $"sigkill worker (rank {k.Rank} of {k.World})", k.RunId, $"{before}",
