@@ -8,8 +8,8 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// <summary>
 /// Seeded SIGKILLs of workers across concurrent GPT runs (the real trainer, tiny models, CPU) on `orch local`: two
 /// runs of one spec take the faults the seed plans (one or two each, a rank of the run's current world at a
-/// checkpoint commit), a third of the same spec trains untouched beside them. A replacement worker starts after
-/// each kill and is taken in at a checkpoint. Every faulted run completes with exactly its planned steps and tokens
+/// checkpoint commit), a third of the same spec trains untouched beside them. A spare worker for each planned kill
+/// waits idle and is taken in at a checkpoint by a run that lost one. Every faulted run completes with exactly its planned steps and tokens
 /// (the global batch is kept by gradient accumulation at any world size) and a final validation loss within
 /// <see cref="ValLossTolerance"/> of the untouched run's; every kill is seen as a lost worker and a new generation.
 /// Risk: timing. Kills land at commit lines (events), at most at 7 of 10 checkpoints, so the run is still training;
@@ -40,7 +40,8 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
         var dir = Directory.CreateTempSubdirectory("orch-faults-");
         string[] words = ["workers", "die", "at", "random", "steps", "and", "the", "runs", "resume", "from", "their", "checkpoints"];
         var corpus = await WordCorpus.PrepareAsync(dir.FullName, 5, words, 20_000, 12, Block);
-        int n = 2 * (FaultedRuns + 1);
+        // Two workers a run, and a spare for every planned kill: idle until a run that lost one takes it in at a checkpoint.
+        int n = 2 * (FaultedRuns + 1) + kills.Sum(k => k.Count);
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
         await using var local = OrchProcess.Start(["local", "--workers", $"{n}", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--ephemeral"]);
@@ -69,24 +70,6 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
             ids.Add(Json(await Cli("run", "submit", spec, "--json", "--coordinator", gw)).GetProperty("id").GetString()!);
         }
 
-        // Replacement workers (one per kill) have the thread count `orch local` gives its own: the same numerics.
-        var replacements = new List<OrchProcess>();
-        int nextWorker = n;
-        var gate = new SemaphoreSlim(1);
-        async Task Replace()
-        {
-            await gate.WaitAsync();
-            try
-            {
-                string name = $"worker-{++nextWorker}";
-                var p = OrchProcess.Start(["worker", "--cluster", "local", "--coordinator", $"127.0.0.1:{silo}", "--name", name],
-                    new Dictionary<string, string> { ["ORCH_TORCH_THREADS"] = $"{Math.Max(1, Environment.ProcessorCount / n)}" });
-                replacements.Add(p);
-                pids[name] = p.Id;
-            }
-            finally { gate.Release(); }
-        }
-
         async Task<List<Kill>> Fault(string id, IReadOnlyList<PlannedKill> planned)
         {
             var done = new List<Kill>();
@@ -95,30 +78,28 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
             {
                 while (true)
                 {
-                    // The world of a generation after the previous recovery, read while it trains, so the kill at the commit
-                    // line below is immediate (no console call between the line and the kill).
-                    await local.WaitForLineAsync($@"run {id} generation (\d+): running with \d+ ranks", m => int.Parse(m.Groups[1].Value) >= minGeneration, TimeSpan.FromSeconds(300));
-                    var st = Json(await Cli("run", "status", id, "--json", "--coordinator", gw));
-                    int generation = st.GetProperty("generation").GetInt32();
-                    if (st.GetProperty("state").GetString() != "Running") { minGeneration = generation + 1; continue; } // between generations again: the next one
-                    var members = st.GetProperty("workers").EnumerateArray().Select(w => w.GetString()!).ToList();
+                    // The world of a generation after the previous recovery, from the lines its workers print as it
+                    // starts (no console call: the kill at the commit line below is immediate).
+                    var running = await local.WaitForLineAsync($@"run {id} generation (\d+): running with (\d+) ranks",
+                        m => int.Parse(m.Groups[1].Value) >= minGeneration, TimeSpan.FromSeconds(300));
+                    int generation = int.Parse(running.Groups[1].Value), world = int.Parse(running.Groups[2].Value);
+                    int rank = k.Rank % world;
+                    var started = await local.WaitForLineAsync($@"^\[(worker-\d+)\] .*run {id} rank {rank} generation {generation} started at step",
+                        TimeSpan.FromSeconds(180));
+                    string victim = started.Groups[1].Value;
                     // The first commit at or after the planned checkpoint, in this generation or a later one.
                     var commit = await local.WaitForLineAsync($@"run {id} generation (\d+): checkpoint step (\d+) committed",
                         m => int.Parse(m.Groups[1].Value) >= generation && int.Parse(m.Groups[2].Value) >= k.AfterCheckpoint * Every, TimeSpan.FromSeconds(300));
-                    if (int.Parse(commit.Groups[1].Value) != generation) { minGeneration = generation + 1; continue; } // the world changed meanwhile: read it again
-                    string victim = members[k.Rank % members.Count];
-                    int pid;
-                    await gate.WaitAsync();
-                    try { pid = pids[victim]; } finally { gate.Release(); }
+                    if (int.Parse(commit.Groups[1].Value) != generation) { minGeneration = generation + 1; continue; } // the world changed meanwhile
+                    int pid = pids[victim];
                     var at = DateTimeOffset.UtcNow;
                     Process.GetProcessById(pid).Kill(); // SIGKILL
-                    await Replace();
                     var lost = await local.WaitForLineAsync($@"run {id} generation (\d+): worker {victim} lost", TimeSpan.FromSeconds(180));
                     int lostGeneration = int.Parse(lost.Groups[1].Value);
                     var resumed = await local.WaitForLineAsync($@"run {id} generation (\d+): rendezvous of \d+ ranks from step (\d+)",
                         m => int.Parse(m.Groups[1].Value) > lostGeneration, TimeSpan.FromSeconds(180));
                     int after = int.Parse(resumed.Groups[1].Value);
-                    done.Add(new Kill(id, victim, k.Rank % members.Count, members.Count, at, int.Parse(commit.Groups[2].Value), int.Parse(resumed.Groups[2].Value), after));
+                    done.Add(new Kill(id, victim, rank, world, at, int.Parse(commit.Groups[2].Value), int.Parse(resumed.Groups[2].Value), after));
                     minGeneration = after;
                     break;
                 }
@@ -167,10 +148,6 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
             File.WriteAllText(log, local.Output);
             output.WriteLine($"the cluster's whole output: {log}");
             throw;
-        }
-        finally
-        {
-            foreach (var p in replacements) await p.DisposeAsync();
         }
         dir.Delete(true);
     }
