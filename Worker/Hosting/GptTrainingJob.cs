@@ -71,6 +71,9 @@ public sealed class GptTrainingJob(RunAssignment a, WorkerIdentity worker) : ITr
                     ? RingCommunicator.Connect(new Rendezvous(Rendezvous.Ring, a.Rank, a.WorldSize, bootstraps, null), listener)
                     : NcclCommunicator.Create(new Rendezvous(Rendezvous.Nccl, a.Rank, a.WorldSize, [], Convert.FromBase64String(bootstraps[0])), CudaIndex());
         }
+        // A damaged shard fails the run at once, naming the shard (as `orch train` refuses it), rather than training on
+        // bad tokens or failing part-way; hashed once per worker process and corpus.
+        CorpusSources.VerifyChecksums(s.Data);
         int vocab = CorpusSources.VocabSize(s.Data);
         var config = ((s.Model.Preset is { } preset ? GptPresets.Get(preset) with { VocabSize = vocab }
             : new GptConfig(s.Model.NLayer, s.Model.NHead, s.Model.NEmbd, s.Model.BlockSize, vocab, Dropout: s.Model.Dropout))

@@ -9,7 +9,8 @@ namespace Orchestrator.Tests.EndToEnd;
 /// <summary>
 /// A GPT run whose data folder does not exist, on a real `orch local` worker: the worker's failure is permanent, so
 /// the run fails at once with the loader's message (one Failed transition, no Recovering, no retries). The CLI
-/// refuses the same spec before submitting it (`--dry-run`, and a submit to a loopback cluster), exit 2, one line.
+/// refuses the same spec before submitting it (`--dry-run`, and a submit to a loopback cluster), exit 2, one line. A
+/// corpus with a damaged shard fails the same way, the shard named, before a step is trained.
 /// </summary>
 public sealed class PermanentFailureTests : IDisposable
 {
@@ -59,5 +60,40 @@ public sealed class PermanentFailureTests : IDisposable
         Assert.Single(final.Transitions, t => t.State == RunState.Failed);
         Assert.DoesNotContain(final.Transitions, t => t.State == RunState.Recovering);
         Assert.Equal(1, final.Generation);
+    }
+
+    [Fact]
+    public async Task A_damaged_corpus_shard_fails_a_cluster_run_at_once_with_the_shard_named()
+    {
+        string corpus = await WordCorpus.PrepareAsync(dir, 11, ["a", "damaged", "shard", "is", "never", "trained", "on"], 4_000, 8, 16);
+        string shard = Directory.GetFiles(corpus, "*.parquet").Order(StringComparer.Ordinal).First();
+        var bytes = File.ReadAllBytes(shard);
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(shard, bytes);
+        var specPath = Path.Combine(dir, "damaged.yaml");
+        File.WriteAllText(specPath, $"""
+            name: damaged
+            data: {corpus}
+            model: {"{"} n_layer: 1, n_head: 1, n_embd: 16, block_size: 16 {"}"}
+            batch: 2
+            steps: 5
+            workers: {"{"} min: 1, max: 1 {"}"}
+            checkpoint: {"{"} every: 5, path: {Path.Combine(dir, "ckpt-damaged")} {"}"}
+            """);
+
+        await using var local = OrchProcess.Start(["local", "--name", "damaged", "--workers", "1", "--metrics-port", "0", "--ephemeral"]);
+        var up = await local.WaitForLineAsync(@"^local cluster: damaged, coordinator gateway (127\.0\.0\.1:\d+)");
+        await local.WaitForLineAsync(@"\[worker-1\] worker worker-1 up");
+        using var host = await ClusterClientFactory.ConnectAsync(IPEndPoint.Parse(up.Groups[1].Value), null, "damaged", OrchProcess.TokenOf("damaged"), CancellationToken.None);
+        var client = host.Client();
+        var id = (await client.SubmitRunAsync(RunSpecYaml.Load(specPath))).Id;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var final = await client.WaitForRunAsync(id, TimeSpan.FromMilliseconds(200), deadline.Token);
+
+        Assert.Equal(RunState.Failed, final.State);
+        Assert.StartsWith($"rank 0 (worker-1) failed: --data {corpus}: shard {Path.GetFileName(shard)} is damaged (", final.Reason);
+        Assert.Single(final.Transitions, t => t.State == RunState.Failed);
+        Assert.DoesNotContain(final.Transitions, t => t.State == RunState.Recovering);
+        Assert.Equal(0, final.Step);
     }
 }
