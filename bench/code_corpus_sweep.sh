@@ -41,7 +41,7 @@ GPUS=$(nvidia-smi -L | wc -l)
 # runs the spec as written (one run per GPU at a time, its own cuda_graphs setting).
 SLOTS="${PACK_SLOTS:-8}"
 for ((g = 0; g < GPUS; g++)); do
-  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" > "$OUTDIR/worker$g.log" 2>&1 &
+  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator-silo 127.0.0.1:11111 --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" > "$OUTDIR/worker$g.log" 2>&1 &
 done
 if (( SLOTS > 1 )); then
   grep -vE '^(concurrency|cuda_graphs):' "$SPEC" > "$OUTDIR/sweep.yaml"

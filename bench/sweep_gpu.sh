@@ -15,7 +15,7 @@ OUTDIR="${OUT:-/tmp/orch-sweep}"; mkdir -p "$OUTDIR"
 sleep 8
 GPUS=$(nvidia-smi -L | wc -l)
 for ((g = 0; g < GPUS; g++)); do
-  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --name gpu$g > "$OUTDIR/worker$g.log" 2>&1 &
+  CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator-silo 127.0.0.1:11111 --device cuda:0 --name gpu$g > "$OUTDIR/worker$g.log" 2>&1 &
 done
 sleep 10
 "$ORCH" workers list

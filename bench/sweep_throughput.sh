@@ -85,7 +85,7 @@ PY
 
 baseline_workers() {
   for ((g = 0; g < GPUS; g++)); do
-    CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g \
+    CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator-silo "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g \
       > "$OUTDIR/baseline/worker$g.log" 2>&1 & PIDS+=($!)
   done
 }
@@ -93,12 +93,12 @@ packed_workers() {
   for ((g = 0; g < GPUS; g++)); do
     if [[ "$MODE" == mps ]]; then
       for ((k = 0; k < SLOTS; k++)); do
-        CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g-p$k --mps \
+        CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator-silo "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g-p$k --mps \
           > "$OUTDIR/packed/worker$g-$k.log" 2>&1 & PIDS+=($!)
         [[ $k == 0 ]] && sleep 3  # the first starts the MPS daemon
       done
     else
-      CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" \
+      CUDA_VISIBLE_DEVICES=$g "$ORCH" worker --coordinator-silo "127.0.0.1:$SILO_PORT" --device cuda:0 --device-key "gpu$g" --name gpu$g --slots "$SLOTS" \
         > "$OUTDIR/packed/worker$g.log" 2>&1 & PIDS+=($!)
     fi
   done

@@ -19,7 +19,7 @@ for ((i = 0; i < 60; i++)); do grep -q "coordinator up" "$OUTDIR/coordinator.log
 # PACK_SLOTS=1 (the default) trains one run at a time, so each run's wall time is its own GPU-seconds; PACK_SLOTS=N packs
 # N runs onto the GPU (every run in flight, CUDA-graph steps), and then the sweep's wall time is what it cost the GPU.
 SLOTS="${PACK_SLOTS:-1}"
-CUDA_VISIBLE_DEVICES=0 "$ORCH" worker --coordinator 127.0.0.1:11111 --device cuda:0 --name gpu0 --slots "$SLOTS" > "$OUTDIR/worker.log" 2>&1 &
+CUDA_VISIBLE_DEVICES=0 "$ORCH" worker --coordinator-silo 127.0.0.1:11111 --device cuda:0 --name gpu0 --slots "$SLOTS" > "$OUTDIR/worker.log" 2>&1 &
 WORKER=$!
 trap 'kill $WORKER $COORD 2>/dev/null' EXIT
 for ((i = 0; i < 60; i++)); do "$ORCH" workers list --json 2>/dev/null | grep -q '"gpu0"' && break; sleep 1; done

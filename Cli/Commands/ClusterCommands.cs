@@ -113,7 +113,7 @@ public static class ClusterCommands
 
     static Command Worker()
     {
-        var coordinator = new Option<string>("--coordinator") { Description = "The coordinator's silo endpoint HOST:PORT (embedded mode)", DefaultValueFactory = _ => $"127.0.0.1:{ClusterNames.DefaultSiloPort}" };
+        var coordinator = new Option<string>("--coordinator-silo") { Description = "The coordinator's silo endpoint HOST:PORT (embedded mode; console commands' --coordinator is its gateway)", DefaultValueFactory = _ => $"127.0.0.1:{ClusterNames.DefaultSiloPort}" };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N", DefaultValueFactory = _ => "cpu" };
         var name = new Option<string?>("--name") { Description = "Worker id (default HOST-DEVICE-PID)" };
         var port = new Option<int>("--port") { Description = "This worker's silo port (0: any free port)" };
@@ -134,7 +134,7 @@ public static class ClusterCommands
                 throw new ArgumentException($"--device: '{dev}' is not cpu or cuda:N");
             int slots = SlotsOf(pr);
             var redis = RedisOf(pr);
-            var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator");
+            var primary = ClusterEndpoint.Parse(pr.GetValue(coordinator)!, ClusterNames.DefaultSiloPort, "--coordinator-silo");
             // No name given: the `orch local` cluster whose silo is at that address, if it is one (else `orch`).
             var clusterId = pr.GetValue(ClusterId) is null && Environment.GetEnvironmentVariable("ORCH_CLUSTER") is null or "" && redis is null
                 && System.Net.IPAddress.IsLoopback(primary.Address)
@@ -231,7 +231,7 @@ public static class ClusterCommands
             if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
                 throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
             for (int i = 1; i <= n; i++)
-                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}",
+                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator-silo", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}",
                     "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. probeArgs, .. tokenArgs]);
             string dashboard = "";
             if (web.Enabled)

@@ -72,7 +72,7 @@ public static class QuickstartCommand
             // As `orch local` does: the workers share the cores instead of each starting a thread per core.
             var threads = new Dictionary<string, string> { ["ORCH_TORCH_THREADS"] = $"{Math.Max(1, Environment.ProcessorCount / n)}" };
             for (int i = 1; i <= n; i++)
-                cluster.StartSelf($"worker-{i}", ["worker", "--coordinator", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"], threads, logs.For($"worker-{i}"));
+                cluster.StartSelf($"worker-{i}", ["worker", "--coordinator-silo", $"127.0.0.1:{siloPort}", "--name", $"quickstart-{i}"], threads, logs.For($"worker-{i}"));
 
             Step(4, "run the sweep: 4 model sizes x 4 token budgets on CPU");
             var specPath = Path.Combine(work, "quickstart.yaml");
@@ -89,7 +89,7 @@ public static class QuickstartCommand
             if (final.Runs.FirstOrDefault(r => !r.Failures.IsEmpty) is { } failed)
                 AnsiConsole.MarkupLineInterpolated($"[yellow]first failure:[/] {failed.Failures[0]}");
             Step(5, "fit L(N, D) and write the report");
-            var (report, analysis) = SweepView.WriteReport(final, Path.Combine(work, $"report-{final.Id}"), bootstrap: 200, deadline.Token);
+            var (report, analysis) = SweepView.WriteReport(final, FreshFolder(Path.Combine(work, $"report-{final.Id}")), bootstrap: 200, deadline.Token);
             Console.SetOut(stdout);
             if (asJson)
                 JsonOutput.Write(new
@@ -116,6 +116,15 @@ public static class QuickstartCommand
     /// tenth of the tokens. The report holds out the largest run (fitting the law on the other 15 and predicting it) and
     /// says whether the fit is identified: at these sizes it is not (E at its bound, wide intervals), and it says so.
     /// </summary>
+    /// <summary>The folder, or the first of FOLDER-2, FOLDER-3, ... that does not exist: a quickstart run again (the same
+    /// sweep id) writes a new report beside the earlier ones, which are never overwritten.</summary>
+    static string FreshFolder(string folder)
+    {
+        string candidate = folder;
+        for (int n = 2; Directory.Exists(candidate) || File.Exists(candidate); n++) candidate = $"{folder}-{n}";
+        return candidate;
+    }
+
     static string SweepYaml(string corpus, string storage, int workers, string trainer) => $"""
         # Written by `orch quickstart`; launch it yourself with `orch sweep launch` against `orch local`.
         name: quickstart

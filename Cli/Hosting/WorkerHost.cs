@@ -153,7 +153,7 @@ public static class WorkerHost
         while (!await sup.CoordinatorUp(null, ct))
         {
             if (DateTime.UtcNow >= deadline)
-                throw new CoordinatorUnreachableException($"cannot reach {sup.Where} after {sup.JoinFor.TotalSeconds:F0} s (start it with `orch coordinator` or `orch local`, or pass --coordinator HOST:PORT; --join-timeout-s waits longer)");
+                throw new CoordinatorUnreachableException($"cannot reach {sup.Where} after {sup.JoinFor.TotalSeconds:F0} s (start it with `orch coordinator` or `orch local`, or pass --coordinator-silo HOST:PORT; --join-timeout-s waits longer)");
             if (DateTime.UtcNow - lastSaid >= TimeSpan.FromSeconds(5))
             {
                 Console.Error.WriteLine($"{sup.Where} is not up yet; retrying for {(deadline - DateTime.UtcNow).TotalSeconds:F0} s more");

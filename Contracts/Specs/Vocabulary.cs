@@ -17,6 +17,8 @@ public static class Vocabulary
         ["--warmup"] = ["--warmup-steps", "--warmup-iters"],
         ["--world"] = ["--world-size"],
         ["--output"] = ["--out"],
+        // `orch worker` joins the coordinator's silo; console commands' --coordinator is its gateway, another port.
+        ["--coordinator"] = ["--coordinator-silo"],
     };
 
     /// <summary>Old YAML key (RunSpec or sweep, at any depth) -> its new spelling.</summary>

@@ -57,12 +57,12 @@ public sealed class BadInputTests
         Assert.True(took < TimeSpan.FromSeconds(3), $"took {took.TotalSeconds:F1} s");
 
         // A worker may start before its coordinator: it waits, saying so, for --join-timeout-s.
-        var w = await OrchProcess.RunAsync("worker", "--coordinator", $"127.0.0.1:{port}", "--join-timeout-s", "2");
+        var w = await OrchProcess.RunAsync("worker", "--coordinator-silo", $"127.0.0.1:{port}", "--join-timeout-s", "2");
         Assert.Equal(1, w.Exit);
         var lines = w.Stderr.Trim().Split('\n');
         Assert.Equal($"the coordinator at 127.0.0.1:{port} is not up yet; retrying for 2 s more", lines[0]);
         Assert.Equal($"error: cannot reach the coordinator at 127.0.0.1:{port} after 2 s (start it with `orch coordinator` or `orch local`, " +
-            "or pass --coordinator HOST:PORT; --join-timeout-s waits longer)", lines[^1]);
+            "or pass --coordinator-silo HOST:PORT; --join-timeout-s waits longer)", lines[^1]);
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public sealed class BadInputTests
         Assert.Equal(2, r.Exit);
         Assert.Equal("error: no run 'nope-000000' (`orch run list` shows the runs)", r.Stderr.Trim());
 
-        await using var old = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "old"],
+        await using var old = OrchProcess.Start(["worker", "--coordinator-silo", $"127.0.0.1:{silo}", "--name", "old"],
             new Dictionary<string, string> { ["ORCH_PROTOCOL_VERSION"] = "0" });
         Assert.Equal(2, await old.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Contains("error: worker 'old' speaks protocol 0 but this coordinator speaks 2", old.Output);

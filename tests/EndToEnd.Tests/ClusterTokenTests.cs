@@ -36,7 +36,7 @@ public sealed class ClusterTokenTests
         var byFile = await OrchProcess.RunAsync("workers", "list", "--coordinator", gw, "--cluster", "tok", "--token-file", wrongFile);
         Assert.Equal((2, Fix), (byFile.Exit, byFile.Stderr.Trim()));
 
-        await using var intruder = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--cluster", "tok", "--name", "intruder", "--token-file", wrongFile]);
+        await using var intruder = OrchProcess.Start(["worker", "--coordinator-silo", $"127.0.0.1:{silo}", "--cluster", "tok", "--name", "intruder", "--token-file", wrongFile]);
         Assert.Equal(2, await intruder.WaitForExitAsync(TimeSpan.FromSeconds(90)));
         Assert.Contains(Fix, intruder.Output);
         await coordinator.WaitForLineAsync(@"refused a grain call with a wrong token: .*RegisterWorker.* \(\S+ pid \d+\)");

@@ -38,7 +38,7 @@ public sealed class CoordinatorLossTests
         int silo = LocalPorts.FreePort(), gateway = LocalPorts.FreePort();
         string gw = $"127.0.0.1:{gateway}";
         string[] coordinatorArgs = ["coordinator", "--port", $"{silo}", "--gateway-port", $"{gateway}", "--metrics-port", "0", "--web-port", "0"];
-        await using var worker = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{silo}", "--name", "wa",
+        await using var worker = OrchProcess.Start(["worker", "--coordinator-silo", $"127.0.0.1:{silo}", "--name", "wa",
             "--join-timeout-s", "120", "--coordinator-lease-s", "3"]);
         await worker.WaitForLineAsync($@"^the coordinator at 127\.0\.0\.1:{silo} is not up yet; retrying for \d+ s more$");
 

@@ -37,7 +37,7 @@ public sealed class LocalClusterElasticTests(ITestOutputHelper output)
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
         await local.WaitForLineAsync($@"run {id} generation 1: running with 3 ranks");
         // A fourth worker started mid-run: the run is full (max 3), so it waits as a spare.
-        await using var fourth = OrchProcess.Start(["worker", "--cluster", "local", "--coordinator", $"127.0.0.1:{silo}", "--name", "worker-4"]); // orch local names its cluster "local"
+        await using var fourth = OrchProcess.Start(["worker", "--cluster", "local", "--coordinator-silo", $"127.0.0.1:{silo}", "--name", "worker-4"]); // orch local names its cluster "local"
         await fourth.WaitForLineAsync("worker worker-4 up");
         await local.WaitForLineAsync($@"run {id} generation 1: checkpoint step \d+ committed");
 

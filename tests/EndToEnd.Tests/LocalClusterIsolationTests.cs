@@ -58,7 +58,7 @@ public sealed class LocalClusterIsolationTests : IDisposable
 
             // A worker started by hand at cluster b's silo joins b (its name found in b's connection file) and takes b's run.
             var siloB = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state", "clusters", "b.json"))).RootElement.GetProperty("silo_port").GetInt32();
-            await using var extra = OrchProcess.Start(["worker", "--coordinator", $"127.0.0.1:{siloB}", "--name", "extra"], env);
+            await using var extra = OrchProcess.Start(["worker", "--coordinator-silo", $"127.0.0.1:{siloB}", "--name", "extra"], env);
             await extra.WaitForLineAsync("worker extra up");
             var betaId = JsonDocument.Parse(toB.Stdout).RootElement.GetProperty("id").GetString()!;
             var betaDone = await Orch("run", "status", betaId[..^2], "--watch", "--json", "--cluster", "b"); // a unique prefix of the id

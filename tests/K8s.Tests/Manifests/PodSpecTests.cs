@@ -81,7 +81,7 @@ public sealed class PodSpecTests
         var set = o.Single<V1StatefulSet>("orch-worker");
         var c = set.Spec.Template.Spec.Containers.Single();
         string[] packing = gpus > 0 ? ["--slots", "4", "--mps"] : [];
-        Assert.Equal(["worker", "--coordinator", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)", .. packing, "--token-file", "/var/run/orch-cluster/token"], c.Args);
+        Assert.Equal(["worker", "--coordinator-silo", "orch-gateway:11111", "--port", "11111", "--device", device, "--name", "$(POD_NAME)", .. packing, "--token-file", "/var/run/orch-cluster/token"], c.Args);
         Assert.Equal(11111, c.Ports.Single(p => p.Name == "silo").ContainerPort);
         Assert.Contains(o.Single<V1Service>("orch-gateway").Spec.Ports, p => p.Name == "silo" && p.Port == 11111);
         Assert.Equal("Parallel", set.Spec.PodManagementPolicy);
