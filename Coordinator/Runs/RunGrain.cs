@@ -11,18 +11,17 @@ namespace Orchestrator.Coordinator.Runs;
 /// One training run: validation, gang scheduling (nothing starts below workers.min), rendezvous per membership
 /// generation, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new generation
 /// that resumes from the last committed checkpoint. Calls out only one-way (to workers and the scheduler), so a
-/// turn never waits on another grain that could be waiting on it.
+/// turn never waits on another grain that could be waiting on it. Its rules stay in this one class (about 340 lines)
+/// because they share one persisted state that each turn changes and saves once; the pure decisions live beside it
+/// (<see cref="RunGrainRules"/>, <see cref="CheckpointLedger"/>, <see cref="RunRecordBounds"/>).
 /// </summary>
 [ControlPlanePlacement]
-public sealed partial class RunGrain(
+public sealed class RunGrain(
     [PersistentState("run", ClusterNames.Storage)] IPersistentState<RunGrainState> store,
     TimeProvider time,
     CoordinatorMetrics metrics,
     ILogger<RunGrain> log) : Grain, IRunGrain
 {
-    const int MaxHistory = 512;
-    /// <summary>Membership and checkpoint events kept (older checkpoint events go first).</summary>
-    const int MaxEvents = 256;
     /// <summary>Generations restarted after transient errors without a new checkpoint before the run fails.</summary>
     const int MaxRestartsWithoutProgress = 5;
 
@@ -61,7 +60,7 @@ public sealed partial class RunGrain(
         };
         await SaveAsync();
         metrics.RunSubmitted();
-        LogSubmitted(Id, spec.ResolvedSteps, spec.Workers.Min, spec.Workers.Max);
+        log.Submitted(Id, spec.ResolvedSteps, spec.Workers.Min, spec.Workers.Max);
         await Scheduler.RequestWorkersAsync(Id);
         return Status;
     }
@@ -75,7 +74,7 @@ public sealed partial class RunGrain(
         if (S.Status is { State: RunState.Rendezvous } st && st.Spec is not null && st.Workers.Length == S.Bootstraps.Length)
         {
             var resume = st.Checkpoints.LastOrDefault(c => c.Step == S.GenerationStep);
-            sent = [.. Enumerable.Range(0, st.Workers.Length).Select(rank => new RunAssignment(Id, Spec, st.Generation, rank, st.Workers.Length, st.Workers, resume, st.TotalSteps))];
+            sent = Assignments(st.Generation, st.Workers, resume, st.TotalSteps);
             resendTimer = this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
         }
         return Task.CompletedTask;
@@ -84,7 +83,7 @@ public sealed partial class RunGrain(
     /// <summary>A run still in flight loses only its resend timer with its activation (its state is stored): say why it ended.</summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken ct)
     {
-        if (S.Status is { } st && !st.State.IsFinal()) LogDeactivated(Id, st.State, reason.ToString());
+        if (S.Status is { } st && !st.State.IsFinal()) log.Deactivated(Id, st.State, reason.ToString());
         return Task.CompletedTask;
     }
 
@@ -98,17 +97,7 @@ public sealed partial class RunGrain(
     public async Task<ImmutableArray<string>> OfferWorkersAsync(ImmutableArray<WorkerInfo> workers)
     {
         if (S.Status is not { } st || st.State.IsFinal()) return [];
-        int room = Spec.Workers.Max - st.Workers.Length - st.Joining.Length;
-        if (room <= 0) return [];
-        var candidates = workers
-            .Where(w => w.State == WorkerState.Idle && w.DeviceKind == Spec.Device)
-            .Select(w => w.Id)
-            .Where(id => !st.Workers.Contains(id) && !st.Joining.Contains(id))
-            .Take(room).ToImmutableArray();
-        // A global batch is kept only at world sizes that divide it: take as many as make the largest such world.
-        int have = st.Workers.Length + st.Joining.Length;
-        int want = WorldBatch.Largest(Spec, have + candidates.Length) is int world && world > have ? world - have : 0;
-        var taken = candidates.Take(want).ToImmutableArray();
+        var taken = RunGrainRules.WorkersToTake(Spec, st, workers);
         if (taken.IsEmpty) return [];
 
         if (st.State is RunState.Pending or RunState.Recovering)
@@ -127,7 +116,7 @@ public sealed partial class RunGrain(
             // Running: the newcomers are taken in at the next checkpoint boundary (no work is thrown away).
             S.Status = st with { Joining = st.Joining.AddRange(taken) };
             await SaveAsync();
-            LogJoining(Id, string.Join(",", taken), st.Generation);
+            log.Joining(Id, string.Join(",", taken), st.Generation);
         }
         return taken;
     }
@@ -147,7 +136,7 @@ public sealed partial class RunGrain(
         var survivors = st.Workers.Remove(workerId).AddRange(st.Joining);
         var from = st.Checkpoints.IsEmpty ? "the start" : $"checkpoint step {st.Checkpoints[^1].Step}";
         var why = $"worker {workerId} lost ({reason})";
-        LogWorkerLost(Id, workerId, st.Generation, reason);
+        log.WorkerLost(Id, workerId, st.Generation, reason);
         AddEvent(RunEventKind.WorkerLost, why, worldSize: survivors.Length);
         Transition(RunState.Recovering, why);
         if (WorldBatch.Largest(Spec, survivors.Length) is int world)
@@ -185,7 +174,7 @@ public sealed partial class RunGrain(
             {
                 S.Status = st with { StartedAt = st.StartedAt ?? time.GetUtcNow() };
                 Transition(RunState.Running, $"all {st.WorldSize} ranks arrived at generation {st.Generation}");
-                LogRunning(Id, st.Generation, st.WorldSize);
+                log.Running(Id, st.Generation, st.WorldSize);
             }
             await SaveAsync();
         }
@@ -204,36 +193,22 @@ public sealed partial class RunGrain(
 
         if (r.Rank == 0 && r.Steps.Length > 0)
         {
-            var steps = r.Steps.Select(p => p with { Tokens = TokensAt(p.Step, st.WorldSize), WorldSize = st.WorldSize }).ToList();
-            var last = steps[^1];
-            st = st with
-            {
-                Step = last.Step, Loss = last.Loss, TokensTrained = TokensAt(last.Step, st.WorldSize), TokensPerSecond = last.TokensPerSecond, Mfu = last.Mfu,
-                LearningRate = last.Lr ?? st.LearningRate,
-                ValLoss = r.Steps.LastOrDefault(p => p.ValLoss is not null)?.ValLoss ?? st.ValLoss,
-                History = Thin(st.History.AddRange(steps)),
-            };
+            int world = st.WorldSize;
+            st = RunGrainRules.Apply(st, r.Steps, step => TokensAt(step, world));
             metrics.Observe(st, r.Steps);
         }
         CheckpointRef? committed = null;
         foreach (var written in r.CheckpointsWritten.Where(c => c.Generation == st.Generation))
         {
             if (written.WriteSeconds is { } seconds) metrics.CheckpointWritten(Id, seconds);
-            if (!S.ShardsWritten.TryGetValue(written.Step, out var ranks)) S.ShardsWritten[written.Step] = ranks = [];
-            ranks.Add(r.Rank);
-            if (ranks.Count < st.WorldSize) continue;
-            S.ShardsWritten.Remove(written.Step);
+            if (!CheckpointLedger.ShardWritten(S, written.Step, r.Rank, st.WorldSize)) continue;
             var ck = committed = written;
-            var kept = st.Checkpoints.RemoveAll(c => c.Step >= ck.Step).Add(ck);
-            // Keep-last-N, but fork points (checkpoint.at) stay listed: a sweep's branches start from them later.
-            var pinned = Spec.Checkpoint.Pinned;
-            var recent = kept.Where(c => !pinned.Contains(c.Step)).TakeLast(Spec.Checkpoint.Keep).ToHashSet();
-            st = st with { Checkpoints = [.. kept.Where(c => pinned.Contains(c.Step) || recent.Contains(c))] };
+            st = st with { Checkpoints = CheckpointLedger.Commit(st.Checkpoints, ck, Spec.Checkpoint) };
             S.CheckpointTokens[ck.Step] = TokensAt(ck.Step, st.WorldSize);
-            foreach (var gone in S.CheckpointTokens.Keys.Where(k => !st.Checkpoints.Any(c => c.Step == k)).ToList()) S.CheckpointTokens.Remove(gone);
-            st = st with { Events = CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Generation, st.WorldSize, ck.Path))) };
+            CheckpointLedger.ForgetPruned(S, st.Checkpoints);
+            st = st with { Events = RunRecordBounds.CapEvents(st.Events.Add(new RunEvent(RunEventKind.Checkpoint, time.GetUtcNow(), ck.Step, st.Generation, st.WorldSize, ck.Path))) };
             S.RestartsWithoutProgress = 0;
-            LogCheckpoint(Id, ck.Step, st.Generation, ck.Path);
+            log.CheckpointCommitted(Id, ck.Step, st.Generation, ck.Path);
         }
         if (r.FinalValLoss is { } v) { S.FinalValLoss = v; st = st with { ValLoss = v }; }
         if (r.Phases is { } phases && r.Rank == 0) st = st with { Phases = phases };
@@ -293,11 +268,15 @@ public sealed partial class RunGrain(
         Transition(RunState.Rendezvous, reason);
         await SaveAsync();
         metrics.GenerationStarted();
-        LogGeneration(Id, generation, members.Length, resume?.Step ?? 0, reason);
-        sent = [.. Enumerable.Range(0, members.Length).Select(rank => new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, st.TotalSteps))];
+        log.Generation(Id, generation, members.Length, resume?.Step ?? 0, reason);
+        sent = Assignments(generation, members, resume, st.TotalSteps);
         foreach (var assignment in sent) await GrainFactory.GetGrain<IWorkerGrain>(members[assignment.Rank]).AssignAsync(assignment);
         resendTimer ??= this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
     }
+
+    /// <summary>One assignment per member, ranks in member order.</summary>
+    ImmutableArray<RunAssignment> Assignments(int generation, ImmutableArray<string> members, CheckpointRef? resume, int totalSteps) =>
+        [.. Enumerable.Range(0, members.Length).Select(rank => new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, totalSteps))];
 
     /// <summary>Timer: while the generation's rendezvous waits, sends each member that has not arrived its assignment again.</summary>
     async Task ResendAssignmentsAsync(CancellationToken ct)
@@ -310,7 +289,7 @@ public sealed partial class RunGrain(
         }
         foreach (var a in sent.Where(a => S.Bootstraps[a.Rank] is null))
         {
-            LogResent(Id, st.Generation, a.Members[a.Rank], AssignmentResend.TotalSeconds);
+            log.Resent(Id, st.Generation, a.Members[a.Rank], AssignmentResend.TotalSeconds);
             await GrainFactory.GetGrain<IWorkerGrain>(a.Members[a.Rank]).AssignAsync(a);
         }
     }
@@ -324,7 +303,7 @@ public sealed partial class RunGrain(
         Transition(state, reason);
         await SaveAsync();
         metrics.RunEnded(S.Status, state);
-        LogEnded(Id, state, reason);
+        log.Ended(Id, state, reason);
         foreach (var w in workers) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, reason);
         await Scheduler.ReleaseWorkersAsync(Id, workers, runEnded: true);
     }
@@ -354,53 +333,8 @@ public sealed partial class RunGrain(
     {
         var st = Status;
         var e = new RunEvent(kind, time.GetUtcNow(), st.Step, st.Generation, worldSize ?? st.WorldSize, detail);
-        S.Status = st with { Events = CapEvents(st.Events.Add(e)) };
-    }
-
-    /// <summary>Past the cap the oldest checkpoint event goes (membership events are rarer and tell more), else the oldest.</summary>
-    static ImmutableArray<RunEvent> CapEvents(ImmutableArray<RunEvent> events)
-    {
-        while (events.Length > MaxEvents)
-        {
-            int i = 0;
-            while (i < events.Length && events[i].Kind != RunEventKind.Checkpoint) i++;
-            events = events.RemoveAt(i < events.Length ? i : 0);
-        }
-        return events;
-    }
-
-    /// <summary>
-    /// Keeps the history bounded: past the cap, every other old point goes (the newest half stays dense), except points
-    /// that carry a validation loss (rare, and the only record of it a sweep report's val curve has), unless keeping them
-    /// would leave the history over the cap (validation at most reports): then every other old point goes regardless.
-    /// </summary>
-    static ImmutableArray<MetricPoint> Thin(ImmutableArray<MetricPoint> h)
-    {
-        if (h.Length <= MaxHistory) return h;
-        int half = h.Length / 2;
-        var older = h.Take(half).Where((p, i) => i % 2 == 0 || p.ValLoss is not null).ToList();
-        if (older.Count + h.Length - half > MaxHistory) older = [.. h.Take(half).Where((_, i) => i % 2 == 0)];
-        return [.. older, .. h.Skip(half)];
+        S.Status = st with { Events = RunRecordBounds.CapEvents(st.Events.Add(e)) };
     }
 
     Task SaveAsync() => store.WriteStateAsync();
-
-    [LoggerMessage(LogLevel.Warning, "run {RunId}: its activation ended while {State} ({Reason})")]
-    partial void LogDeactivated(string runId, RunState state, string reason);
-    [LoggerMessage(LogLevel.Information, "run {RunId}: submitted, {Steps} steps, {Min}..{Max} workers")]
-    partial void LogSubmitted(string runId, int steps, int min, int max);
-    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: rendezvous of {WorldSize} ranks from step {Step} ({Reason})")]
-    partial void LogGeneration(string runId, int generation, int worldSize, int step, string reason);
-    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: sent {WorkerId} its assignment again (not at the rendezvous after {Seconds} s)")]
-    partial void LogResent(string runId, int generation, string workerId, double seconds);
-    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: running with {WorldSize} ranks")]
-    partial void LogRunning(string runId, int generation, int worldSize);
-    [LoggerMessage(LogLevel.Warning, "run {RunId} generation {Generation}: worker {WorkerId} lost: {Reason}")]
-    partial void LogWorkerLost(string runId, string workerId, int generation, string reason);
-    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: workers {Workers} join at the next checkpoint")]
-    partial void LogJoining(string runId, string workers, int generation);
-    [LoggerMessage(LogLevel.Information, "run {RunId} generation {Generation}: checkpoint step {Step} committed at {Path}")]
-    partial void LogCheckpoint(string runId, int step, int generation, string path);
-    [LoggerMessage(LogLevel.Information, "run {RunId}: {State} ({Reason})")]
-    partial void LogEnded(string runId, RunState state, string reason);
 }
