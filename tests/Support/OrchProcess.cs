@@ -46,7 +46,12 @@ public sealed class OrchProcess : IAsyncDisposable
     /// (a null value removes the variable).</summary>
     public static ProcessStartInfo StartInfo(IEnumerable<string> args, IEnumerable<KeyValuePair<string, string?>>? env = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Through env(1), which execs dotnet in its place (same pid): SIGINT and SIGQUIT back at their default, as from a
+        // terminal. A test runner started in the background by a non-interactive shell ignores both, and the child
+        // would inherit that and never see the Ctrl-C a test sends.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("--default-signal=INT,QUIT");
+        psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_TieredPGO"] = "0";
