@@ -11,10 +11,12 @@ namespace Orchestrator.Coordinator.Hosting;
 /// that held its grain-directory entry dies ("DirectoryFailure"), and any worker silo may hold that entry for a run or
 /// sweep that lives on the coordinator: the activation goes, and with it the timers that drive it (a sweep's
 /// scheduling tick, a run's assignment resend). State is stored, so a call activates the grain again and it goes on;
-/// this service makes that call every <see cref="Period"/> to each run and sweep not known to have ended (with Redis,
-/// reminders would also do it, but only once a minute). Runs on coordinator silos only.
+/// this service makes that call to each run and sweep not known to have ended as soon as the coordinator has started
+/// (a restarted coordinator: the sweeps it finds in storage go on at once, not a period later) and every
+/// <see cref="Period"/> after (with Redis, reminders would also do it, but only once a minute). Runs on coordinator
+/// silos only.
 /// </summary>
-public sealed partial class ControlPlaneWaker(IGrainFactory grains, ILogger<ControlPlaneWaker> log) : BackgroundService
+public sealed partial class ControlPlaneWaker(IGrainFactory grains, IHostApplicationLifetime lifetime, ILogger<ControlPlaneWaker> log) : BackgroundService
 {
     /// <summary>How often every unfinished run and sweep is called.</summary>
     public static readonly TimeSpan Period = TimeSpan.FromSeconds(5);
@@ -28,13 +30,23 @@ public sealed partial class ControlPlaneWaker(IGrainFactory grains, ILogger<Cont
         using var timer = new PeriodicTimer(Period);
         try
         {
-            while (await timer.WaitForNextTickAsync(ct))
+            // The first pass once every hosted service (the silo among them) has started, then one a period.
+            await StartedAsync(ct);
+            do
             {
                 try { await WakeAsync(ct); }
                 catch (Exception e) when (!ct.IsCancellationRequested) { LogFailed(e.GetBaseException().Message); }
             }
+            while (await timer.WaitForNextTickAsync(ct));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    async Task StartedAsync(CancellationToken ct)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(ct);
     }
 
     /// <summary>One pass: calls each run and sweep still in flight, which activates any whose activation was lost.</summary>

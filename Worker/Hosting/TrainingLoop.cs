@@ -12,6 +12,9 @@ namespace Orchestrator.Worker.Hosting;
 /// when the coordinator is briefly unreachable the batch is kept and training goes on. Each generation's wall time is
 /// split into phases (<see cref="PhaseClock"/>) that rank 0 reports with its last report. Every rank's reports carry
 /// the lines logged in the generation's scope (<see cref="RunLogCapture"/>), so a rank with lines waiting reports too.
+/// Invariant: a pause (the coordinator is gone) frees the slot within a step and one call, whatever the generation was
+/// doing (at the rendezvous, training, finished and still telling the coordinator, failed and reporting it): nothing
+/// waits for a coordinator that is not there, or the worker would stay in the dead cluster past its lease.
 /// </summary>
 sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
 {
@@ -101,8 +104,10 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
                 }
                 if (o.Finished)
                 {
-                    // Done: make sure the coordinator heard it, then wait for the next command.
-                    while (!buffer.IsEmpty && !rt.Stopping.IsCancellationRequested)
+                    // Done: make sure the coordinator heard it, then wait for the next command. Once the coordinator
+                    // is gone (a pause) no one can hear it: the slot is freed at once, so the worker leaves within its
+                    // lease, and the run resumes from its checkpoints as after any loss.
+                    while (!buffer.IsEmpty && !rt.Stopping.IsCancellationRequested && !slot.Pausing)
                     {
                         if (Interrupting(a) is { } c2) return c2;
                         rt.Stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
@@ -121,7 +126,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
             bool transient = JobFailures.IsTransient(e);
             log.LogError(e, "job failed ({Kind})", transient ? "transient" : "fatal");
             buffer.Fail(e.GetBaseException().Message, transient);
-            for (int i = 0; i < 20 && !buffer.IsEmpty && Flush(run, buffer) is null; i++)
+            for (int i = 0; i < 20 && !buffer.IsEmpty && !slot.Pausing && Flush(run, buffer) is null; i++)
                 rt.Stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
             return null;
         }

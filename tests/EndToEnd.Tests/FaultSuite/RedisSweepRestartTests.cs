@@ -11,12 +11,18 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// of the sweep's runs completed. Its workers notice (failure detection, then their 3 s lease), pause their runs
 /// with a checkpoint and leave; a coordinator restarted on the same ports gets both back (they register again), and
 /// the sweep completes from the state Redis kept: every run done exactly once, none completed before the kill
-/// trained again.
+/// trained again. Two bounds guard how fast: each worker leaves within <see cref="LeaveBound"/> of the kill (a run
+/// that finished while the coordinator was dead once held its slot until the worker's 120 s pause timeout), and the
+/// sweep's first new run starts within <see cref="ResumeBound"/> of both workers being back.
 /// Risk: timing. Every step waits for a line (Redis ready, runs completed, workers left, workers registered).
 /// </summary>
 public sealed class RedisSweepRestartTests(ITestOutputHelper output)
 {
     const int Runs = 6;
+    /// <summary>How long after the kill each worker may take to leave the dead cluster (its pause timeout is 120 s).</summary>
+    static readonly TimeSpan LeaveBound = TimeSpan.FromSeconds(60);
+    /// <summary>How long after both workers are back the sweep's first step may come.</summary>
+    static readonly TimeSpan ResumeBound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task A_sweep_completes_after_its_redis_coordinator_is_killed_and_the_workers_rejoin_its_restart()
@@ -71,12 +77,18 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
             var completedBefore = Regex.Matches(first.Output, @"run (\S+): Completed").Select(m => m.Groups[1].Value).ToHashSet();
             Assert.True(completedBefore.Count < Runs, "the sweep ended before the kill");
 
-            // Both workers give the dead coordinator up (they pause and leave) before it is restarted.
+            // Both workers give the dead coordinator up (they pause and leave) before it is restarted. A pause frees
+            // every slot within a step and one call, whatever the run was doing (a run that finished its last step
+            // while the coordinator was dead too): the lease (3 s), a step, one call (10 s at most) and the silo's
+            // bounded stop come well within LeaveBound, and a slot that waited for the dead coordinator would be
+            // stopped only by the worker's 120 s pause timeout.
             void Phase(string what) => output.WriteLine($"{(DateTimeOffset.UtcNow - killedAt).TotalSeconds,6:F1} s after the kill: {what}");
             for (int i = 0; i < workers.Count; i++)
             {
                 await workers[i].WaitForLineAsync($"^worker rw{i + 1}: left the cluster; rejoining once the coordinator registered in Redis", TimeSpan.FromSeconds(180));
                 Phase($"worker rw{i + 1} left the cluster");
+                Assert.True(DateTimeOffset.UtcNow - killedAt < LeaveBound, $"worker rw{i + 1} left {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after the kill (bound {LeaveBound.TotalSeconds} s)");
+                Assert.DoesNotContain("did not pause", workers[i].Output);
             }
             second = OrchProcess.Start(coordinatorArgs);
             await second.WaitForLineAsync("coordinator up", TimeSpan.FromSeconds(120));
@@ -87,6 +99,7 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
                 await second.WaitForLineAsync($"worker {name} registered", TimeSpan.FromSeconds(180));
                 Phase($"worker {name} registered again");
             }
+            var backAt = DateTimeOffset.UtcNow;
             await second.WaitForLineAsync($@"sweep {id} finished: {Runs}/{Runs} runs completed", TimeSpan.FromSeconds(300));
             Phase("the sweep finished");
             output.WriteLine("restarted coordinator's run lines:\n" + string.Join('\n', second.Output.Split('\n').Where(l => l.Contains(" run ") || l.Contains("sweep "))));
@@ -97,6 +110,8 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
             Assert.Equal(Runs, runIds.Distinct().Count());
             Assert.Subset(runIds.ToHashSet(), completedBefore);
             double? recovery = null;
+            DateTimeOffset? firstNewRunStep = null;
+            var submittedBefore = Regex.Matches(first.Output, @"run (\S+): submitted").Select(m => m.Groups[1].Value).ToHashSet();
             long lost = 0;
             foreach (var rid in runIds)
             {
@@ -116,12 +131,23 @@ public sealed class RedisSweepRestartTests(ITestOutputHelper output)
                 var before = history.Where(h => h.At <= killedAt).ToList();
                 if (after.Count == 0) continue;
                 var firstAfter = after.MinBy(h => h.At);
+                if (!submittedBefore.Contains(rid) && (firstNewRunStep is not { } f || firstAfter.At < f)) firstNewRunStep = firstAfter.At;
                 double r = (firstAfter.At - killedAt).TotalSeconds;
                 recovery = recovery is { } x ? Math.Min(x, r) : r;
                 if (before.Count == 0) continue;
                 long perStep = run.GetProperty("tokens_trained").GetInt64() / run.GetProperty("step").GetInt32(); // one worker a run: one batch a step
                 lost += Math.Max(0, before.Max(h => h.Step) - (firstAfter.Step - firstAfter.Window)) * perStep;
             }
+            // The sweep goes on as soon as the workers are back: a worker that registers again restarts the run it
+            // had, and the coordinator wakes its sweeps as it starts (then every 5 s), so the first run the sweep
+            // submits after the restart starts once a slot is free (the runs in flight are at most 80 light steps).
+            // ResumeBound is six waker periods; the sweep's reminder alone would tick only once a minute.
+            Assert.True(recovery is not null, "no run trained after the restart");
+            output.WriteLine($"first step after the restart: {(killedAt + TimeSpan.FromSeconds(recovery!.Value) - backAt).TotalSeconds:F1} s after both workers were back");
+            Assert.True(firstNewRunStep is not null, "the restarted coordinator's sweep submitted no run");
+            output.WriteLine($"first step of a run the sweep submitted after the restart: {(firstNewRunStep!.Value - backAt).TotalSeconds:F1} s after both workers were back");
+            Assert.True(firstNewRunStep.Value - backAt < ResumeBound,
+                $"the sweep's first run after the restart started {(firstNewRunStep.Value - backAt).TotalSeconds:F1} s after both workers were back (bound {ResumeBound.TotalSeconds} s)");
             FaultReport.Add(output, plan.Seed, $"sigkill redis coordinator mid-sweep ({completedBefore.Count}/{Runs} runs done)", id, "-", recovery, lost);
         }
         catch
