@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.DataPipeline.Loading;
-using Orchestrator.Sharding.Checkpointing;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Engine;
 using Orchestrator.Sharding.Interop;
-using Orchestrator.Sharding.Optim;
 using Orchestrator.Sharding.Ring;
 using Orchestrator.Worker.Checkpoints;
 using Orchestrator.Worker.Model;
@@ -23,7 +21,9 @@ namespace Orchestrator.Worker.Training;
 /// checkpoint steps; periodic validation, exact resume at any world size. Checkpoints are per-rank shards written off
 /// the training thread (<see cref="CheckpointWriter"/>): a step is blocked only for the device-to-host snapshot, a
 /// background write's failure surfaces at the next step, and <see cref="Run"/> returns only once its checkpoints are
-/// committed.
+/// committed. Its pieces sit beside it: <see cref="StartingPoint"/> (resume or fork), <see cref="ReportWindow"/> (when
+/// to report, the losses summed until then), <see cref="MetricsRecorder"/> (rank 0's records) and
+/// <see cref="RunCheckpoints"/> (the store and the background writer).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -33,21 +33,15 @@ public sealed class Trainer : IDisposable
     readonly StepEngine _engine;
     readonly ICommunicator? _ownComm;
     readonly BatchFeeder _train;
-    readonly CheckpointStore? _store;
-    readonly CheckpointWriter? _writer;
+    readonly RunCheckpoints _checkpoints;
     readonly LrSchedule _schedule;
+    readonly ReportWindow _window;
+    readonly MetricsRecorder _records;
     readonly long? _memoryBaseline;
     long? _modelStateBytes;
     GraphedStep? _graphed;
     bool _graphDecided;
     long _step;
-    // The report window: the losses of the steps since the last report, summed on the device (read once per report),
-    // and, with LogSeconds, the step of the next report (a cadence all ranks agreed on at the previous one).
-    Tensor? _windowLoss;
-    int _windowSteps;
-    long _nextLog;
-    RunRecords? _records;
-    bool _recordsFailed;
 
     public Gpt Model { get; }
     public GptConfig Config { get; }
@@ -68,39 +62,9 @@ public sealed class Trainer : IDisposable
         _warn = warn ?? (_ => { });
         Device = DeviceInfo.Parse(options.Device, options.Dtype);
         if (Device.IsCuda && Environment.GetEnvironmentVariable("ORCH_MEMORY_PROBE") == "1") _memoryBaseline = CudaMemory.UsedBytes();
-        LoadedCheckpoint? ckpt = null;
-        if (options.OutDir is not null)
-        {
-            _store = new CheckpointStore(options.OutDir, options.KeepCheckpoints, options.CheckpointAt);
-            if (options.Resume)
-            {
-                var reading = Stopwatch.StartNew();
-                ckpt = _store.LoadNewestValid(_warn);
-                if (ckpt is not null) CheckpointLoadMs = reading.Elapsed.TotalMilliseconds;
-                else if (options.InitFrom is null) _warn($"--resume: no valid checkpoint in {options.OutDir}; starting from step 0");
-            }
-            else if (_store.List().Count > 0)
-                throw new ArgumentException($"--out {options.OutDir} already holds checkpoints; pass --resume to continue that run, or choose another --out");
-        }
-        // A fork (a WSD branch, a retried run) starts from another run's state, then follows its own schedule.
-        bool forked = ckpt is null && options.InitFrom is not null;
-        if (forked) ckpt = TimedLoad(ForkSource.Resolve(options.InitFrom!, options.ForkStep, _warn));
-        if (forked) ForkSource.CheckCompatible(ckpt!, config, options.InitFrom!);
-        else if (ckpt is not null)
-        {
-            checkResume?.Invoke(ckpt.State);
-            var r = ckpt.State.Run;
-            config = ckpt.State.Model;
-            _o = _o with
-            {
-                BatchSize = r.BatchSize, BlockSize = r.BlockSize, GradAccum = _o.KeepGradAccum ? _o.GradAccum : r.GradAccum, LearningRate = r.LearningRate,
-                MinLearningRate = r.MinLearningRate, WarmupSteps = r.WarmupSteps, Seed = r.Seed,
-                Adam = new AdamWSettings(r.Beta1, r.Beta2, _o.Adam.Eps, r.WeightDecay, r.GradClip),
-                Schedule = r.Schedule ?? LrScheduleSpec.Cosine, CooldownFraction = r.CooldownFraction ?? _o.CooldownFraction,
-                CooldownShape = r.CooldownShape ?? _o.CooldownShape,
-            };
-        }
-        Config = config.Validate();
+        var start = StartingPoint.Resolve(config, _o, _warn, checkResume); // a resume: the checkpoint's shape and settings
+        _o = start.Options;
+        Config = start.Config.Validate();
         if (_o.BlockSize > Config.BlockSize)
             throw new ArgumentException($"--block-size {_o.BlockSize} is larger than the model's block_size {Config.BlockSize}; use --block-size {Config.BlockSize} or less");
         manual_seed(_o.Seed);
@@ -113,12 +77,9 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"the communicator is rank {communicator.Rank} of {communicator.WorldSize}, the options say rank {_o.Rank} of {_o.WorldSize}");
         _engine = GptEngine.Create(Model, communicator, _o, Device, _warn);
         LoaderCursor? cursor = null;
-        if (ckpt is not null)
+        if (start.Checkpoint is { } ckpt)
         {
-            var applying = Stopwatch.StartNew();
-            ShardedCheckpoint.Load(ckpt.Path, _engine, ckpt.Manifest); // reshards to this world size and ZeRO stage
-            CheckpointLoadMs += applying.Elapsed.TotalMilliseconds;
-            using (var rng = tensor(Convert.FromBase64String(ckpt.State.RngCpu), ScalarType.Byte)) set_rng_state(rng);
+            CheckpointLoadMs = start.LoadMs + start.ApplyTo(_engine); // reshards to this world size and ZeRO stage
             cursor = ckpt.State.Cursor;
             StartStep = ckpt.State.Step;
             ResumedFrom = ckpt.Path;
@@ -128,21 +89,16 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"the corpus' vocabulary ({_train.Source.VocabSize}) is larger than the model's vocab_size {Config.VocabSize}");
         _schedule = _o.LrSchedule;
         _step = StartStep;
-        if (_store is not null) _writer = new CheckpointWriter(_store, _engine);
+        _window = new ReportWindow(_o, _engine, Device.Device);
+        _records = new MetricsRecorder(_o, StartStep, _warn);
+        _checkpoints = new RunCheckpoints(start.Store, _engine);
     }
 
     public TrainOptions Options => _o;
 
     /// <summary>Wall time spent reading and applying the checkpoint this trainer started from (null: none).</summary>
-    public double? CheckpointLoadMs { get; private set; }
+    public double? CheckpointLoadMs { get; }
 
-    LoadedCheckpoint TimedLoad(string dir)
-    {
-        var reading = Stopwatch.StartNew();
-        var loaded = CheckpointStore.Load(dir);
-        CheckpointLoadMs = reading.Elapsed.TotalMilliseconds;
-        return loaded;
-    }
     public StepEngine Engine => _engine;
 
     /// <summary>Trains from <see cref="StartStep"/> to the horizon (or <c>StopAfter</c> steps), then evaluates and checkpoints.</summary>
@@ -176,16 +132,15 @@ public sealed class Trainer : IDisposable
         var clock = Stopwatch.StartNew();
         var pause = new StepBoundary(_o.CheckpointMinutes, stopRequested, _o.WorldSize > 1 ? _engine.MeanOverRanks : null, _o.WorldSize, Device.Device);
         bool stopped = false, paused = false;
-        StartWindow();
+        _window.Start(_step);
         for (; _step < end; _step++)
         {
             ct.ThrowIfCancellationRequested();
-            _writer?.ThrowIfFailed(); // a background checkpoint write that failed stops the run here, named
+            _checkpoints.ThrowIfFailed(); // a background checkpoint write that failed stops the run here, named
             double lr = _schedule.At(_step);
-            bool everyCheckpoint = _store is not null
-                && ((_o.CheckpointEvery > 0 && (_step + 1) % _o.CheckpointEvery == 0) || _o.CheckpointAt.Contains((int)_step + 1));
+            bool everyCheckpoint = _checkpoints.Due(_o, _step);
             bool evaluate = _o.EvalEvery > 0 && (_step + 1) % _o.EvalEvery == 0 && _step + 1 != end;
-            bool log = ReportDue(_step + 1) || _step + 1 == end || everyCheckpoint || evaluate || pause.WantsNow();
+            bool log = _window.Due(_step + 1) || _step + 1 == end || everyCheckpoint || evaluate || pause.WantsNow();
             using (var scope = NewDisposeScope())
             {
                 phases?.BeginStep();
@@ -193,28 +148,27 @@ public sealed class Trainer : IDisposable
                 for (int micro = 0; micro < _o.GradAccum; micro++) batch[micro] = _train.Next();
                 phases?.Mark("data");
                 var (lossSum, norm) = graphed is not null ? graphed.Step(batch, lr) : EagerStep(batch, lr, phases, lastStep: _step + 1 == end);
-                _windowLoss!.add_(lossSum); // on the device: no sync
-                _windowSteps++;
+                _window.Add(lossSum); // on the device: no sync
                 log |= _o.LogSeconds > 0 && _o.WorldSize == 1 && clock.Elapsed.TotalSeconds >= _o.LogSeconds;
                 if (log)
                 {
-                    int window = _windowSteps;
-                    var mean = _engine.MeanOverRanks(_windowLoss / window); // collective: every rank reports at the same steps
+                    int window = _window.Steps;
+                    var mean = _window.Mean(); // collective: every rank reports at the same steps
                     double lossf = mean.item<float>();                 // sync point: the only one in a normal step
                     double normf = norm.item<float>();
                     // Checked where the loss is read (every report; a non-finite step makes its window's mean
                     // non-finite): a diverged state is never saved.
                     if (!double.IsFinite(lossf) || !double.IsFinite(normf))
                     {
-                        _writer?.Drain(ct); // the last good checkpoint is committed before it is named
-                        throw new TrainingDivergedException(_step + 1, lossf, normf, _store?.List().LastOrDefault().Path);
+                        _checkpoints.Drain(ct); // the last good checkpoint is committed before it is named
+                        throw new TrainingDivergedException(_step + 1, lossf, normf, _checkpoints.Newest);
                     }
-                    pause.Decide(_store is not null);
+                    pause.Decide(_checkpoints.Enabled);
                     double secs = clock.Elapsed.TotalSeconds;
                     clock.Restart();
                     double tps = tokensPerStep * window / secs;
                     double? mfu = Device.PeakFlops is double peak ? flopsPerToken * tps / peak : null;
-                    NextWindow(_step + 1, secs / window);
+                    _window.Next(_step + 1, secs / window);
                     losses.Add(lossf);
                     lastLoss = lossf;
                     lastTps = tps;
@@ -226,13 +180,13 @@ public sealed class Trainer : IDisposable
                         clock.Restart(); // evaluation time is not training throughput
                     }
                     var r = new StepReport(_step + 1, end, lossf, normf, lr, 1000 * secs / window, tps, mfu, val, window, (_step + 1) * tokensPerStep);
-                    Record(new MetricsRecord(r.Step, r.Tokens, lossf, val, lr, tps, mfu, _o.WorldSize, DateTimeOffset.UtcNow));
+                    _records.Record(new MetricsRecord(r.Step, r.Tokens, lossf, val, lr, tps, mfu, _o.WorldSize, DateTimeOffset.UtcNow));
                     report?.Invoke(r);
                 }
             }
-            if (_store is not null && (everyCheckpoint || pause.Checkpoint || pause.Stop) && _step + 1 != end)
+            if (_checkpoints.Enabled && (everyCheckpoint || pause.Checkpoint || pause.Stop) && _step + 1 != end)
             {
-                checkpoint = TimedSave(_step + 1, lastLoss, lastVal);
+                checkpoint = SaveCheckpoint(_step + 1, lastLoss, lastVal);
                 pause.Saved();
                 clock.Restart();
             }
@@ -252,21 +206,21 @@ public sealed class Trainer : IDisposable
         if (paused)
         {
             // A checkpoint written on the way is reported as the caller asked: committed, or through TakeCompletedCheckpoints.
-            if (checkpoint is not null && waitForCheckpoints) _writer?.Drain(ct);
-            var written = NewTimings();
+            if (checkpoint is not null && waitForCheckpoints) _checkpoints.Drain(ct);
+            var written = _checkpoints.NewTimings();
             return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, null,
                 written.Sum(t => t.BlockedMs), written.Count) { Paused = true, Checkpoints = written, CheckpointWriteMs = written.Sum(t => t.WriteMs) };
         }
         if (!stopped)
         {
             if (_step > StartStep || lastVal is null) lastVal = TryEval();
-            if (_store is not null) checkpoint = TimedSave(_step, lastLoss, lastVal);
+            if (_checkpoints.Enabled) checkpoint = SaveCheckpoint(_step, lastLoss, lastVal);
         }
         // The end of the run (or a graceful stop) reports only committed checkpoints: wait for the write in flight.
         var draining = Stopwatch.StartNew();
-        if (waitForCheckpoints || stopped || _step >= _o.Steps) _writer?.Drain(ct);
+        if (waitForCheckpoints || stopped || _step >= _o.Steps) _checkpoints.Drain(ct);
         double finalWaitMs = draining.Elapsed.TotalMilliseconds;
-        var timings = NewTimings();
+        var timings = _checkpoints.NewTimings();
         return new TrainResult(_step, lastLoss, lastVal, lastTps ?? 0, lastMfu, _o.WorldSize, checkpoint, losses, _modelStateBytes,
             timings.Sum(t => t.BlockedMs), timings.Count)
         {
@@ -274,76 +228,14 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    int _timingsReported;
-
-    // The timings of checkpoints written since the last call's result.
-    List<CheckpointTiming> NewTimings()
-    {
-        var timings = _writer?.Timings.Skip(_timingsReported).ToList() ?? [];
-        _timingsReported += timings.Count;
-        return timings;
-    }
-
-    // Rank 0 keeps the run's records beside its checkpoints, opened at the first report. They serve other tools, so
-    // failing to write them warns once and training goes on (the checkpoints are what a run must not lose).
-    void Record(MetricsRecord r)
-    {
-        if (_o.OutDir is null || _o.Rank != 0 || _recordsFailed) return;
-        try
-        {
-            _records ??= new RunRecords(_o.OutDir, StartStep, _o.TensorBoard);
-            _records.Append(r);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _recordsFailed = true;
-            _warn($"run records ({RunRecords.MetricsFile}) not written: {e.Message}");
-        }
-    }
-
     /// <summary>Most steps between two reports of ranks with <see cref="TrainOptions.LogSeconds"/>.</summary>
     public const int MaxReportSteps = 10_000;
-
-    // A call starts a fresh window (a call that threw left its window half-summed). With LogSeconds the trainer's
-    // first step reports (it holds the warm-up, so the cadence is measured on the steps after it); later calls keep
-    // the cadence agreed at the last report.
-    void StartWindow()
-    {
-        _windowLoss ??= zeros(Array.Empty<long>(), ScalarType.Float32, Device.Device).DetachFromDisposeScope();
-        _windowLoss.zero_();
-        _windowSteps = 0;
-        if (_nextLog == 0) _nextLog = _step + 1;
-    }
-
-    bool ReportDue(long step) => _o.LogSeconds > 0 ? step >= _nextLog : step % _o.LogEvery == 0;
-
-    // After a report at `step`: empties the window and, with LogSeconds, picks when the next report comes. One process
-    // reports once LogSeconds of training passed (its host clock, checked after each step is queued: no sync). Ranks
-    // must report at the same steps (the loss is all-reduced there), so they report `LogSeconds / secondsPerStep` steps
-    // on, their mean proposal: an all-reduced value, the same on every rank.
-    void NextWindow(long step, double secondsPerStep)
-    {
-        _windowLoss!.zero_();
-        _windowSteps = 0;
-        if (_o.LogSeconds <= 0) return;
-        if (_o.WorldSize == 1)
-        {
-            _nextLog = long.MaxValue;
-            return;
-        }
-        double proposal = Math.Clamp(Math.Floor(_o.LogSeconds / Math.Max(secondsPerStep, 1e-9)), 1, MaxReportSteps);
-        using var scope = NewDisposeScope();
-        proposal = _engine.MeanOverRanks(tensor((float)proposal, device: Device.Device)).item<float>();
-        _nextLog = step + (long)Math.Round(proposal);
-    }
 
     /// <summary>
     /// Checkpoints whose background write finished since the last call, oldest first (rank 0: committed), with their
     /// folders; rethrows a failed write's error. For callers that report checkpoints as they complete.
     /// </summary>
-    public IReadOnlyList<(long Step, string Path)> TakeCompletedCheckpoints() => _writer?.TakeCompleted() ?? [];
-
-    string TimedSave(long step, double? trainLoss, double? valLoss) => SaveCheckpoint(step, trainLoss, valLoss);
+    public IReadOnlyList<(long Step, string Path)> TakeCompletedCheckpoints() => _checkpoints.TakeCompleted();
 
     // The engine's step without a graph: the LR and AdamW's t into device tensors, then forward, backward and update.
     (Tensor Loss, Tensor Norm) EagerStep((Tensor X, Tensor Y)[] batch, double lr, PhaseProfiler? phases, bool lastStep)
@@ -378,11 +270,11 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public string SaveCheckpoint(long step, double? trainLoss, double? valLoss)
     {
-        if (_writer is null) throw new InvalidOperationException("no --out folder for checkpoints");
+        if (!_checkpoints.Enabled) throw new InvalidOperationException("no --out folder for checkpoints");
         using var rng = get_rng_state();
         var state = new TrainerState(step, _engine.Optimizer.StepCount, Config, RunSettingsOf(_o), _o.DataDir, _train.Source.Cursor,
             Convert.ToBase64String(rng.bytes), trainLoss, valLoss);
-        return _writer.Save(state);
+        return _checkpoints.Save(state);
     }
 
     public static RunSettings RunSettingsOf(TrainOptions o) => new(o.Steps, o.BatchSize, o.BlockSize, o.GradAccum, o.LearningRate,
@@ -391,9 +283,9 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
-        _records?.Dispose();
-        _windowLoss?.Dispose();
-        _writer?.Dispose(); // waits for a write in flight (it reads the engine's snapshot buffers, not the engine)
+        _records.Dispose();
+        _window.Dispose();
+        _checkpoints.Dispose(); // waits for a write in flight (it reads the engine's snapshot buffers, not the engine)
         _graphed?.Dispose();
         _train.Dispose();
         _engine.Dispose();
