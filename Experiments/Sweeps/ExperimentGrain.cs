@@ -1,11 +1,9 @@
-using System.Collections.Immutable;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Contracts.Cluster;
 using Orchestrator.Contracts.Experiments;
 using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
-using Orchestrator.Contracts.Limits;
 using Orleans.Timers;
 
 namespace Orchestrator.Experiments.Sweeps;
@@ -18,7 +16,9 @@ namespace Orchestrator.Experiments.Sweeps;
 /// cluster's reminders, in Redis): after a restart the reminder's next tick (within <see cref="ExperimentOptions.WakePeriod"/>)
 /// activates the grain, which starts its timer again and goes on scheduling without waiting for a call. The reminder
 /// is removed when the sweep ends. Silos without a reminder service (embedded mode, whose state dies with the process
-/// anyway) run sweeps on the timer alone.
+/// anyway) run sweeps on the timer alone. The decisions are pure and live beside it (<see cref="SweepLaunchChecks"/>,
+/// <see cref="PolledRun"/>, <see cref="AutoLrRule"/>, <see cref="QueuedRun"/>, <see cref="BranchScheduling"/>); the
+/// grain polls, submits, stores and logs.
 /// </summary>
 [ControlPlanePlacement]
 public sealed partial class ExperimentGrain(
@@ -72,18 +72,11 @@ public sealed partial class ExperimentGrain(
     {
         if (current is { } existing)
         {
-            if (existing.Spec == spec || (existing.Spec is not null && SameSpec(existing.Spec, spec))) return existing;
+            if (existing.Spec == spec || (existing.Spec is not null && SweepLaunchChecks.SameSpec(existing.Spec, spec))) return existing;
             throw new ArgumentException($"sweep '{Id}' already exists with a different spec: launch under another name");
         }
         // Checked before anything is stored or started: a sweep that could not write its folder would stay Running for ever.
-        if (ResourceLimits.NameProblem(spec.Name, "name") is { } nameProblem) throw new ArgumentException($"sweep {nameProblem}");
-        if (spec.Concurrency > ResourceLimits.MaxConcurrency) throw new ArgumentException($"concurrency {spec.Concurrency} is over the limit of {ResourceLimits.MaxConcurrency}");
-        if (!Path.IsPathFullyQualified(spec.Storage)) throw new ArgumentException($"storage '{spec.Storage}' is not an absolute path (the coordinator runs in another folder)");
-        WritableFolder.Require(spec.Storage, "storage");
-        if (plan.Count == 0) throw new ArgumentException("the sweep plans no runs");
-        if (plan.Select(p => p.Key).Distinct().Count() != plan.Count) throw new ArgumentException("the plan has duplicate run keys");
-        if (plan.FirstOrDefault(p => p.Role == RunRole.Branch && !plan.Any(t => t.Role == RunRole.Trunk && t.Key == p.Parent)) is { } orphan)
-            throw new ArgumentException($"branch {orphan.Key} names trunk '{orphan.Parent}', which the plan does not hold");
+        SweepLaunchChecks.Require(spec, plan);
         // Every run must fit some device before any starts (the scheduler names the run and the numbers); an lr: auto
         // run's lr is not known yet and does not change where it fits: it is checked with the sweep's lr.
         var folder = SweepFolder.For(spec.Storage, Id);
@@ -193,30 +186,10 @@ public sealed partial class ExperimentGrain(
             RunStatus run;
             try { run = await GrainFactory.GetRunStatusAsync(runId); }
             catch (Exception e) when (e is not OperationCanceledException) { LogPollFailed(runId, e.Message); continue; }
-            var next = r with { State = run.State, Step = run.Step, TotalSteps = run.TotalSteps, Loss = run.Loss };
-            if (r.Plan.Role == RunRole.Trunk) next = BranchScheduling.Observe(next, run);
-            if (run.State == RunState.Completed)
-            {
-                next = next with
-                {
-                    ValLoss = run.ValLoss ?? run.Loss,
-                    // What the run reports it trained (each step at its world's batch); the plan's figure for runs that predate it.
-                    TrainedTokens = run.TokensTrained > 0 ? run.TokensTrained : RunSpecs.TrainedTokens(spec, r.Plan, run.TotalSteps),
-                };
-                SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
-                LogRunDone(Id, r.Plan.Key, next.ValLoss);
-            }
-            else if (run.State is RunState.Failed or RunState.Cancelled)
-            {
-                SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
-                var failures = r.Failures.Add($"attempt {r.Attempts} ({runId}): {run.State}: {run.Reason}");
-                // A run cancelled by hand is a decision, not a failure: it is not retried.
-                bool retry = run.State == RunState.Failed && r.Attempts <= spec.Retries;
-                next = retry
-                    ? next with { State = null, RunId = null, Step = 0, Loss = null, Failures = failures }
-                    : next with { Failures = failures };
-                LogRunFailed(Id, r.Plan.Key, r.Attempts, run.Reason ?? "", retry);
-            }
+            var next = PolledRun.Observe(spec, r, runId, run); // progress; a finished run recorded, or queued again
+            if (run.State is RunState.Completed or RunState.Failed or RunState.Cancelled) SweepFolder.WriteMetrics(status.Folder, r.Plan.Key, run);
+            if (run.State == RunState.Completed) LogRunDone(Id, r.Plan.Key, next.ValLoss);
+            else if (run.State is RunState.Failed or RunState.Cancelled) LogRunFailed(Id, r.Plan.Key, r.Attempts, run.Reason ?? "", PolledRun.Retried(spec, r, run));
             if (r.Plan.Trial is not null)
             {
                 next = Search.SearchProgress.Observe(spec, runs, i, next, run, out bool stop);
@@ -231,42 +204,26 @@ public sealed partial class ExperimentGrain(
         }
 
         int inFlight = runs.Count(r => r.State is { } s && !s.IsFinal());
-        if (spec.LrAuto && status.LrRule is null && runs.Any(r => r.Plan.LrAuto && r.State is null) && Search.SearchProgress.Ready(runs, runs.First(r => r.Plan.LrAuto)))
+        if (AutoLrRule.Due(spec, status.LrRule, runs))
         {
-            try
-            {
-                var (rule, withLr) = Search.SearchProgress.ApplyLrRule(spec, runs);
-                status = status with { LrRule = rule };
-                runs = withLr.ToBuilder();
-            }
-            catch (ArgumentException e)
-            {
-                for (int i = 0; i < runs.Count; i++)
-                    if (runs[i].Plan.LrAuto && runs[i].State is null)
-                        runs[i] = runs[i] with { State = RunState.Failed, Failures = runs[i].Failures.Add($"no lr: {e.Message}") };
-            }
+            var (rule, withLr) = AutoLrRule.Apply(spec, runs); // no rule: the queued lr: auto runs failed with the reason
+            if (rule is not null) status = status with { LrRule = rule };
+            runs = withLr.ToBuilder();
             changed = true;
         }
         foreach (int i in SubmitOrder.Of([.. runs.Select(x => x.Plan)]))
         {
             if (inFlight >= spec.Concurrency) break;
             var r = runs[i];
-            if (r.State is not null || (r.Plan.LrAuto && status.LrRule is null)) continue;
-            int attempt = r.Attempts + 1;
-            string? initFrom = BranchScheduling.RetryFrom(r), parent = null;
-            if (r.Plan.Role == RunRole.Branch)
+            var (submit, refusal, attempt, initFrom, parent) = QueuedRun.Of(r, runs, lrFitted: status.LrRule is not null);
+            if (refusal is { } why)
             {
-                var ready = BranchScheduling.Readiness(r, runs);
-                if (ready.Refusal is { } why)
-                {
-                    runs[i] = r with { State = RunState.Failed, Failures = r.Failures.Add($"not started: {why}") };
-                    LogRunFailed(Id, r.Plan.Key, r.Attempts, why, false);
-                    changed = true;
-                    continue;
-                }
-                if (ready.Checkpoint is null) continue; // its fork checkpoint is not there yet
-                (initFrom, parent) = (ready.Checkpoint, ready.ParentRunId);
+                runs[i] = r with { State = RunState.Failed, Failures = r.Failures.Add($"not started: {why}") };
+                LogRunFailed(Id, r.Plan.Key, r.Attempts, why, false);
+                changed = true;
+                continue;
             }
+            if (!submit) continue; // not queued, or waiting: for the lr rule, or for a branch's fork checkpoint
             try
             {
                 var submitted = await GrainFactory.SubmitRunAsync(RunSpecs.For(spec, Id, status.Folder, r.Plan, attempt, initFrom, parent));
@@ -315,14 +272,6 @@ public sealed partial class ExperimentGrain(
         catch (IOException e) { LogFolderFailed(Status.Folder, e.Message); }
         catch (UnauthorizedAccessException e) { LogFolderFailed(Status.Folder, e.Message); }
     }
-
-    static bool SameSpec(SweepSpec a, SweepSpec b) =>
-        a with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty, Search = null }
-        == b with { Models = [], Tokens = [], FlopBudgets = [], Seeds = [], ReportBudgets = [], Options = ImmutableDictionary<string, string>.Empty, Search = null }
-        && System.Text.Json.JsonSerializer.Serialize(a.Search) == System.Text.Json.JsonSerializer.Serialize(b.Search)
-        && a.Models.SequenceEqual(b.Models) && a.Tokens.SequenceEqual(b.Tokens) && a.FlopBudgets.SequenceEqual(b.FlopBudgets)
-        && a.Seeds.SequenceEqual(b.Seeds) && a.ReportBudgets.SequenceEqual(b.ReportBudgets)
-        && a.Options.OrderBy(kv => kv.Key).SequenceEqual(b.Options.OrderBy(kv => kv.Key));
 
     [LoggerMessage(LogLevel.Warning, "sweep {SweepId}: its activation ended with {Done}/{Runs} runs done ({Reason}); it goes on at the next call or wake-up")]
     partial void LogDeactivated(string sweepId, int done, int runs, string reason);
