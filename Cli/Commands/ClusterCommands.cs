@@ -18,26 +18,27 @@ namespace Orchestrator.Cli.Commands;
 
 /// <summary>
 /// The process entry points: `orch coordinator` (control-plane silo), `orch worker` (one device: a silo that hosts
-/// its own worker grain and training thread) and `orch local` (both, as separate processes, in one command).
+/// its own worker grain and training thread) and `orch local` (both, as separate processes, in one command:
+/// <see cref="LocalCommand"/>). The flags they share are here, so the three spell and check them alike.
 /// </summary>
 public static class ClusterCommands
 {
-    static readonly Option<string?> Redis = new("--redis")
+    internal static readonly Option<string?> Redis = new("--redis")
     { Description = "Cluster mode: Redis connection (host:port) for membership and run state; default $ORCH_REDIS" };
 
-    static readonly Option<int> ProbeMs = new("--probe-timeout-ms")
+    internal static readonly Option<int> ProbeMs = new("--probe-timeout-ms")
     { Description = "Failure detection: probe timeout (a dead process is noticed after about timeout x missed probes)", DefaultValueFactory = _ => 2000 };
-    static readonly Option<int> MissedProbes = new("--missed-probes")
+    internal static readonly Option<int> MissedProbes = new("--missed-probes")
     { Description = "Failure detection: missed probes before a process is declared dead", DefaultValueFactory = _ => 3 };
 
     static readonly Option<string?> ClusterId = new("--cluster")
     { Description = "The cluster's name (id): consoles and workers of another cluster are refused; default $ORCH_CLUSTER or orch" };
-    static readonly Option<string?> StateDir = new("--state-dir")
+    internal static readonly Option<string?> StateDir = new("--state-dir")
     { Description = "Embedded mode: the folder runs and sweeps are kept in across restarts; default STATE/clusters/CLUSTER/state (STATE: $ORCH_STATE_DIR, $XDG_STATE_HOME/orch or ~/.local/state/orch)" };
-    static readonly Option<bool> Ephemeral = new("--ephemeral")
+    internal static readonly Option<bool> Ephemeral = new("--ephemeral")
     { Description = "Embedded mode: keep runs and sweeps in memory only (lost when the coordinator stops)" };
 
-    static readonly Option<string> LogFormat = new("--log-format")
+    internal static readonly Option<string> LogFormat = new("--log-format")
     { Description = "Log lines as text (one line per event) or json (one JSON object per event, for log collectors)", DefaultValueFactory = _ => "text" };
     static readonly Option<string> MetricsBind = new("--metrics-bind")
     { Description = "Address the Prometheus endpoint listens on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface, as in Kubernetes)", DefaultValueFactory = _ => "127.0.0.1" };
@@ -47,7 +48,7 @@ public static class ClusterCommands
         LogFormat.AcceptOnlyFromAmong("text", "json");
     }
 
-    public static IEnumerable<Command> Create() => [Coordinator(), Worker(), Local()];
+    public static IEnumerable<Command> Create() => [Coordinator(), Worker(), LocalCommand.Create()];
 
     static string ClusterIdOf(ParseResult pr)
     {
@@ -57,7 +58,7 @@ public static class ClusterCommands
     }
 
     /// <summary>Where an embedded coordinator keeps its grain state: null with --ephemeral or in Redis mode (Redis keeps it).</summary>
-    static string? StateFolderOf(ParseResult pr, string clusterId, string? redis)
+    internal static string? StateFolderOf(ParseResult pr, string clusterId, string? redis)
     {
         if (pr.GetValue(Ephemeral) && pr.GetValue(StateDir) is not null) throw new ArgumentException("--ephemeral and --state-dir: give one (memory, or that folder)");
         if (redis is not null)
@@ -177,93 +178,14 @@ public static class ClusterCommands
         return cmd;
     }
 
-    static Command Local()
-    {
-        var workers = new Option<int>("--workers", "-w") { Description = "CPU workers to start", DefaultValueFactory = _ => 2 };
-        var name = new Option<string>("--name")
-        { Description = "The cluster's name (its id): consoles pick it with --cluster NAME; its runs are kept under that name", DefaultValueFactory = _ => ClusterNames.LocalClusterName };
-        var port = new Option<int>("--port") { Description = "Coordinator silo port (default 0: a free one)" };
-        var gateway = new Option<int>("--gateway-port") { Description = "Coordinator gateway port (default 0: a free one)" };
-        var metrics = new Option<int?>("--metrics-port") { Description = "Prometheus scrape port (default: a free one); 0: off" };
-        var cmd = new Command("local", "Run a coordinator and N CPU workers on this machine as cluster NAME (Ctrl-C stops them all); console commands find it through its connection file")
-        { workers, name, Slots, port, gateway, metrics, StateDir, Ephemeral, Redis, ProbeMs, MissedProbes, LogFormat, ClusterTokens.TokenFile };
-        foreach (var o in DashboardFlags.All) cmd.Options.Add(o);
-        CliAction.Set(cmd, async (pr, ct) =>
-        {
-            var web = DashboardFlags.Parse(pr);
-            int n = pr.GetValue(workers);
-            if (n is < 0 or > 256) throw new ArgumentException($"--workers: {n} is not 0..256");
-            var clusterId = pr.GetValue(name)!;
-            LocalClusters.RequireValidId(clusterId, "--name");
-            if (LocalClusters.Live(clusterId) is { } running)
-                throw new BadInputException($"a local cluster named '{clusterId}' is already running (pid {running.Pid}, gateway {running.Gateway}): stop it, or give this one another --name");
-            if (pr.GetValue(port) is < 0 or > 65535 || pr.GetValue(gateway) is < 0 or > 65535 || pr.GetValue(metrics) is < 0 or > 65535)
-                throw new ArgumentException("--port, --gateway-port, --metrics-port: give 0..65535");
-            int siloPort = pr.GetValue(port) is > 0 and var sp ? sp : LocalPorts.FreePort();
-            int gatewayPort = pr.GetValue(gateway) is > 0 and var gp ? gp : LocalPorts.FreePort();
-            int metricsPort = pr.GetValue(metrics) ?? LocalPorts.FreePort();
-            var redis = RedisOf(pr);
-            var stateFolder = StateFolderOf(pr, clusterId, redis);
-            string[] redisArgs = redis is null ? [] : ["--redis", redis];
-            string[] stateArgs = stateFolder is null ? (redis is null ? ["--ephemeral"] : []) : ["--state-dir", stateFolder];
-            string[] probeArgs = ["--probe-timeout-ms", $"{pr.GetValue(ProbeMs)}", "--missed-probes", $"{pr.GetValue(MissedProbes)}"];
-            // The token: the file given, else $ORCH_CLUSTER_TOKEN (inherited), else the coordinator's default file,
-            // which its workers and this user's consoles read (the connection file names a given one).
-            var tokenFile = pr.GetValue(ClusterTokens.TokenFile) is { } tf ? Path.GetFullPath(tf) : null;
-            if (tokenFile is not null) ClusterToken.ReadFile(tokenFile, "--token-file");
-            string[] tokenArgs = tokenFile is null ? [] : ["--token-file", tokenFile];
-            // N workers share this machine's cores: keep libtorch's thread pools from starving each other (and the silos' probes).
-            // Per process, whatever its slots: the slots share the process's pool, and a run's floating-point sums
-            // depend on the thread count, so a packed run gives exactly the losses it gives alone.
-            int slots = SlotsOf(pr);
-            Environment.SetEnvironmentVariable("ORCH_TORCH_THREADS", $"{Math.Max(1, Environment.ProcessorCount / Math.Max(1, n))}");
-            await using var cluster = new ProcessGroup();
-            // The coordinator says where its dashboard listens (the default port may be taken: then any free one).
-            var dashboardUrl = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var coord = cluster.StartSelf("coordinator", ["coordinator", "--cluster", clusterId, "--port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
-                "--metrics-port", $"{metricsPort}", "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. stateArgs, .. probeArgs, .. tokenArgs, .. DashboardFlags.Args(pr)],
-                onLine: (line, err) =>
-                {
-                    (err ? Console.Error : Console.Out).WriteLine($"[coordinator] {line}");
-                    if (!err && line.StartsWith("coordinator up:", StringComparison.Ordinal)) dashboardUrl.TrySetResult(DashboardFlags.DescribedIn(line));
-                });
-            var gw = new IPEndPoint(IPAddress.Loopback, gatewayPort);
-            if (!await LocalPorts.WaitForPortAsync(gw, TimeSpan.FromSeconds(60), () => !coord.HasExited, ct))
-                throw new InvalidOperationException($"the coordinator did not come up on {gw} (see its output above)");
-            for (int i = 1; i <= n; i++)
-                cluster.StartSelf($"worker-{i}", ["worker", "--cluster", clusterId, "--coordinator-silo", $"127.0.0.1:{siloPort}", "--name", $"worker-{i}", "--slots", $"{slots}",
-                    "--log-format", pr.GetValue(LogFormat)!, .. redisArgs, .. probeArgs, .. tokenArgs]);
-            string dashboard = "";
-            if (web.Enabled)
-            {
-                try { dashboard = await dashboardUrl.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); }
-                catch (TimeoutException) { } // it says why on its own lines; the summary goes without the URL
-            }
-            LocalClusters.Write(new(clusterId, gw.ToString(), siloPort, metricsPort > 0 ? metricsPort : null, Environment.ProcessId, stateFolder, DateTimeOffset.UtcNow, tokenFile));
-            try
-            {
-                Console.Out.WriteLine($"local cluster: {clusterId}, coordinator gateway {gw} (silo {siloPort}), {n} workers, " +
-                    $"{(stateFolder is null ? (redis is null ? "in-memory state" : "state in Redis") : $"state in {stateFolder}")}" +
-                    (metricsPort > 0 ? $", metrics http://localhost:{metricsPort}/metrics" : "") + dashboard +
-                    $"; console commands find it (connection file {LocalClusters.FileOf(clusterId)}); Ctrl-C stops them all");
-                try { await coord.WaitForExitAsync(ct); }
-                catch (OperationCanceledException) { return CliAction.Ok; } // Ctrl-C: DisposeAsync stops every child
-                Console.Error.WriteLine($"error: the coordinator exited with code {coord.ExitCode}; stopping the workers");
-                return CliAction.Failure;
-            }
-            finally { LocalClusters.Remove(clusterId); }
-        });
-        return cmd;
-    }
-
-    static readonly Option<int> Slots = new("--slots")
+    internal static readonly Option<int> Slots = new("--slots")
     { Description = "Runs each worker trains at once (threads of one process sharing its device), 1..64", DefaultValueFactory = _ => 1 };
     static readonly Option<string?> DeviceKey = new("--device-key")
     { Description = "Names the physical device, so workers that share one (MPS) share its memory budget; default HOST/cuda:N on GPUs, the worker itself on CPU" };
     static readonly Option<bool> Mps = new("--mps")
     { Description = "Start (or join) the NVIDIA MPS control daemon, for several worker processes on one GPU; stopped on exit if this worker started it" };
 
-    static int SlotsOf(ParseResult pr) =>
+    internal static int SlotsOf(ParseResult pr) =>
         pr.GetValue(Slots) is >= 1 and <= 64 and var k ? k : throw new ArgumentException($"--slots: {pr.GetValue(Slots)} is not 1..64 (runs trained at once by one worker)");
 
     /// <summary>The dashboard in the coordinator process, reading the grains through the silo's own grain factory.</summary>
