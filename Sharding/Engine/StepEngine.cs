@@ -31,9 +31,10 @@ public sealed record StepResult(Tensor Loss, Tensor GradNorm);
 /// Invariant: <see cref="Step"/> (forward, backward, clip, update, publish) has no host sync and reads no per-step
 /// host value: the learning rate and AdamW's step count are device tensors that <see cref="BeginStep"/> sets before
 /// it, so the step can be captured and replayed as a CUDA graph. Every rank builds the same model; rank 0's
-/// initial weights are broadcast.
+/// initial weights are broadcast. Whole-model host vectors (starting weights, gathers and loads by name) are
+/// <see cref="FullVectors"/>' business.
 /// </summary>
-public sealed partial class StepEngine : IDisposable
+public sealed class StepEngine : IDisposable
 {
     readonly StagedModel _model;
     readonly ICommunicator _comm;
@@ -55,6 +56,9 @@ public sealed partial class StepEngine : IDisposable
     public ScalarType ComputeDtype { get; }
     public IGradientReduction Reduction => _reduction;
     public IParameterResidency Residency => _residency;
+
+    /// <summary>Whole-model fp32 vectors in host memory: the optimizer state gathered or restored by parameter name.</summary>
+    public FullVectors Full { get; }
 
     /// <summary>Why ZeRO-3 recomputes the forward in backward here (null when it does not, or below ZeRO-3).</summary>
     public string? Zero3RecomputeReason { get; }
@@ -97,8 +101,8 @@ public sealed partial class StepEngine : IDisposable
         // optimizer region, so ZeRO-3 starts within its 16Ψ/N (a 4Ψ full vector there would cost more than that).
         if (initialMasters is not null && (initialMasters.numel() != Layout.PaddedTotal || initialMasters.dtype != ScalarType.Float32))
             throw new ArgumentException($"initial masters: need {Layout.PaddedTotal} fp32 values (this model's full vector at world {comm.WorldSize}), got {initialMasters.numel()} {initialMasters.dtype}");
-        var full = initialMasters ?? HostFullVector(_copies, Layout); // made here: the scope frees it
-        if (comm.WorldSize > 1) BroadcastFromRank0(full);
+        var full = initialMasters ?? FullVectors.HostFullVector(_copies, Layout); // made here: the scope frees it
+        if (comm.WorldSize > 1) FullVectors.BroadcastFromRank0(full, Layout, comm, _device);
         _adam = new FlatAdamW(Region.Of(full).to(_device, copy: true).DetachFromDisposeScope(), Region.UpdateRuns(model.LrScale), options.Optimizer, options.FusedAdamW);
         var dtype = ComputeDtype;
         (_residency, Zero3RecomputeReason) = options.Zero switch
@@ -114,6 +118,7 @@ public sealed partial class StepEngine : IDisposable
             _ => new StagedReduceScatter(_copies, Layout, comm, dtype, _device, everyMicroStep: true),
         };
         _walk = new StageWalk(model, _residency, _reduction);
+        Full = new FullVectors(Layout, Region, comm, _device, _adam, PublishParameters);
     }
 
     /// <summary>ZeRO-3's residency: storage freed in place unless recompute is asked for or the resizer is unusable here.</summary>
@@ -129,37 +134,8 @@ public sealed partial class StepEngine : IDisposable
             : (new FreedInPlaceParameters(_copies, Layout, _comm, _model, dtype, _device, _adam.Master, resizer), null);
     }
 
-    /// <summary>The model's parameters as one full fp32 vector in host memory, laid out for <paramref name="world"/> ranks.</summary>
-    public static Tensor HostFullVector(StagedModel model, int world)
-    {
-        var layout = FlatLayout.Of(model, world);
-        return HostFullVector(new GroupCopies(model, layout), layout);
-    }
-
-    static Tensor HostFullVector(GroupCopies copies, FlatLayout layout)
-    {
-        var full = zeros(layout.PaddedTotal, dtype: ScalarType.Float32);
-        for (var g = 0; g < layout.Groups.Count; g++) copies.ParamsToFlat(g, full);
-        return full;
-    }
-
-    /// <summary>
-    /// Collective: rank 0's full fp32 vector (in host memory) to every rank, one stage at a time through the device
-    /// when the communicator needs device tensors.
-    /// </summary>
-    void BroadcastFromRank0(Tensor full)
-    {
-        using var scope = NewDisposeScope();
-        foreach (var g in Layout.Groups)
-        {
-            var slice = full.narrow(0, g.FullOffset, g.Padded);
-            if (slice.device_type == _device.type) { _comm.Broadcast(slice, 0); continue; }
-            // Rank 0 sends its values; the others only receive (nothing of theirs crosses to the device, or back for rank 0).
-            using var onDevice = _comm.Rank == 0 ? slice.to(_device) : empty(g.Padded, dtype: ScalarType.Float32, device: _device);
-            _comm.Broadcast(onDevice, 0);
-            if (_comm.Rank != 0) slice.copy_(onDevice);
-        }
-    }
+    /// <inheritdoc cref="FullVectors.HostFullVector(StagedModel, int)"/>
+    public static Tensor HostFullVector(StagedModel model, int world) => FullVectors.HostFullVector(model, world);
 
     /// <summary>
     /// Before <see cref="Step"/>, outside it: the step's learning rate and AdamW's next step count into their device
@@ -273,6 +249,22 @@ public sealed partial class StepEngine : IDisposable
 
     /// <summary>Every parameter whole in the model until disposed (ZeRO-3 gathers them; a no-op otherwise).</summary>
     public IDisposable MaterializeAll() => _residency.MaterializeAll();
+
+    /// <inheritdoc cref="FullVectors.GatherFull"/>
+    public Tensor GatherFull(Tensor region) => Full.GatherFull(region);
+    /// <inheritdoc cref="FullVectors.Views"/>
+    public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) => Full.Views(full);
+    /// <inheritdoc cref="FullVectors.LoadFull"/>
+    public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount) => Full.LoadFull(master, expAvg, expAvgSq, stepCount);
+    /// <inheritdoc cref="FullVectors.NewFull"/>
+    public Tensor NewFull() => Full.NewFull();
+    /// <inheritdoc cref="FullVectors.MasterWeights"/>
+    public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights() => Full.MasterWeights();
+    /// <inheritdoc cref="FullVectors.OptimizerState"/>
+    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() => Full.OptimizerState();
+    /// <inheritdoc cref="FullVectors.Load"/>
+    public void Load(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor>? optimizerState, long stepCount) =>
+        Full.Load(weights, optimizerState, stepCount);
 
     /// <summary>Mean loss of the model on one batch (no gradients), averaged over ranks; ZeRO-3 gathers every stage first.</summary>
     public float Evaluate(Tensor x, Tensor y)
