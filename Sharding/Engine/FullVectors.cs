@@ -66,7 +66,7 @@ public sealed class FullVectors
     /// exp_avg_sq) gathered into the full padded fp32 vector in host memory, one stage at a time through the device,
     /// so a model sharded because it is large never has a full vector there. When replicated, a host copy.
     /// </summary>
-    public Tensor GatherFull(Tensor region)
+    Tensor GatherFull(Tensor region)
     {
         var full = zeros(_layout.PaddedTotal, dtype: ScalarType.Float32);
         using var scope = NewDisposeScope();
@@ -85,14 +85,14 @@ public sealed class FullVectors
     }
 
     /// <summary>Each parameter's view of a full vector, by name.</summary>
-    public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) =>
+    IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) =>
         _layout.Params.Select(p => (p.Name, full.ViewOf(_layout.FullOffset(p), p.Numel, p.Shape))).ToList();
 
     /// <summary>
     /// Restores the optimizer from full vectors (any world size wrote them: each rank keeps its part), in host
     /// memory (<see cref="NewFull"/>) or on the device, and publishes the compute parameters.
     /// </summary>
-    public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount)
+    void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount)
     {
         using (NewDisposeScope()) // the region's slices and concatenations, held until copied (the trainer's constructor has no scope)
         using (no_grad())
@@ -106,7 +106,7 @@ public sealed class FullVectors
     }
 
     /// <summary>An empty full vector in host memory to fill by name (padding stays zero).</summary>
-    public Tensor NewFull() => zeros(_layout.PaddedTotal, dtype: ScalarType.Float32);
+    Tensor NewFull() => zeros(_layout.PaddedTotal, dtype: ScalarType.Float32);
 
     /// <summary>Collective when sharded: the fp32 master weights by parameter name (host tensors the caller owns).</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights()

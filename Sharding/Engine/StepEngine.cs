@@ -71,7 +71,7 @@ public sealed class StepEngine : IDisposable
     /// from them here and broadcast from rank 0).
     /// </param>
     /// <param name="initialMasters">
-    /// Rank 0's starting fp32 weights as a full vector in host memory (<see cref="HostFullVector"/> of the model
+    /// Rank 0's starting fp32 weights as a full vector in host memory (<see cref="FullVectors.HostFullVector"/> of the model
     /// before it was converted to the compute dtype); without it they are read from the stages' parameters. The
     /// caller keeps ownership; on ranks other than 0 its contents become rank 0's (the broadcast lands in it).
     /// </param>
@@ -134,8 +134,6 @@ public sealed class StepEngine : IDisposable
             : (new FreedInPlaceParameters(_copies, Layout, _comm, _model, dtype, _device, _adam.Master, resizer), null);
     }
 
-    /// <inheritdoc cref="FullVectors.HostFullVector(StagedModel, int)"/>
-    public static Tensor HostFullVector(StagedModel model, int world) => FullVectors.HostFullVector(model, world);
 
     /// <summary>
     /// Before <see cref="Step"/>, outside it: the step's learning rate and AdamW's next step count into their device
@@ -249,22 +247,6 @@ public sealed class StepEngine : IDisposable
 
     /// <summary>Every parameter whole in the model until disposed (ZeRO-3 gathers them; a no-op otherwise).</summary>
     public IDisposable MaterializeAll() => _residency.MaterializeAll();
-
-    /// <inheritdoc cref="FullVectors.GatherFull"/>
-    public Tensor GatherFull(Tensor region) => Full.GatherFull(region);
-    /// <inheritdoc cref="FullVectors.Views"/>
-    public IReadOnlyList<(string Name, Tensor Tensor)> Views(Tensor full) => Full.Views(full);
-    /// <inheritdoc cref="FullVectors.LoadFull"/>
-    public void LoadFull(Tensor master, Tensor? expAvg, Tensor? expAvgSq, long stepCount) => Full.LoadFull(master, expAvg, expAvgSq, stepCount);
-    /// <inheritdoc cref="FullVectors.NewFull"/>
-    public Tensor NewFull() => Full.NewFull();
-    /// <inheritdoc cref="FullVectors.MasterWeights"/>
-    public IReadOnlyList<(string Name, Tensor Tensor)> MasterWeights() => Full.MasterWeights();
-    /// <inheritdoc cref="FullVectors.OptimizerState"/>
-    public IReadOnlyList<(string Name, Tensor Tensor)> OptimizerState() => Full.OptimizerState();
-    /// <inheritdoc cref="FullVectors.Load"/>
-    public void Load(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor>? optimizerState, long stepCount) =>
-        Full.Load(weights, optimizerState, stepCount);
 
     /// <summary>Mean loss of the model on one batch (no gradients), averaged over ranks; ZeRO-3 gathers every stage first.</summary>
     public float Evaluate(Tensor x, Tensor y)

@@ -50,7 +50,7 @@ public sealed class AsyncCheckpointTests
 
     // Collective: the fp32 masters and both AdamW moments by name, gathered whole.
     static Dictionary<string, float[]> State(Trainer t) =>
-        t.Engine.MasterWeights().Concat(t.Engine.OptimizerState()).ToDictionary(w => w.Name, w => w.Tensor.data<float>().ToArray());
+        t.Engine.Full.MasterWeights().Concat(t.Engine.Full.OptimizerState()).ToDictionary(w => w.Name, w => w.Tensor.data<float>().ToArray());
 
     static (List<double> Losses, Dictionary<string, float[]> State, long Start) Train(string data, string outDir, int steps, int world, int zero,
         int accum = 1, bool keepAccum = false) =>

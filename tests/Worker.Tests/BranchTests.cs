@@ -78,5 +78,5 @@ public sealed class BranchTests
     }
 
     static Dictionary<string, float[]> Weights(Trainer t) =>
-        t.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
+        t.Engine.Full.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }

@@ -100,10 +100,10 @@ public sealed class CheckpointTests
         using var t = new Trainer(new GptConfig(NLayer: 2, NHead: 2, NEmbd: 32, BlockSize: 32, VocabSize: 32), o, TestData.Open);
         var r = t.Run();
         Assert.All(t.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
-        Assert.All(t.Engine.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
+        Assert.All(t.Engine.Full.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
         Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
         // The compute copy is the rounded master.
-        var master = t.Engine.MasterWeights().First(w => w.Name == "h.0.attn.c_attn.weight").Tensor;
+        var master = t.Engine.Full.MasterWeights().First(w => w.Name == "h.0.attn.c_attn.weight").Tensor;
         var compute = t.Model.named_parameters().First(p => p.name == "h.0.attn.c_attn.weight").parameter;
         Assert.True(master.to(ScalarType.BFloat16).allclose(compute, 0, 0));
     }
@@ -123,11 +123,11 @@ public sealed class CheckpointTests
         var o = new TrainOptions { Steps = 40, BatchSize = 8, BlockSize = 32, LearningRate = 3e-3, WarmupSteps = 4, LogEvery = 5, EvalBatches = 0, DataDir = TestData.PatternCorpus(), Dtype = "bf16" };
         using var t = new Trainer(config, o with { Zero = zero }, TestData.Open, communicator: comm);
         var opt = t.Engine;
-        foreach (var (name, w) in opt!.MasterWeights())
+        foreach (var (name, w) in opt!.Full.MasterWeights())
             Assert.True(w.allclose(expected[name], 0, 0), $"{name}: the master is not the fp32 initial weight");
         var r = t.Run();
         Assert.True(r.Losses[^1] < r.Losses[0] - 1.0, $"losses {string.Join(", ", r.Losses)}");
-        Assert.All(opt.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
+        Assert.All(opt.Full.MasterWeights(), w => Assert.Equal(ScalarType.Float32, w.Tensor.dtype));
     }
 
     [Fact]

@@ -78,11 +78,11 @@ public sealed class GraphedStepTests
         var ra = a.Run();
         using var c = new Trainer(Tiny, o with { Steps = 3 }, TestData.Open);
         var opt = c.Engine;
-        var weights = a.Engine.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.clone());
-        var moments = a.Engine.OptimizerState().ToDictionary(w => w.Name, w => w.Tensor.clone());
-        opt.Load(weights, moments, 3);
+        var weights = a.Engine.Full.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.clone());
+        var moments = a.Engine.Full.OptimizerState().ToDictionary(w => w.Name, w => w.Tensor.clone());
+        opt.Full.Load(weights, moments, 3);
         using var b = new Trainer(Tiny, o with { Steps = 3 }, TestData.Open);
-        b.Engine.Load(weights, moments, 3);
+        b.Engine.Full.Load(weights, moments, 3);
         foreach (var p in c.Model.parameters()) p.grad = ones_like(p);
         foreach (var p in b.Model.parameters()) p.grad = ones_like(p);
         opt.BeginStep(1e-3);
@@ -103,5 +103,5 @@ public sealed class GraphedStepTests
     }
 
     static Dictionary<string, float[]> Weights(StepEngine opt) =>
-        opt.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
+        opt.Full.MasterWeights().ToDictionary(w => w.Name, w => w.Tensor.cpu().data<float>().ToArray());
 }

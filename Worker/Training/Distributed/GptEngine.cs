@@ -25,7 +25,7 @@ public static class GptEngine
             // until the native calls using them have run, then frees them.
             using (NewDisposeScope())
             using (no_grad())
-                fp32 = StepEngine.HostFullVector(GptStages.Of(model), comm.WorldSize).DetachFromDisposeScope();
+                fp32 = FullVectors.HostFullVector(GptStages.Of(model), comm.WorldSize).DetachFromDisposeScope();
             model.to(computeDtype);
         }
         StepEngine engine;
