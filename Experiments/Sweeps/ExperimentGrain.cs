@@ -38,7 +38,7 @@ public sealed partial class ExperimentGrain(
     string Id => this.GetPrimaryKeyString();
     SweepStatus Status => current ?? throw new UnknownSweepException($"no sweep '{Id}' (launch one with `orch sweep launch SWEEP.yaml`)");
 
-    public override async Task OnActivateAsync(CancellationToken ct)
+    public override Task OnActivateAsync(CancellationToken ct)
     {
         current = store.State.Read(Id);
         if (current is { IsFinal: false } running)
@@ -46,8 +46,13 @@ public sealed partial class ExperimentGrain(
             // Activated by a call, or by the wake-up reminder after a restart: either way scheduling goes on from here.
             LogResumed(Id, running.Done, running.Runs.Length);
             StartTimer();
-            await KeepWakingAsync(); // sweeps launched before reminders existed get one too
+            // Not awaited: the reminder table may live on a silo that just died, and a call to it waits out the response
+            // timeout; the activation (and so the call or reminder that woke the sweep) must not wait with it. The
+            // registration runs on the grain's scheduler between turns and logs its own failure; sweeps launched
+            // before reminders existed get one this way too.
+            _ = KeepWakingAsync();
         }
+        return Task.CompletedTask;
     }
 
     /// <summary>
