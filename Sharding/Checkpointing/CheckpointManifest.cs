@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -20,6 +21,10 @@ public sealed record ManifestFile(string Name, long Bytes, string Sha256);
 /// manifest.json of a checkpoint, written by rank 0 once every rank's shard is on disk, inside the temp folder that is
 /// then renamed into place: the checkpoint exists only once it does. The layout is global (names, shapes, offsets of
 /// the unpadded flat vector), so any world size reads it back (<see cref="ShardedCheckpoint.Load"/> reshards).
+/// The manifest is the root every file's checksum hangs from, so it has one of its own: <c>manifest.sha256</c> beside
+/// it holds the SHA-256 of its bytes, written in the same temp folder. Without it, one flipped digit of an offset or a
+/// shape would load the right bytes into the wrong places unnoticed. Version 2 manifests (written before the sidecar)
+/// still read without one; from version 3 on a missing sidecar makes the checkpoint invalid.
 /// </summary>
 public sealed record CheckpointManifest(
     int Version,
@@ -36,8 +41,19 @@ public sealed record CheckpointManifest(
     IReadOnlyDictionary<string, string> Metadata,
     DateTimeOffset Created)
 {
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
+    /// <summary>The last version written without <see cref="ChecksumFileName"/>; still read.</summary>
+    const int VersionWithoutChecksum = 2;
     public const string FileName = "manifest.json";
+    /// <summary>The manifest's own SHA-256 (lower-case hex, one line), beside it.</summary>
+    public const string ChecksumFileName = "manifest.sha256";
+
+    /// <summary>Serializes the manifest: the bytes of manifest.json and the line of manifest.sha256 that vouches for them.</summary>
+    public (byte[] Json, string Checksum) Serialize()
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(this, Json);
+        return (json, Convert.ToHexStringLower(SHA256.HashData(json)) + "\n");
+    }
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -53,12 +69,19 @@ public sealed record CheckpointManifest(
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new InvalidDataException($"{dir} has no {FileName} (an incomplete or foreign checkpoint)");
+        var bytes = File.ReadAllBytes(path);
+        var checksumPath = Path.Combine(dir, ChecksumFileName);
+        bool vouched = File.Exists(checksumPath);
+        if (vouched && File.ReadAllText(checksumPath).Trim() != Convert.ToHexStringLower(SHA256.HashData(bytes)))
+            throw new InvalidDataException($"{path} fails its SHA-256 check against {ChecksumFileName} (corrupt)");
         CheckpointManifest? m;
-        try { m = JsonSerializer.Deserialize<CheckpointManifest>(File.ReadAllBytes(path), Json); }
+        try { m = JsonSerializer.Deserialize<CheckpointManifest>(bytes, Json); }
         catch (JsonException e) { throw new InvalidDataException($"{path} is not valid JSON: {e.Message}", e); }
         if (m is null) throw new InvalidDataException($"{path} is empty");
-        if (m.Version != CurrentVersion)
-            throw new InvalidDataException($"{path}: checkpoint format version {m.Version}, this build reads version {CurrentVersion} (per-rank shards)");
+        if (m.Version is not (CurrentVersion or VersionWithoutChecksum))
+            throw new InvalidDataException($"{path}: checkpoint format version {m.Version}, this build reads versions {VersionWithoutChecksum} and {CurrentVersion} (per-rank shards)");
+        if (m.Version != VersionWithoutChecksum && !vouched)
+            throw new InvalidDataException($"{path} has no {ChecksumFileName} beside it (an incomplete or damaged checkpoint)");
         if (m.Buffers is null || m.Parameters is null || m.Shards is null || m.Files is null)
             throw new InvalidDataException($"{path}: the manifest lacks buffers, parameters, shards or files");
         return m;

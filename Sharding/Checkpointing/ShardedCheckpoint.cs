@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Orchestrator.Sharding.Communication;
 using Orchestrator.Sharding.Engine;
@@ -10,7 +11,8 @@ namespace Orchestrator.Sharding.Checkpointing;
 /// <summary>
 /// The one checkpoint format: per rank, <c>shard-00002-of-00004.bin</c> holds that rank's 1/W of every optimizer
 /// buffer (fp32 masters and AdamW moments, <see cref="ShardSnapshot"/>); rank 0 adds the caller's files (the
-/// trainer's state.json) and <c>manifest.json</c> with the global layout and every file's size and SHA-256. All of it
+/// trainer's state.json) and <c>manifest.json</c> with the global layout and every file's size and SHA-256 (with
+/// <c>manifest.sha256</c>, the manifest's own). All of it
 /// is written into one temp folder that rank 0 renames into place after the manifest: a crash at any point leaves
 /// the previous checkpoints and a temp folder that nothing reads. Each rank announces its finished shard with a
 /// small sidecar file (written after the shard is fsynced, by rename), which rank 0 waits for: the commit needs no
@@ -78,7 +80,9 @@ public static class ShardedCheckpoint
             s.Layout.Groups.Count, s.Layout.Total, s.Buffers,
             s.Layout.Params.Select(p => new ManifestParam(p.Name, p.Shape, p.Offset, p.Group)).ToList(),
             shards, listed, metadata ?? new Dictionary<string, string>(), DateTimeOffset.UtcNow);
-        WriteSynced(Path.Combine(temp, CheckpointManifest.FileName), JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointManifest.Json));
+        var (json, checksum) = manifest.Serialize();
+        WriteSynced(Path.Combine(temp, CheckpointManifest.ChecksumFileName), Encoding.ASCII.GetBytes(checksum));
+        WriteSynced(Path.Combine(temp, CheckpointManifest.FileName), json);
         foreach (var p in sidecars) File.Delete(p);
         if (Directory.Exists(final))
         {

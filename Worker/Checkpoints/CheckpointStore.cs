@@ -6,7 +6,7 @@ namespace Orchestrator.Worker.Checkpoints;
 /// <summary>
 /// The checkpoints of one run folder, in the one format (<see cref="ShardedCheckpoint"/>): <c>ckpt-000100/</c> with a
 /// shard per rank, <c>state.json</c> (<see cref="TrainerState"/>) and <c>manifest.json</c> (sizes and SHA-256 of
-/// every file, written last, then the folder renamed into place). Keep-last-N deletes only older checkpoints, and
+/// every file, with its own in <c>manifest.sha256</c>; written last, then the folder renamed into place). Keep-last-N deletes only older checkpoints, and
 /// never the <paramref name="pinned"/> steps (a trunk's fork points, which branches start from later); a corrupt
 /// newest checkpoint is skipped for the previous one. Writing is <see cref="CheckpointWriter"/>'s.
 /// </summary>

@@ -42,7 +42,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(m.TotalElements, m.Parameters.Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b)));
         Assert.Equal("embedding.wpe", m.Parameters[0].Name); // TorchSharp lists a module's own parameters before its submodules'
         Assert.Contains(m.Parameters, p => p.Name == "head.lm_head.weight" && p.Shape.SequenceEqual(new long[] { TinyGpt.Vocab, TinyGpt.Embd }));
-        Assert.Equal<string>(["manifest.json", "shard-00000-of-00003.bin", "shard-00001-of-00003.bin", "shard-00002-of-00003.bin"],
+        Assert.Equal<string>(["manifest.json", "manifest.sha256", "shard-00000-of-00003.bin", "shard-00001-of-00003.bin", "shard-00002-of-00003.bin"],
             Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal).ToArray());
         Assert.Equal(dir, CheckpointFolders.FindNewestValid(_root));
         Assert.Empty(Directory.GetDirectories(_root, ".tmp-*"));
@@ -66,6 +66,36 @@ public sealed class CheckpointTests : IDisposable
             return ShardedCheckpoint.Load(newest, t);
         }));
         Assert.IsType<InvalidDataException>(e.InnerExceptions.Single());
+    }
+
+    [Fact]
+    public void Damage_to_the_manifest_itself_is_detected_and_a_version_2_manifest_still_reads()
+    {
+        SaveTwo(world: 2, zero: 1);
+        var newest = StepDir(2);
+        var manifest = Path.Combine(newest, CheckpointManifest.FileName);
+        var sidecar = Path.Combine(newest, CheckpointManifest.ChecksumFileName);
+        var original = File.ReadAllBytes(manifest);
+        // One digit of a parameter's offset: still valid JSON with the same sizes and hashes listed, so only the
+        // manifest's own checksum can tell.
+        var text = System.Text.Encoding.UTF8.GetString(original);
+        int at = text.IndexOf("\"offset\": ", text.IndexOf("\"offset\": ", StringComparison.Ordinal) + 1, StringComparison.Ordinal) + "\"offset\": ".Length;
+        var damaged = (byte[])original.Clone();
+        damaged[at] = (byte)(damaged[at] == (byte)'9' ? '8' : damaged[at] + 1);
+        File.WriteAllBytes(manifest, damaged);
+        var skipped = new List<string>();
+        Assert.Equal(StepDir(1), CheckpointFolders.FindNewestValid(_root, skipped.Add));
+        Assert.Equal($"skipping checkpoint {newest}: {manifest} fails its SHA-256 check against manifest.sha256 (corrupt)", Assert.Single(skipped));
+
+        File.WriteAllBytes(manifest, original);
+        File.Delete(sidecar);
+        var e = Assert.Throws<InvalidDataException>(() => ShardedCheckpoint.Verify(newest));
+        Assert.Equal($"{manifest} has no manifest.sha256 beside it (an incomplete or damaged checkpoint)", e.Message);
+
+        // A checkpoint written before the manifest had a checksum (version 2, no sidecar) still verifies and loads.
+        File.WriteAllText(manifest, text.Replace("\"version\": 3,", "\"version\": 2,", StringComparison.Ordinal));
+        Assert.Equal(2, ShardedCheckpoint.Verify(newest).Version);
+        Assert.Equal(newest, CheckpointFolders.FindNewestValid(_root));
     }
 
     [Fact]

@@ -80,7 +80,7 @@ public sealed class ParallelTrainingTests
         {
             var full = Train(2, "--zero", "3", "--save-at", "8", "--checkpoint-dir", root);
             var ckpt = Path.Combine(root, "ckpt-000008");
-            Assert.Equal(["manifest.json", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin"],
+            Assert.Equal(["manifest.json", "manifest.sha256", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin"],
                 Directory.GetFiles(ckpt).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal));
             var tail = new SortedDictionary<int, float>(full.Where(kv => kv.Key > 8).ToDictionary());
             AssertFollows(tail, Train(1, "--zero", "0", "--resume", ckpt));

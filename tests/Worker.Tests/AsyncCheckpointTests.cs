@@ -77,7 +77,7 @@ public sealed class AsyncCheckpointTests
         var ckpt = Path.Combine(run, "ckpt-000006");
         var m = CheckpointStore.Verify(ckpt);
         Assert.Equal((6L, 2), (m.Step, m.WorldSize));
-        Assert.Equal(["manifest.json", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin", "state.json"],
+        Assert.Equal(["manifest.json", "manifest.sha256", "shard-00000-of-00002.bin", "shard-00001-of-00002.bin", "state.json"],
             Directory.GetFiles(ckpt).Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal));
 
         // Read back at world 1 (replicated) and world 3 (ZeRO-3): every master and moment exactly as saved.

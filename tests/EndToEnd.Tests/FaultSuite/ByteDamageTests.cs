@@ -12,8 +12,8 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// the rule of `orch train --resume` and of every cluster epoch); the same damage to a corpus shard is refused with
 /// the shard named (<see cref="CorpusSources.VerifyChecksums"/>, the check before `orch train`'s first step).
 /// Each fault is undone before the next, so every trial sees exactly one damaged file.
-/// Not covered here: manifest.json itself, the root the checksums hang from (its damage is caught only where it
-/// breaks the JSON or a listed size or hash).
+/// manifest.json, the root the checksums hang from, is among the files drawn: its own SHA-256 (manifest.sha256)
+/// catches any damage to it, a cut included.
 /// </summary>
 public sealed class ByteDamageTests(ITestOutputHelper output)
 {
@@ -40,7 +40,7 @@ public sealed class ByteDamageTests(ITestOutputHelper output)
         {
             int c = rng.Next(checkpoints.Count);
             var m = CheckpointManifest.Read(checkpoints[c]);
-            var files = m.Shards.Select(s => s.File).Concat(m.Files.Select(f => f.Name)).ToList();
+            var files = m.Shards.Select(s => s.File).Concat(m.Files.Select(f => f.Name)).Append(CheckpointManifest.FileName).ToList();
             string file = Path.Combine(checkpoints[c], files[rng.Next(files.Count)]);
             bool cut = t % 4 == 3; // every fourth trial cuts the file short instead of flipping a bit
             var (what, undo) = Damage(file, rng, cut);
@@ -54,7 +54,7 @@ public sealed class ByteDamageTests(ITestOutputHelper output)
                 Assert.Equal(c == checkpoints.Count - 1 ? checkpoints[^2] : checkpoints[^1], newest);
                 var e = Assert.Throws<InvalidDataException>(() => ShardedCheckpoint.Verify(checkpoints[c]));
                 Assert.Contains(file, e.Message);
-                Assert.Contains(cut ? "(truncated?)" : "fails its SHA-256 check", e.Message);
+                Assert.Contains(cut && !file.EndsWith(CheckpointManifest.FileName, StringComparison.Ordinal) ? "(truncated?)" : "fails its SHA-256 check", e.Message);
                 if (c == checkpoints.Count - 1) Assert.Contains(file, Assert.Single(warnings));
                 long lost = c == checkpoints.Count - 1 ? (long)Every * TokensPerStep : 0;
                 FaultReport.Add(output, plan.Seed, $"checkpoint {what}", Path.GetRelativePath(run, file), $"{m.Step}", detected, lost);
