@@ -158,10 +158,10 @@ static class RunView
         AnsiConsole.Write(h);
     }
 
-    /// <summary>Polls the run until it ends. JSON mode prints only the final status (one document).</summary>
-    /// <summary>How long a watch asks a silent coordinator again before it says the coordinator is gone.</summary>
-    static readonly TimeSpan WatchReconnect = TimeSpan.FromSeconds(10);
+    /// <summary>How long a watch (or a log follow) asks a silent coordinator again before it says the coordinator is gone.</summary>
+    internal static readonly TimeSpan WatchReconnect = TimeSpan.FromSeconds(10);
 
+    /// <summary>Polls the run until it ends. JSON mode prints only the final status (one document).</summary>
     public static async Task<int> WatchAsync(IGrainFactory client, string runId, bool json, CancellationToken ct)
     {
         RunStatus last = await client.GetRunStatusAsync(runId);

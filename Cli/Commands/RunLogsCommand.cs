@@ -12,7 +12,8 @@ namespace Orchestrator.Cli.Commands;
 /// `orch run logs ID [-f]`: the lines a run's ranks logged, read from the run grain's in-memory ring through the
 /// control plane (the console need not see the workers' machines). Follows by sequence number: each poll asks for
 /// the lines after the last one printed, so nothing is printed twice or skipped while the ring holds it; a ring that
-/// restarted (its Since changed) is read again from its start, said on stderr.
+/// restarted (its Since changed) is read again from its start, said on stderr. A coordinator that stops answering is
+/// asked again for <see cref="RunView.WatchReconnect"/>, as a watch does, then the follow says it is gone.
 /// </summary>
 static class RunLogsCommand
 {
@@ -39,7 +40,7 @@ static class RunLogsCommand
             var runId = await RunCommands.RunIdAsync(client, pr.GetValue(id)!);
             bool json = pr.GetValue(ConsoleOptions.Json);
             if (!pr.GetValue(follow)) return await PrintAsync(client, runId, query, json, ct);
-            try { await FollowAsync(client.GetGrain<IRunGrain>(runId), query, json, ct); }
+            try { await FollowAsync(client.GetGrain<IRunGrain>(runId), runId, query, json, ct); }
             catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* Ctrl-C: the user stopped following */ }
             return CliAction.Ok;
         });
@@ -62,14 +63,27 @@ static class RunLogsCommand
     }
 
     /// <summary>Prints what is there, then every new line as it arrives, until the run ended (one more poll after that for its last lines).</summary>
-    static async Task FollowAsync(IRunGrain grain, RunLogQuery query, bool json, CancellationToken ct)
+    static async Task FollowAsync(IRunGrain grain, string runId, RunLogQuery query, bool json, CancellationToken ct)
     {
         var q = query;
         DateTimeOffset? since = null;
         bool endSeen = false;
+        var patience = new CoordinatorPatience(RunView.WatchReconnect, $"following run {runId}'s log",
+            $"`orch run logs {runId}` once it is back (a restarted coordinator holds only the lines logged since)");
         while (true)
         {
-            var page = await grain.GetLogsAsync(q).WaitAsync(ct);
+            RunLogPage page;
+            try
+            {
+                page = await grain.GetLogsAsync(q).WaitAsync(TimeSpan.FromSeconds(5), ct);
+                patience.Answered();
+            }
+            catch (Exception e) when (CoordinatorPatience.MayBeSilence(e))
+            {
+                patience.Silent(e);
+                await Task.Delay(Poll, ct);
+                continue;
+            }
             if (since is { } known && known != page.Since)
             {
                 Console.Error.WriteLine("the coordinator's copy of this run's log started again (a coordinator restart or a reactivation): reading it from its start");

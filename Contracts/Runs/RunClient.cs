@@ -27,22 +27,19 @@ public static class RunClient
         TimeSpan? poll = null, [EnumeratorCancellation] CancellationToken ct = default, TimeSpan? reconnectFor = null)
     {
         var grain = grains.GetGrain<IRunGrain>(runId);
-        var lastAnswer = DateTime.UtcNow;
+        var patience = reconnectFor is { } grace ? new CoordinatorPatience(grace, $"watching run {runId}",
+            $"`orch run status {runId}` once it is back (in embedded mode a restarted coordinator has no record of the run)") : null;
         while (true)
         {
             RunStatus status;
             try
             {
                 status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
-                lastAnswer = DateTime.UtcNow;
+                patience?.Answered();
             }
-            catch (Exception e) when (reconnectFor is { } grace && e is not (OperationCanceledException or ArgumentException))
+            catch (Exception e) when (patience is not null && CoordinatorPatience.MayBeSilence(e))
             {
-                var silent = DateTime.UtcNow - lastAnswer;
-                if (silent >= grace)
-                    throw new CoordinatorGoneException(
-                        $"the coordinator stopped answering while watching run {runId} (no answer for {silent.TotalSeconds:F0} s): it was stopped or lost; " +
-                        $"`orch run status {runId}` once it is back (in embedded mode a restarted coordinator has no record of the run)", e);
+                patience.Silent(e);
                 await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
                 continue;
             }

@@ -8,7 +8,7 @@ namespace Orchestrator.Tests.EndToEnd;
 /// A standalone worker and its coordinator as separate processes: the worker starts first and waits (a bounded,
 /// printed retry); when the coordinator is SIGKILLed mid-run the worker pauses the run with a checkpoint after the
 /// lease, leaves, and joins the restarted coordinator on the same port (no process exit through a membership
-/// failure); a watching console says plainly that the coordinator is gone.
+/// failure); a watching console and a log follow say plainly that the coordinator is gone.
 /// </summary>
 public sealed class CoordinatorLossTests
 {
@@ -50,6 +50,8 @@ public sealed class CoordinatorLossTests
         await first.WaitForLineAsync($"run {id} generation 1: running with 1 ranks", TimeSpan.FromSeconds(120));
         await using var watch = OrchProcess.Start(["run", "status", id, "--watch", "--coordinator", gw]);
         await watch.WaitForLineAsync($@"{id} Running step [1-9]\d*/100000 ", TimeSpan.FromSeconds(120));
+        await using var follow = OrchProcess.Start(["run", "logs", id, "-f", "--coordinator", gw]);
+        await follow.WaitForLineAsync(@"^\S+Z rank 0 wa INFO ", TimeSpan.FromSeconds(120));
 
         first.KillHard();
         var paused = await worker.WaitForLineAsync(@"paused at step (\d+), which a checkpoint keeps: the coordinator is gone", TimeSpan.FromSeconds(60));
@@ -61,6 +63,9 @@ public sealed class CoordinatorLossTests
         Assert.Equal(1, await watch.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains($"error: the coordinator stopped answering while watching run {id}", watch.Output);
         Assert.DoesNotContain("Unable to connect", watch.Output);
+        Assert.Equal(1, await follow.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"error: the coordinator stopped answering while following run {id}'s log", follow.Output);
+        Assert.DoesNotContain("Unable to connect", follow.Output);
 
         // A new coordinator on the same port gets the worker back.
         await using var second = OrchProcess.Start(coordinatorArgs);
