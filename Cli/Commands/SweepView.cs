@@ -84,7 +84,7 @@ static class SweepView
         SweepStatus last = await client.GetSweepStatusAsync(id);
         if (json || !AnsiConsole.Profile.Capabilities.Interactive)
         {
-            await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct))
+            await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct, RunView.WatchReconnect))
             {
                 if (!json)
                     foreach (var line in Changes(last, s)) Console.Out.WriteLine($"{DateTime.Now:HH:mm:ss} sweep {s.Id}: {line}");
@@ -96,7 +96,7 @@ static class SweepView
         {
             await AnsiConsole.Live(Table(last)).StartAsync(async ctx =>
             {
-                await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct))
+                await foreach (var s in client.WatchSweepAsync(id, TimeSpan.FromSeconds(1), ct, RunView.WatchReconnect))
                 {
                     ctx.UpdateTarget(Table(s));
                     last = s;

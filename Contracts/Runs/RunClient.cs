@@ -28,7 +28,7 @@ public static class RunClient
     {
         var grain = grains.GetGrain<IRunGrain>(runId);
         var patience = reconnectFor is { } grace ? new CoordinatorPatience(grace, $"watching run {runId}",
-            $"`orch run status {runId}` once it is back (in embedded mode a restarted coordinator has no record of the run)") : null;
+            $"`orch run status {runId}` once it is back (an --ephemeral coordinator has no record of it after a restart)") : null;
         while (true)
         {
             RunStatus status;

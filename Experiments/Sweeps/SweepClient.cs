@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Contracts.Experiments;
+using Orchestrator.Contracts.Runs;
 
 namespace Orchestrator.Experiments.Sweeps;
 
@@ -48,14 +49,31 @@ public static class SweepClient
     public static Task<SweepStatus> GetSweepStatusAsync(this IGrainFactory grains, string id) =>
         grains.GetGrain<IExperimentGrain>(id).GetStatusAsync();
 
-    /// <summary>Yields the status every <paramref name="poll"/> until the sweep is final (the final status too).</summary>
+    /// <summary>
+    /// Yields the status every <paramref name="poll"/> until the sweep is final (the final status too). With
+    /// <paramref name="reconnectFor"/>, a coordinator that stops answering is asked again until it has been silent that
+    /// long (<see cref="CoordinatorPatience"/>), then <see cref="CoordinatorGoneException"/> says so.
+    /// </summary>
     public static async IAsyncEnumerable<SweepStatus> WatchSweepAsync(this IGrainFactory grains, string id, TimeSpan? poll = null,
-        [EnumeratorCancellation] CancellationToken ct = default)
+        [EnumeratorCancellation] CancellationToken ct = default, TimeSpan? reconnectFor = null)
     {
         var grain = grains.GetGrain<IExperimentGrain>(id);
+        var patience = reconnectFor is { } grace ? new CoordinatorPatience(grace, $"watching sweep {id}",
+            $"`orch sweep status {id}` once it is back (the sweep goes on without the watch; an --ephemeral coordinator has no record of it after a restart)") : null;
         while (true)
         {
-            var status = await grain.GetStatusAsync();
+            SweepStatus status;
+            try
+            {
+                status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
+                patience?.Answered();
+            }
+            catch (Exception e) when (patience is not null && CoordinatorPatience.MayBeSilence(e))
+            {
+                patience.Silent(e);
+                await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
+                continue;
+            }
             yield return status;
             if (status.IsFinal) yield break;
             await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
