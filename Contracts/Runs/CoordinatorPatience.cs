@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Orchestrator.Contracts.Runs;
 
 /// <summary>
@@ -9,6 +11,37 @@ namespace Orchestrator.Contracts.Runs;
 public sealed class CoordinatorPatience(TimeSpan grace, string doing, string then)
 {
     DateTime lastAnswer = DateTime.UtcNow;
+
+    /// <summary>How long one ask may take under a patience before it counts as silence.</summary>
+    static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Yields what <paramref name="ask"/> returns every <paramref name="poll"/> until <paramref name="isFinal"/> holds
+    /// (that answer too). With a <paramref name="patience"/>, each ask is bounded and a silent coordinator is asked
+    /// again until the patience gives up; without one, any failure ends the poll.
+    /// </summary>
+    public static async IAsyncEnumerable<T> PollAsync<T>(Func<Task<T>> ask, Func<T, bool> isFinal, TimeSpan poll,
+        CoordinatorPatience? patience, [EnumeratorCancellation] CancellationToken ct)
+    {
+        while (true)
+        {
+            T answer;
+            try
+            {
+                answer = patience is null ? await ask().WaitAsync(ct) : await ask().WaitAsync(AskTimeout, ct);
+                patience?.Answered();
+            }
+            catch (Exception e) when (patience is not null && MayBeSilence(e))
+            {
+                patience.Silent(e);
+                await Task.Delay(poll, ct);
+                continue;
+            }
+            yield return answer;
+            if (isFinal(answer)) yield break;
+            await Task.Delay(poll, ct);
+        }
+    }
 
     /// <summary>The coordinator answered: the silence starts over.</summary>
     public void Answered() => lastAnswer = DateTime.UtcNow;

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Orchestrator.Contracts.Cluster;
 
 namespace Orchestrator.Contracts.Runs;
@@ -23,30 +22,13 @@ public static class RunClient
     /// too). With <paramref name="reconnectFor"/>, a coordinator that stops answering is asked again until it has been
     /// silent that long (a restart in between goes unnoticed), then <see cref="CoordinatorGoneException"/> says so.
     /// </summary>
-    public static async IAsyncEnumerable<RunStatus> WatchRunAsync(this IGrainFactory grains, string runId,
-        TimeSpan? poll = null, [EnumeratorCancellation] CancellationToken ct = default, TimeSpan? reconnectFor = null)
+    public static IAsyncEnumerable<RunStatus> WatchRunAsync(this IGrainFactory grains, string runId,
+        TimeSpan? poll = null, CancellationToken ct = default, TimeSpan? reconnectFor = null)
     {
         var grain = grains.GetGrain<IRunGrain>(runId);
         var patience = reconnectFor is { } grace ? new CoordinatorPatience(grace, $"watching run {runId}",
             $"`orch run status {runId}` once it is back (an --ephemeral coordinator has no record of it after a restart)") : null;
-        while (true)
-        {
-            RunStatus status;
-            try
-            {
-                status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
-                patience?.Answered();
-            }
-            catch (Exception e) when (patience is not null && CoordinatorPatience.MayBeSilence(e))
-            {
-                patience.Silent(e);
-                await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
-                continue;
-            }
-            yield return status;
-            if (status.State.IsFinal()) yield break;
-            await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
-        }
+        return CoordinatorPatience.PollAsync(grain.GetStatusAsync, s => s.State.IsFinal(), poll ?? TimeSpan.FromSeconds(1), patience, ct);
     }
 
     /// <summary>Waits for the run to be Completed, Failed or Cancelled and returns its final status (ValLoss on success).</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -54,29 +53,12 @@ public static class SweepClient
     /// <paramref name="reconnectFor"/>, a coordinator that stops answering is asked again until it has been silent that
     /// long (<see cref="CoordinatorPatience"/>), then <see cref="CoordinatorGoneException"/> says so.
     /// </summary>
-    public static async IAsyncEnumerable<SweepStatus> WatchSweepAsync(this IGrainFactory grains, string id, TimeSpan? poll = null,
-        [EnumeratorCancellation] CancellationToken ct = default, TimeSpan? reconnectFor = null)
+    public static IAsyncEnumerable<SweepStatus> WatchSweepAsync(this IGrainFactory grains, string id, TimeSpan? poll = null,
+        CancellationToken ct = default, TimeSpan? reconnectFor = null)
     {
         var grain = grains.GetGrain<IExperimentGrain>(id);
         var patience = reconnectFor is { } grace ? new CoordinatorPatience(grace, $"watching sweep {id}",
             $"`orch sweep status {id}` once it is back (the sweep goes on without the watch; an --ephemeral coordinator has no record of it after a restart)") : null;
-        while (true)
-        {
-            SweepStatus status;
-            try
-            {
-                status = await grain.GetStatusAsync().WaitAsync(TimeSpan.FromSeconds(5), ct);
-                patience?.Answered();
-            }
-            catch (Exception e) when (patience is not null && CoordinatorPatience.MayBeSilence(e))
-            {
-                patience.Silent(e);
-                await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
-                continue;
-            }
-            yield return status;
-            if (status.IsFinal) yield break;
-            await Task.Delay(poll ?? TimeSpan.FromSeconds(1), ct);
-        }
+        return CoordinatorPatience.PollAsync(grain.GetStatusAsync, s => s.IsFinal, poll ?? TimeSpan.FromSeconds(1), patience, ct);
     }
 }
