@@ -48,21 +48,12 @@ public sealed record CheckpointManifest(
     /// <summary>The manifest's own SHA-256 (lower-case hex, one line), beside it.</summary>
     public const string ChecksumFileName = "manifest.sha256";
 
-    /// <summary>Serializes the manifest: the bytes of manifest.json and the line of manifest.sha256 that vouches for them.</summary>
-    public (byte[] Json, string Checksum) Serialize()
-    {
-        var json = JsonSerializer.SerializeToUtf8Bytes(this, Json);
-        return (json, Convert.ToHexStringLower(SHA256.HashData(json)) + "\n");
-    }
-
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
-
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Reads and checks the manifest of <paramref name="dir"/>; <see cref="InvalidDataException"/> says what is wrong.</summary>
     public static CheckpointManifest Read(string dir)

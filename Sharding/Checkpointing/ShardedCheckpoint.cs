@@ -80,9 +80,8 @@ public static class ShardedCheckpoint
             s.Layout.Groups.Count, s.Layout.Total, s.Buffers,
             s.Layout.Params.Select(p => new ManifestParam(p.Name, p.Shape, p.Offset, p.Group)).ToList(),
             shards, listed, metadata ?? new Dictionary<string, string>(), DateTimeOffset.UtcNow);
-        var (json, checksum) = manifest.Serialize();
-        WriteSynced(Path.Combine(temp, CheckpointManifest.ChecksumFileName), Encoding.ASCII.GetBytes(checksum));
-        WriteSynced(Path.Combine(temp, CheckpointManifest.FileName), json);
+        var manifestSha = WriteSynced(Path.Combine(temp, CheckpointManifest.FileName), JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointManifest.Json));
+        WriteSynced(Path.Combine(temp, CheckpointManifest.ChecksumFileName), Encoding.ASCII.GetBytes(manifestSha + "\n"));
         foreach (var p in sidecars) File.Delete(p);
         if (Directory.Exists(final))
         {

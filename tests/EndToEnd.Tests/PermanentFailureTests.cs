@@ -18,20 +18,27 @@ public sealed class PermanentFailureTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    [Fact]
-    public async Task A_missing_data_folder_fails_the_run_at_once_and_the_cli_refuses_it_first()
+    /// <summary>Writes a 5-step, one-worker GPT RunSpec over <paramref name="data"/> into the test folder; its path.</summary>
+    string TinySpec(string file, string name, string data, string checkpoints)
     {
-        var missing = Path.Combine(dir, "no-such-corpus");
-        var specPath = Path.Combine(dir, "run.yaml");
-        File.WriteAllText(specPath, $"""
-            name: nodata
-            data: {missing}
+        var path = Path.Combine(dir, file);
+        File.WriteAllText(path, $"""
+            name: {name}
+            data: {data}
             model: {"{"} n_layer: 1, n_head: 1, n_embd: 16, block_size: 16 {"}"}
             batch: 2
             steps: 5
             workers: {"{"} min: 1, max: 1 {"}"}
-            checkpoint: {"{"} every: 5, path: {Path.Combine(dir, "ckpt")} {"}"}
+            checkpoint: {"{"} every: 5, path: {Path.Combine(dir, checkpoints)} {"}"}
             """);
+        return path;
+    }
+
+    [Fact]
+    public async Task A_missing_data_folder_fails_the_run_at_once_and_the_cli_refuses_it_first()
+    {
+        var missing = Path.Combine(dir, "no-such-corpus");
+        var specPath = TinySpec("run.yaml", "nodata", missing, "ckpt");
         string problem = $"data: folder '{missing}' does not exist: run `orch data prepare --out {missing}` first";
 
         var dry = await OrchProcess.RunAsync("run", "submit", specPath, "--dry-run");
@@ -70,16 +77,7 @@ public sealed class PermanentFailureTests : IDisposable
         var bytes = File.ReadAllBytes(shard);
         bytes[bytes.Length / 2] ^= 0x10;
         File.WriteAllBytes(shard, bytes);
-        var specPath = Path.Combine(dir, "damaged.yaml");
-        File.WriteAllText(specPath, $"""
-            name: damaged
-            data: {corpus}
-            model: {"{"} n_layer: 1, n_head: 1, n_embd: 16, block_size: 16 {"}"}
-            batch: 2
-            steps: 5
-            workers: {"{"} min: 1, max: 1 {"}"}
-            checkpoint: {"{"} every: 5, path: {Path.Combine(dir, "ckpt-damaged")} {"}"}
-            """);
+        var specPath = TinySpec("damaged.yaml", "damaged", corpus, "ckpt-damaged");
 
         await using var local = OrchProcess.Start(["local", "--name", "damaged", "--workers", "1", "--metrics-port", "0", "--ephemeral"]);
         var up = await local.WaitForLineAsync(@"^local cluster: damaged, coordinator gateway (127\.0\.0\.1:\d+)");
