@@ -15,7 +15,12 @@ public sealed record RunAssignment(
     [property: Id(4)] int WorldSize,
     [property: Id(5)] ImmutableArray<string> Members,
     [property: Id(6)] CheckpointRef? ResumeFrom,
-    [property: Id(7)] int TotalSteps);
+    [property: Id(7)] int TotalSteps)
+{
+    /// <summary>Whether <paramref name="other"/> names the same run, generation and rank: a copy (the coordinator resends
+    /// an assignment to a rank late at the rendezvous), not a new generation.</summary>
+    public bool IsCopyOf(RunAssignment other) => RunId == other.RunId && Generation == other.Generation && Rank == other.Rank;
+}
 
 /// <summary>
 /// A rank's contribution to the communicator bootstrap of one generation: for the ring backend its listening endpoint

@@ -72,7 +72,9 @@ public static class ShardedCheckpoint
         IReadOnlyDictionary<string, string>? metadata, CancellationToken ct)
     {
         var sidecars = Enumerable.Range(0, s.WorldSize).Select(r => Path.Combine(temp, ShardFile(r, s.WorldSize) + SidecarSuffix)).ToList();
-        while (!sidecars.All(File.Exists)) ct.WaitHandle.WaitOne(10);
+        // The wait ends on cancellation too: once the token is cancelled its handle stays signalled, so a loop on the
+        // shards alone would spin for ever on a shard whose rank died, and the writer's Dispose with it.
+        while (!sidecars.All(File.Exists) && !ct.WaitHandle.WaitOne(10)) { }
         ct.ThrowIfCancellationRequested();
         var shards = sidecars.Select(p => JsonSerializer.Deserialize<ManifestShard>(File.ReadAllBytes(p), CheckpointManifest.Json)!).ToList();
         var listed = files.Select(f => new ManifestFile(f.Name, f.Bytes.Length, WriteSynced(Path.Combine(temp, f.Name), f.Bytes))).ToList();

@@ -32,7 +32,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
             {
                 // A copy of an assignment already taken (the coordinator resends to ranks late at a rendezvous) is not
                 // a new generation: running it again would rendezvous anew into a generation the others are training.
-                if (last is not null && SameGeneration(a.Assignment, last)) break;
+                if (last is not null && a.Assignment.IsCopyOf(last)) break;
                 last = a.Assignment;
                 cmd = RunGeneration(a.Assignment);
             }
@@ -51,7 +51,7 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         {
             slot.Busy = true;
             job = rt.Jobs.Create(a, new WorkerIdentity(slot.Info.Id, slot.Info.Device, slot.Info.Host));
-            slot.SetCurrent(job, a.RunId);
+            slot.SetCurrent(job, a);
             var bootstrap = job.PrepareBootstrap();
             clock.StartupDone();
             RendezvousReply reply;
@@ -154,11 +154,9 @@ sealed class TrainingLoop(WorkerRuntime rt, WorkerSlot slot)
         if (!slot.Mailbox.HasPending) return null;
         var c = slot.Mailbox.TryTake();
         if (c is ReleaseCommand r && r.RunId != a.RunId) return null;
-        if (c is AssignCommand copy && SameGeneration(copy.Assignment, a)) return null;
+        if (c is AssignCommand copy && copy.Assignment.IsCopyOf(a)) return null;
         return c;
     }
-
-    static bool SameGeneration(RunAssignment x, RunAssignment y) => x.RunId == y.RunId && x.Generation == y.Generation && x.Rank == y.Rank;
 
     /// <summary>Sends the buffered batch; keeps it when the coordinator is unreachable (returns null).</summary>
     ReportOutcome? Flush(IRunGrain run, ReportBuffer buffer)

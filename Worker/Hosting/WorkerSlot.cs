@@ -1,3 +1,4 @@
+using Orchestrator.Contracts.Runs;
 using Orchestrator.Contracts.Workers;
 
 namespace Orchestrator.Worker.Hosting;
@@ -12,7 +13,7 @@ namespace Orchestrator.Worker.Hosting;
 public sealed class WorkerSlot(WorkerInfo info)
 {
     volatile ITrainingJob? current;
-    volatile string? currentRun;
+    volatile RunAssignment? currentAssignment;
 
     public WorkerInfo Info { get; internal set; } = info;
     internal WorkerMailbox Mailbox { get; } = new();
@@ -20,19 +21,22 @@ public sealed class WorkerSlot(WorkerInfo info)
 
     /// <summary>
     /// Queues the command, and unblocks a step stuck on a peer so it is seen at once. A release aborts only the job
-    /// of the run it releases: a late release of a finished run must not break the next.
+    /// of the run it releases: a late release of a finished run must not break the next. A copy of the current job's
+    /// own assignment (resent while this rank was not yet at the rendezvous) aborts nothing: the job is that generation.
     /// </summary>
     public void Post(WorkerCommand command)
     {
         if (!Mailbox.Post(command)) return;
-        if (command is ReleaseCommand r && r.RunId != currentRun) return;
+        var running = currentAssignment;
+        if (command is ReleaseCommand r && r.RunId != running?.RunId) return;
+        if (command is AssignCommand a && running is not null && a.Assignment.IsCopyOf(running)) return;
         current?.Abort();
     }
 
-    internal void SetCurrent(ITrainingJob? job, string? runId)
+    internal void SetCurrent(ITrainingJob? job, RunAssignment? assignment)
     {
         current = job;
-        currentRun = runId;
+        currentAssignment = assignment;
     }
 
     internal void Abort() => current?.Abort();

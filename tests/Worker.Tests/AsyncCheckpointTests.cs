@@ -169,6 +169,31 @@ public sealed class AsyncCheckpointTests
     }
 
     [Fact]
+    public void Rank_0_disposes_at_once_while_its_commit_waits_for_a_shard_that_never_comes()
+    {
+        // A rank lost after the checkpoint's nonce but before its shard (a SIGKILL at the boundary) leaves rank 0's
+        // background commit waiting for that shard; the next generation disposes rank 0's job, which must end the
+        // wait, or the worker never reaches the next rendezvous. Here rank 1 writes its shard into another folder.
+        var data = TestData.PatternCorpus();
+        string run = TestData.TempDir("lost-shard"), elsewhere = TestData.TempDir("lost-shard-elsewhere");
+        bool disposed = OnRanks(2, (rank, comm) =>
+        {
+            var t = new Trainer(Config, Options(data, rank == 0 ? run : elsewhere, 6, rank, world: 2) with { CheckpointEvery = 3 },
+                TestData.Open, communicator: comm);
+            Assert.Equal(3, t.Run(stopAt: 3, waitForCheckpoints: false).Steps);
+            if (rank == 1)
+            {
+                t.Dispose();
+                return true;
+            }
+            Assert.Empty(t.TakeCompletedCheckpoints()); // rank 0's commit of step 3 is still waiting for rank 1's shard
+            return Task.Run(t.Dispose).Wait(TimeSpan.FromSeconds(30));
+        });
+        Assert.True(disposed, "rank 0's Dispose did not return within 30 s of its commit starting to wait");
+        Assert.False(Directory.Exists(Path.Combine(run, "ckpt-000003")), "a checkpoint without rank 1's shard was committed");
+    }
+
+    [Fact]
     public void A_failed_background_write_surfaces_on_the_training_thread_with_the_checkpoint_it_was()
     {
         var data = TestData.PatternCorpus();
