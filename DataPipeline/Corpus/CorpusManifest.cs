@@ -1,12 +1,17 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Orchestrator.DataPipeline.Corpus;
 
 /// <summary>
-/// manifest.json of a prepared corpus, written last (temp + rename) so a folder without it is never a corpus.
+/// manifest.json of a prepared corpus, written last (temp + rename) so a folder without it is never a corpus. It is the
+/// root every shard's checksum hangs from, so it has one of its own: <c>manifest.sha256</c> beside it (written just
+/// before it) holds the SHA-256 of its bytes. Without it, one flipped digit of a block count or the block size would
+/// cut every block at the wrong place unnoticed. Version 1 corpora (prepared before the sidecar) still read without
+/// one; from version 2 on a missing sidecar is refused.
 ///
-/// Corpus format, version 1:
+/// Corpus format, version 2 (version 1: the same without manifest.sha256):
 /// - The tokenized documents, each followed by the end-of-text token, form one token stream. The stream is cut
 ///   into blocks of <see cref="BlockSize"/> + 1 tokens with stride <see cref="BlockSize"/> (block k holds stream
 ///   tokens [k*B, k*B + B + 1)), so input = block[0..B) and target = block[1..B+1) predict every token once.
@@ -24,8 +29,12 @@ namespace Orchestrator.DataPipeline.Corpus;
 public sealed record CorpusManifest
 {
     public const string FileName = "manifest.json";
+    /// <summary>The manifest's own SHA-256 (lower-case hex, one line), beside it.</summary>
+    public const string ChecksumFileName = "manifest.sha256";
     public const string FormatName = "orch-token-corpus";
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
+    /// <summary>The last version written without <see cref="ChecksumFileName"/>; still read.</summary>
+    const int VersionWithoutChecksum = 1;
 
     public string Format { get; init; } = FormatName;
     public int FormatVersion { get; init; } = CurrentVersion;
@@ -85,23 +94,34 @@ public sealed record CorpusManifest
         var path = Path.Combine(corpusDir, FileName);
         if (!File.Exists(path))
             throw new FileNotFoundException($"'{corpusDir}' is not a prepared corpus (no {FileName}; an interrupted prepare leaves none): run `orch data prepare --out {corpusDir}`", path);
+        var bytes = File.ReadAllBytes(path);
+        var checksumPath = Path.Combine(corpusDir, ChecksumFileName);
+        bool vouched = File.Exists(checksumPath);
+        if (vouched && File.ReadAllText(checksumPath).Trim() != Convert.ToHexStringLower(SHA256.HashData(bytes)))
+            throw new InvalidDataException($"'{path}' fails its SHA-256 check against {ChecksumFileName} (damaged): prepare the corpus again");
         CorpusManifest? m;
-        try { m = JsonSerializer.Deserialize<CorpusManifest>(File.ReadAllText(path), Json); }
+        try { m = JsonSerializer.Deserialize<CorpusManifest>(bytes, Json); }
         catch (JsonException e) { throw new InvalidDataException($"'{path}' is not a valid corpus manifest: {e.Message}"); }
         if (m is null || m.Format != FormatName)
             throw new InvalidDataException($"'{path}' is not an orch corpus manifest (format '{m?.Format}')");
-        if (m.FormatVersion != CurrentVersion)
-            throw new InvalidDataException($"'{path}' has corpus format version {m.FormatVersion}; this build reads version {CurrentVersion}: prepare the corpus again");
+        if (m.FormatVersion is not (CurrentVersion or VersionWithoutChecksum))
+            throw new InvalidDataException($"'{path}' has corpus format version {m.FormatVersion}; this build reads versions {VersionWithoutChecksum} and {CurrentVersion}: prepare the corpus again");
+        if (m.FormatVersion != VersionWithoutChecksum && !vouched)
+            throw new InvalidDataException($"'{path}' has no {ChecksumFileName} beside it (a damaged corpus): prepare the corpus again");
         return m;
     }
 
-    /// <summary>Writes DIR/manifest.json atomically (temp + rename).</summary>
+    /// <summary>Writes DIR/manifest.sha256, then DIR/manifest.json, each atomically (temp + rename): a folder with the
+    /// manifest always has its checksum.</summary>
     public void Write(string corpusDir)
     {
         var path = Path.Combine(corpusDir, FileName);
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
-        File.Move(tmp, path, overwrite: false);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(this, Json);
+        var checksum = Path.Combine(corpusDir, ChecksumFileName);
+        File.WriteAllText(checksum + ".tmp", Convert.ToHexStringLower(SHA256.HashData(bytes)) + "\n");
+        File.Move(checksum + ".tmp", checksum, overwrite: true);
+        File.WriteAllBytes(path + ".tmp", bytes);
+        File.Move(path + ".tmp", path, overwrite: false);
     }
 }
 

@@ -32,7 +32,8 @@ static class OutputFolder
         Directory.EnumerateFiles(dir).Where(f =>
         {
             var n = Path.GetFileName(f);
-            return n.StartsWith(CorpusManifest.FileName, StringComparison.Ordinal) || n == TokenizerFile || n == TokenizerFile + ".tmp"
+            return n.StartsWith(CorpusManifest.FileName, StringComparison.Ordinal) || n.StartsWith(CorpusManifest.ChecksumFileName, StringComparison.Ordinal)
+                || n == TokenizerFile || n == TokenizerFile + ".tmp"
                 || ((n.StartsWith("train-", StringComparison.Ordinal) || n.StartsWith("val-", StringComparison.Ordinal))
                     && (n.EndsWith(".parquet", StringComparison.Ordinal) || n.EndsWith(".parquet.tmp", StringComparison.Ordinal)));
         }).Order(StringComparer.Ordinal);

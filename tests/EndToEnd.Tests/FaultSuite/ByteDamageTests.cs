@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.DataPipeline.Corpus;
 using Orchestrator.DataPipeline.Loading;
 using Orchestrator.Sharding.Checkpointing;
 using Xunit.Abstractions;
@@ -12,8 +13,8 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// the rule of `orch train --resume` and of every cluster epoch); the same damage to a corpus shard is refused with
 /// the shard named (<see cref="CorpusSources.VerifyChecksums"/>, the check before `orch train`'s first step).
 /// Each fault is undone before the next, so every trial sees exactly one damaged file.
-/// manifest.json, the root the checksums hang from, is among the files drawn: its own SHA-256 (manifest.sha256)
-/// catches any damage to it, a cut included.
+/// Each manifest.json (the checkpoint's and the corpus'), the root the checksums hang from, is among the files drawn:
+/// its own SHA-256 (manifest.sha256) catches any damage to it, a cut included.
 /// </summary>
 public sealed class ByteDamageTests(ITestOutputHelper output)
 {
@@ -63,20 +64,24 @@ public sealed class ByteDamageTests(ITestOutputHelper output)
         }
         Assert.Equal(checkpoints[^1], CheckpointFolders.FindNewestValid(run));
 
-        var shards = Directory.GetFiles(corpus, "*.parquet").Order(StringComparer.Ordinal).ToList();
+        string corpusManifest = Path.Combine(corpus, CorpusManifest.FileName);
+        var corpusFiles = Directory.GetFiles(corpus, "*.parquet").Order(StringComparer.Ordinal).Append(corpusManifest).ToList();
         rng = plan.For("byte-damage-corpus");
         for (int t = 0; t < Trials; t++)
         {
-            string shard = shards[rng.Next(shards.Count)];
+            string file = corpusFiles[rng.Next(corpusFiles.Count)];
             bool cut = t % 4 == 3;
-            var (what, undo) = Damage(shard, rng, cut);
+            var (what, undo) = Damage(file, rng, cut);
             try
             {
                 var sw = Stopwatch.StartNew();
                 var e = Assert.Throws<InvalidDataException>(() => CorpusSources.VerifyChecksums(corpus));
                 double detected = sw.Elapsed.TotalSeconds;
-                Assert.StartsWith($"--data {corpus}: shard {Path.GetFileName(shard)} is damaged (", e.Message);
-                FaultReport.Add(output, plan.Seed, $"corpus {what}", Path.GetFileName(shard), "-", detected, 0);
+                if (file == corpusManifest)
+                    Assert.Equal($"'{corpusManifest}' fails its SHA-256 check against {CorpusManifest.ChecksumFileName} (damaged): prepare the corpus again", e.Message);
+                else
+                    Assert.StartsWith($"--data {corpus}: shard {Path.GetFileName(file)} is damaged (", e.Message);
+                FaultReport.Add(output, plan.Seed, $"corpus {what}", Path.GetFileName(file), "-", detected, 0);
             }
             finally { undo(); }
         }
