@@ -11,7 +11,7 @@ namespace Orchestrator.Coordinator.Runs;
 /// One training run: validation, gang scheduling (nothing starts below workers.min), rendezvous per membership
 /// generation, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new generation
 /// that resumes from the last committed checkpoint. Calls out only one-way (to workers and the scheduler), so a
-/// turn never waits on another grain that could be waiting on it. Its rules stay in this one class (about 340 lines)
+/// turn never waits on another grain that could be waiting on it. Its rules stay in this one class (about 370 lines)
 /// because they share one persisted state that each turn changes and saves once; the pure decisions live beside it
 /// (<see cref="RunGrainRules"/>, <see cref="CheckpointLedger"/>, <see cref="RunRecordBounds"/>).
 /// </summary>
@@ -36,9 +36,22 @@ public sealed class RunGrain(
     /// </summary>
     public static readonly TimeSpan AssignmentResend = TimeSpan.FromSeconds(5);
 
-    // The current generation's assignments (this activation's memory: after a coordinator restart, workers report in anew).
+    /// <summary>
+    /// How long a member may stay away from its generation's rendezvous before the run goes on without it, as without a
+    /// lost worker, and hands it back to the scheduler (torchrun's rendezvous timeout). A worker that answers its
+    /// membership probes but never comes would otherwise hold the run at its rendezvous for ever. Generous: a member may
+    /// still be finishing its previous generation's checkpoint write, which for a large model takes minutes.
+    /// </summary>
+    public static readonly TimeSpan RendezvousTimeout = TimeSpan.FromMinutes(10);
+
+    // The current generation's assignments and when its rendezvous began (this activation's memory: after a coordinator
+    // restart, workers report in anew and the rendezvous has its whole timeout again).
     ImmutableArray<RunAssignment> sent = [];
+    DateTimeOffset rendezvousSince;
     IGrainTimer? resendTimer;
+    // Workers dropped for never coming to a rendezvous: not taken back by this run (this activation's memory), so a
+    // wedged one costs each run one timeout, not one per checkpoint.
+    readonly HashSet<string> absentees = [];
 
     RunGrainState S => store.State;
     string Id => this.GetPrimaryKeyString();
@@ -75,6 +88,7 @@ public sealed class RunGrain(
         {
             var resume = st.Checkpoints.LastOrDefault(c => c.Step == S.GenerationStep);
             sent = Assignments(st.Generation, st.Workers, resume, st.TotalSteps);
+            rendezvousSince = time.GetUtcNow();
             resendTimer = this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
         }
         return Task.CompletedTask;
@@ -97,7 +111,7 @@ public sealed class RunGrain(
     public async Task<ImmutableArray<string>> OfferWorkersAsync(ImmutableArray<WorkerInfo> workers)
     {
         if (S.Status is not { } st || st.State.IsFinal()) return [];
-        var taken = RunGrainRules.WorkersToTake(Spec, st, workers);
+        var taken = RunGrainRules.WorkersToTake(Spec, st, [.. workers.Where(w => !absentees.Contains(w.Id))]);
         if (taken.IsEmpty) return [];
 
         if (st.State is RunState.Pending or RunState.Recovering)
@@ -270,6 +284,7 @@ public sealed class RunGrain(
         metrics.GenerationStarted();
         log.Generation(Id, generation, members.Length, resume?.Step ?? 0, reason);
         sent = Assignments(generation, members, resume, st.TotalSteps);
+        rendezvousSince = time.GetUtcNow();
         foreach (var assignment in sent) await GrainFactory.GetGrain<IWorkerGrain>(members[assignment.Rank]).AssignAsync(assignment);
         resendTimer ??= this.RegisterGrainTimer(ResendAssignmentsAsync, AssignmentResend, AssignmentResend);
     }
@@ -278,7 +293,8 @@ public sealed class RunGrain(
     ImmutableArray<RunAssignment> Assignments(int generation, ImmutableArray<string> members, CheckpointRef? resume, int totalSteps) =>
         [.. Enumerable.Range(0, members.Length).Select(rank => new RunAssignment(Id, Spec, generation, rank, members.Length, members, resume, totalSteps))];
 
-    /// <summary>Timer: while the generation's rendezvous waits, sends each member that has not arrived its assignment again.</summary>
+    /// <summary>Timer: while the generation's rendezvous waits, sends each member that has not arrived its assignment
+    /// again; past <see cref="RendezvousTimeout"/> the run goes on without them.</summary>
     async Task ResendAssignmentsAsync(CancellationToken ct)
     {
         if (S.Status is not { State: RunState.Rendezvous } st || sent.IsEmpty || sent[0].Generation != st.Generation)
@@ -287,11 +303,28 @@ public sealed class RunGrain(
             resendTimer = null;
             return;
         }
-        foreach (var a in sent.Where(a => S.Bootstraps[a.Rank] is null))
+        var absent = sent.Where(a => S.Bootstraps[a.Rank] is null).ToList();
+        if (time.GetUtcNow() - rendezvousSince >= RendezvousTimeout)
+        {
+            await DropAbsentAsync([.. absent.Select(a => a.Members[a.Rank])], st.Generation);
+            return;
+        }
+        foreach (var a in absent)
         {
             log.Resent(Id, st.Generation, a.Members[a.Rank], AssignmentResend.TotalSeconds);
             await GrainFactory.GetGrain<IWorkerGrain>(a.Members[a.Rank]).AssignAsync(a);
         }
+    }
+
+    /// <summary>Members that never came to the rendezvous leave the run as lost workers do (a new generation without
+    /// them, or Recovering below min), then go back to the scheduler idle, for other runs.</summary>
+    async Task DropAbsentAsync(ImmutableArray<string> absent, int generation)
+    {
+        var why = $"not at the rendezvous of generation {generation} after {RendezvousTimeout.TotalMinutes:0} min";
+        absentees.UnionWith(absent);
+        foreach (var w in absent) await WorkerLostAsync(w, why);
+        foreach (var w in absent) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, why);
+        await Scheduler.ReleaseWorkersAsync(Id, absent, runEnded: false);
     }
 
     /// <summary>Final state: releases every worker (theirs and the scheduler's view).</summary>

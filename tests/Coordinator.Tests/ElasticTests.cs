@@ -123,6 +123,41 @@ public sealed class ElasticTests : ClusterTest
     }
 
     [Fact]
+    public async Task A_member_that_never_comes_to_the_rendezvous_is_dropped_after_the_timeout_and_handed_back()
+    {
+        await RegisterAsync("w1");
+        await RegisterAsync("w2");
+        await RegisterAsync("w3");
+        var id = (await Scheduler.SubmitRunAsync(Spec("absent", 2, 3, 100, 10))).Id;
+        var a = new[] { await Commands.AssignmentAsync("w1", 1), await Commands.AssignmentAsync("w2", 1), await Commands.AssignmentAsync("w3", 1) };
+        var start = Time.GetUtcNow();
+        // w1 and w2 arrive; w3 answers its membership probes but never comes (wedged), whatever is resent to it.
+        foreach (var x in a[..2])
+            Assert.Equal(RendezvousOutcome.Waiting, (await Run(id).RendezvousAsync(new RendezvousRequest(x.Members[x.Rank], 1, x.Rank, $"host:{9000 + x.Rank}"))).Outcome);
+
+        await WhenAsync(() => Commands.Releases("w3").Count > 0, () => Time.Advance(RunGrain.AssignmentResend));
+        var waited = Time.GetUtcNow() - start;
+        Assert.True(waited >= RunGrain.RendezvousTimeout && waited <= RunGrain.RendezvousTimeout + 2 * RunGrain.AssignmentResend, $"dropped after {waited}");
+        Assert.True(Commands.Assignments("w3").Count > 100, "copies of the assignment were resent until the timeout");
+        const string why = "not at the rendezvous of generation 1 after 10 min";
+        Assert.Equal(id, Assert.Single(Commands.Releases("w3"))); // it drops the assignment if it ever reads it
+
+        // The run goes on with the two that came, from where it was (no checkpoint yet: the start).
+        var b = new[] { await Commands.AssignmentAsync("w1", 2), await Commands.AssignmentAsync("w2", 2) };
+        Assert.All(b, x => Assert.Equal((2, null), (x.WorldSize, x.ResumeFrom)));
+        var s = await Run(id).GetStatusAsync();
+        Assert.Equal((2, 2, RunState.Rendezvous), (s.Generation, s.WorldSize, s.State));
+        Assert.Equal(["w1", "w2"], s.Workers.AsEnumerable());
+        Assert.Contains(s.Transitions, t => t.State == RunState.Recovering && t.Reason == $"worker w3 lost ({why})");
+        Assert.Equal(RendezvousOutcome.Ready, (await RendezvousAllAsync(id, b)).Outcome);
+        // Handed back to the scheduler, idle for other runs; this run does not take it back (a wedged worker would cost
+        // it another timeout at every checkpoint).
+        var w3 = await RunLifecycleTests.Eventually(() => Scheduler.ListWorkersAsync(), ws => ws.Single(w => w.Id == "w3").State == WorkerState.Idle);
+        Assert.Equal((WorkerState.Idle, null), (w3.Single(w => w.Id == "w3").State, w3.Single(w => w.Id == "w3").RunId));
+        Assert.Empty((await Run(id).GetStatusAsync()).Joining);
+    }
+
+    [Fact]
     public async Task A_run_whose_activation_is_lost_mid_rendezvous_resends_from_its_stored_state()
     {
         await RegisterAsync("w1");
