@@ -12,12 +12,14 @@ namespace Orchestrator.Tests.EndToEnd.FaultSuite;
 /// waits idle and is taken in at a checkpoint by a run that lost one. Every faulted run completes with exactly its planned steps and tokens
 /// (the global batch is kept by gradient accumulation at any world size) and a final validation loss within
 /// <see cref="ValLossTolerance"/> of the untouched run's; every kill is seen as a lost worker and a new generation.
-/// Risk: timing. Kills land at commit lines (events), at most at 7 of 10 checkpoints, so the run is still training;
-/// the victim's loss is awaited as the coordinator's line, never as time.
+/// Risk: timing. Kills land at commit lines (events), planned within the first <see cref="PlannedCheckpoints"/> of the
+/// run's 20 checkpoints (at most the 7th), so the run still trains for hundreds of steps when the kill lands, however
+/// late the test reads the line (a 200-step run, killed after its 7th of 10 checkpoints, once finished its last 60 steps
+/// in 0.3 s, before the kill); the victim's loss is awaited as the coordinator's line, never as time.
 /// </summary>
 public sealed class WorkerKillTests(ITestOutputHelper output)
 {
-    const int FaultedRuns = 2, Steps = 200, Every = 20, GlobalBatch = 8, Block = 32;
+    const int FaultedRuns = 2, Steps = 400, Every = 20, PlannedCheckpoints = 10, GlobalBatch = 8, Block = 32;
     const long TokensPerStep = GlobalBatch * Block;
 
     /// <summary>
@@ -34,7 +36,7 @@ public sealed class WorkerKillTests(ITestOutputHelper output)
     public async Task Seeded_sigkills_of_workers_across_concurrent_runs_end_as_the_untouched_run_does()
     {
         var plan = FaultPlan.FromEnvironment();
-        var kills = plan.WorkerKills(FaultedRuns, Steps / Every);
+        var kills = plan.WorkerKills(FaultedRuns, PlannedCheckpoints);
         output.WriteLine($"fault seed {plan.Seed} (ORCH_FAULT_SEED overrides); plan: " +
             string.Join("; ", kills.Select((k, i) => $"run {i + 1}: " + string.Join(", ", k.Select(x => $"rank {x.Rank} after checkpoint {x.AfterCheckpoint}")))));
         var dir = Directory.CreateTempSubdirectory("orch-faults-");
