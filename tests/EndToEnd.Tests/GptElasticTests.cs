@@ -39,10 +39,10 @@ public sealed class GptElasticTests
         var submit = await OrchProcess.RunAsync("run", "submit", spec, "--json", "--coordinator", gw);
         Assert.True(submit.Exit == 0, submit.Stderr);
         var id = JsonDocument.Parse(submit.Stdout).RootElement.GetProperty("id").GetString()!;
-        await local.WaitForLineAsync($@"run {id} generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
-
+        // The victim's pid first: the kill follows the commit line at once, while most of the run is still to train.
         var workers = await OrchProcess.RunAsync("workers", "list", "--json", "--coordinator", gw);
         int pid = JsonDocument.Parse(workers.Stdout).RootElement.EnumerateArray().Single(w => w.GetProperty("id").GetString() == "worker-2").GetProperty("process_id").GetInt32();
+        await local.WaitForLineAsync($@"run {id} generation 1: checkpoint step 40 committed", TimeSpan.FromSeconds(180));
         Process.GetProcessById(pid).Kill();
         await local.WaitForLineAsync($@"run {id} generation \d+: rendezvous of 2 ranks from step \d+ \(worker worker-2 lost");
         await local.WaitForLineAsync($@"run {id}: Completed", TimeSpan.FromSeconds(240));
