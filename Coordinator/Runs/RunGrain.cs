@@ -11,7 +11,7 @@ namespace Orchestrator.Coordinator.Runs;
 /// One training run: validation, gang scheduling (nothing starts below workers.min), rendezvous per membership
 /// generation, step progress, checkpoint commits, and the elastic rules: a lost member or a joiner starts a new generation
 /// that resumes from the last committed checkpoint. Calls out only one-way (to workers and the scheduler), so a
-/// turn never waits on another grain that could be waiting on it. Its rules stay in this one class (about 370 lines)
+/// turn never waits on another grain that could be waiting on it. Its rules stay in this one class (about 380 lines)
 /// because they share one persisted state that each turn changes and saves once; the pure decisions live beside it
 /// (<see cref="RunGrainRules"/>, <see cref="CheckpointLedger"/>, <see cref="RunRecordBounds"/>).
 /// </summary>
@@ -145,12 +145,22 @@ public sealed class RunGrain(
             return;
         }
         if (!st.Workers.Contains(workerId)) return;
-        metrics.WorkerLost();
+        await LoseMembersAsync([workerId], reason);
+    }
+
+    /// <summary>Current members leave at once, for one reason: one new generation without them (or Recovering below min).</summary>
+    async Task LoseMembersAsync(ImmutableArray<string> lost, string reason)
+    {
+        var st = Status;
+        foreach (var w in lost)
+        {
+            metrics.WorkerLost();
+            log.WorkerLost(Id, w, st.Generation, reason);
+        }
         // A recovery is a boundary too: joiners waiting for a checkpoint come in now.
-        var survivors = st.Workers.Remove(workerId).AddRange(st.Joining);
+        var survivors = st.Workers.RemoveRange(lost).AddRange(st.Joining);
         var from = st.Checkpoints.IsEmpty ? "the start" : $"checkpoint step {st.Checkpoints[^1].Step}";
-        var why = $"worker {workerId} lost ({reason})";
-        log.WorkerLost(Id, workerId, st.Generation, reason);
+        var why = $"{(lost.Length == 1 ? "worker" : "workers")} {string.Join(", ", lost)} lost ({reason})";
         AddEvent(RunEventKind.WorkerLost, why, worldSize: survivors.Length);
         Transition(RunState.Recovering, why);
         if (WorldBatch.Largest(Spec, survivors.Length) is int world)
@@ -322,7 +332,7 @@ public sealed class RunGrain(
     {
         var why = $"not at the rendezvous of generation {generation} after {RendezvousTimeout.TotalMinutes:0} min";
         absentees.UnionWith(absent);
-        foreach (var w in absent) await WorkerLostAsync(w, why);
+        await LoseMembersAsync(absent, why);
         foreach (var w in absent) await GrainFactory.GetGrain<IWorkerGrain>(w).ReleaseAsync(Id, why);
         await Scheduler.ReleaseWorkersAsync(Id, absent, runEnded: false);
     }

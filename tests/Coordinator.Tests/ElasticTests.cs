@@ -158,6 +158,25 @@ public sealed class ElasticTests : ClusterTest
     }
 
     [Fact]
+    public async Task Members_absent_together_leave_in_one_new_generation()
+    {
+        foreach (var w in (string[])["w1", "w2", "w3", "w4"]) await RegisterAsync(w);
+        var id = (await Scheduler.SubmitRunAsync(Spec("two-absent", 2, 4, 100, 10))).Id;
+        var a = new List<RunAssignment>();
+        foreach (var w in (string[])["w1", "w2", "w3", "w4"]) a.Add(await Commands.AssignmentAsync(w, 1));
+        foreach (var x in a.Where(x => x.Members[x.Rank] is "w1" or "w2"))
+            Assert.Equal(RendezvousOutcome.Waiting, (await Run(id).RendezvousAsync(new RendezvousRequest(x.Members[x.Rank], 1, x.Rank, $"host:{9000 + x.Rank}"))).Outcome);
+
+        await WhenAsync(() => Commands.Releases("w4").Count > 0, () => Time.Advance(RunGrain.AssignmentResend));
+        var s = await Run(id).GetStatusAsync();
+        Assert.Equal((2, 2, RunState.Rendezvous), (s.Generation, s.WorldSize, s.State));
+        Assert.Equal(["w1", "w2"], s.Workers.AsEnumerable());
+        Assert.Contains(s.Transitions, t => t.State == RunState.Recovering && t.Reason == "workers w3, w4 lost (not at the rendezvous of generation 1 after 10 min)");
+        Assert.Equal(id, Assert.Single(Commands.Releases("w3")));
+        Assert.DoesNotContain(Commands.Assignments("w3"), x => x.Generation == 2);
+    }
+
+    [Fact]
     public async Task A_run_whose_activation_is_lost_mid_rendezvous_resends_from_its_stored_state()
     {
         await RegisterAsync("w1");
