@@ -58,7 +58,7 @@ public sealed class ManifestChecksumTests : IDisposable
     }
 
     [Fact]
-    public async Task A_version_1_corpus_without_a_checksum_still_reads_and_trains()
+    public async Task A_version_1_corpus_without_a_checksum_still_reads_and_its_shards_verify()
     {
         await PrepareAsync();
         File.Delete(ChecksumPath);
